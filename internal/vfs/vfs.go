@@ -102,3 +102,35 @@ func Exists(fs FS, name string) (bool, error) {
 	}
 	return false, err
 }
+
+// MkdirAllDurable is MkdirAll that also makes every directory it creates
+// durable, by syncing the parent of each new directory. Directories that
+// already existed are assumed durable.
+func MkdirAllDurable(fs FS, dir string, perm os.FileMode) error {
+	var missing []string
+	for d := dir; ; d = Dir(d) {
+		ok, err := Exists(fs, d)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		missing = append(missing, d)
+		if Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fs.MkdirAll(dir, perm); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := fs.SyncDir(Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -251,3 +251,20 @@ func TestMemClosedFile(t *testing.T) {
 		t.Fatal("double close")
 	}
 }
+
+func TestMkdirAllDurable(t *testing.T) {
+	fs := NewMem()
+	if err := fs.MkdirAll("/a", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fs.SyncDir("/")
+	if err := MkdirAllDurable(fs, "/a/b/c/d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.CrashClone().Stat("/a/b/c/d"); err != nil {
+		t.Fatalf("created directories not durable: %v", err)
+	}
+	if err := MkdirAllDurable(fs, "/a/b", 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
