@@ -371,3 +371,25 @@ func TestGetStrings(t *testing.T) {
 		t.Errorf("GetString(blank) = %q; a set value is returned as is", got)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	c := New()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			c.Set("counter", fmt.Sprint(i))
+			c.Set("ref", "${counter}")
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		c.Get("ref")
+		c.Keys()
+		c.Clone()
+		c.GetInt("counter", 0)
+	}
+	<-done
+	if got := mustGet(t, c, "ref"); got != "199" {
+		t.Errorf("ref = %q", got)
+	}
+}
