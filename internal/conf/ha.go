@@ -149,14 +149,19 @@ func (c *Conf) isNameservice(ns string) bool {
 // IsHA reports whether ns has more than one NameNode (Hadoop's
 // HAUtil.isHAEnabled).
 func (c *Conf) IsHA(ns string) bool {
-	return len(c.GetStrings(suffixed(KeyHANameNodes, ns))) > 1
+	return ns != "" && len(c.GetStrings(suffixed(KeyHANameNodes, ns))) > 1
 }
 
 // NameNodes returns the NameNodes of ns in dfs.ha.namenodes.<ns> order. Each
 // needs dfs.namenode.rpc-address.<ns>.<nn>. A nameservice without
 // dfs.ha.namenodes.<ns> (federation without HA) has one NameNode with an
-// empty ID at dfs.namenode.rpc-address.<ns>.
+// empty ID at dfs.namenode.rpc-address.<ns>. With ns empty and no
+// dfs.nameservices, it returns the single NameNode of a non-HA cluster (see
+// AllNameNodes).
 func (c *Conf) NameNodes(ns string) ([]NameNode, error) {
+	if ns == "" && len(c.Nameservices()) == 0 {
+		return c.AllNameNodes()
+	}
 	if !c.isNameservice(ns) {
 		return nil, fmt.Errorf("conf: %w %q: not in %s (%q) and no %s set",
 			ErrUnknownNameservice, ns, KeyNameservices, strings.Join(c.Nameservices(), ","),

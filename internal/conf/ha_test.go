@@ -150,6 +150,9 @@ func TestSingleNameNodeWithoutNameservices(t *testing.T) {
 			if err != nil || len(nns) != 1 || nns[0].RPCAddress != tc.want {
 				t.Fatalf("AllNameNodes = %+v, %v; want one at %s", nns, err, tc.want)
 			}
+			if again, err := c.NameNodes(""); err != nil || !slices.Equal(again, nns) {
+				t.Errorf(`NameNodes("") = %+v, %v; want %+v`, again, err, nns)
+			}
 			host := strings.Split(tc.want, ":")[0]
 			if nns[0].HTTPAddress != host+":9870" {
 				t.Errorf("HTTPAddress = %q", nns[0].HTTPAddress)
