@@ -524,7 +524,11 @@ func (c *Conf) localNameNode(ns string, isLocal func(net.IP) bool, lookup func(s
 		} else if nss := c.Nameservices(); len(nss) == 1 {
 			ns = nss[0]
 		} else if len(nss) == 0 {
-			return c.singleNameNode()
+			if logical, ok := c.defaultFSHost(); ok && c.isNameservice(logical) {
+				ns = logical
+			} else {
+				return c.singleNameNode()
+			}
 		} else {
 			all, err := c.AllNameNodes()
 			if err != nil {

@@ -335,6 +335,9 @@ func TestLocalNameNode(t *testing.T) {
 		{"search every nameservice", nil, "", ips("127.0.0.3"), "alpha", "nn3", nil},
 		{"ambiguous across nameservices", nil, "", ips("127.0.0.2"), "", "", ErrAmbiguousNameNode},
 		{"nameservice id", []string{"dfs.nameservice.id", "beta"}, "", ips("127.0.0.2"), "beta", "nnB", nil},
+		{"logical fs.defaultFS without nameservices", []string{"dfs.nameservices", "", "fs.defaultFS", "hdfs://beta"},
+			"", ips("127.0.0.2"), "beta", "nnB", nil},
+		{"no nameservices", []string{"dfs.nameservices", "", "fs.defaultFS", "hdfs://h:1"}, "", ips("10.9.9.9"), "", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := haConf(t, tc.extra...)
