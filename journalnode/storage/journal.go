@@ -226,6 +226,7 @@ func (j *Journal) loadLocked() error {
 	if latest != nil {
 		j.mu.highestWrittenTxID = latest.EndTxID
 	}
+	j.checkInvariantsLocked()
 	return nil
 }
 
@@ -639,6 +640,7 @@ func (j *Journal) Journal(req RequestInfo, segmentTxID, firstTxID int64, numTxns
 	if j.mu.cache != nil {
 		j.mu.cache.store(records, firstTxID, numTxns)
 	}
+	j.checkInvariantsLocked()
 	return nil
 }
 
@@ -702,6 +704,7 @@ func (j *Journal) StartLogSegment(req RequestInfo, txid int64, layoutVersion int
 		return err
 	}
 	j.mu.seg = w
+	j.checkInvariantsLocked()
 	return nil
 }
 
@@ -938,4 +941,15 @@ func (j *Journal) OpenSegment(startTxID int64) (vfs.File, SegmentState, error) {
 		return nil, SegmentState{}, err
 	}
 	return f, *st, nil
+}
+
+// checkInvariantsLocked panics if the in-memory state broke an invariant
+// documented on Journal.mu: that is a bug here, not a bad request.
+func (j *Journal) checkInvariantsLocked() {
+	if j.mu.lastWriterEpoch > j.mu.lastPromisedEpoch {
+		panic(fmt.Sprintf("storage: writer epoch %d above promised epoch %d", j.mu.lastWriterEpoch, j.mu.lastPromisedEpoch))
+	}
+	if seg := j.mu.seg; seg != nil && j.mu.highestWrittenTxID < seg.LastTxID() {
+		panic(fmt.Sprintf("storage: highest written txid %d below the open segment's last txid %d", j.mu.highestWrittenTxID, seg.LastTxID()))
+	}
 }
