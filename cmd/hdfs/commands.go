@@ -1,0 +1,12 @@
+package main
+
+import "github.com/urfave/cli/v2"
+
+// commands returns every registered subcommand. A subcommand is registered when it
+// works; `hdfs --help` lists exactly these, grouped by Category.
+func (e *appEnv) commands() []*cli.Command {
+	return []*cli.Command{
+		e.tool(getconfTool()),
+		e.tool(versionTool(e)),
+	}
+}
