@@ -190,6 +190,9 @@ func (j *Journal) loadLocked() error {
 	if j.mu.committedTxID, err = readLongFile(j.fs, j.path(committedTxIDFile), 0); err != nil {
 		return err
 	}
+	if j.mu.lastWriterEpoch > j.mu.lastPromisedEpoch {
+		return &edits.CorruptionError{File: j.path(lastWriterFile), Reason: fmt.Sprintf("writer epoch %d above promised epoch %d", j.mu.lastWriterEpoch, j.mu.lastPromisedEpoch)}
+	}
 	if err := j.fs.MkdirAll(j.paxosDir, 0o755); err != nil {
 		return err
 	}
