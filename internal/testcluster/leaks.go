@@ -21,8 +21,9 @@ const LeakWait = 10 * time.Second
 // that was not in the snapshot has exited, for at most LeakWait, then reports the leftovers
 // with their stacks.
 //
-// Goroutines of the testing framework (other tests, including parallel ones) are never
-// counted. ignore lists extra substrings; a goroutine whose stack contains one of them is
+// Goroutines of the testing framework are never counted, but goroutines that a parallel
+// test (t.Parallel) starts while this one runs are: do not combine CheckLeaks with
+// parallel tests in the same package. ignore lists extra substrings; a goroutine whose stack contains one of them is
 // not counted either (for example a library's process-wide worker).
 func CheckLeaks(t testing.TB, ignore ...string) {
 	t.Helper()
