@@ -17,7 +17,8 @@
 //	    edits_inprogress_<first>      the open segment (see package edits)
 //	    edits_<first>-<last>          finalized segments
 //	    edits_inprogress_<first>.broken  copy of a segment kept before its torn
-//	                                  tail was truncated
+//	                                  tail was truncated (.broken.1, .broken.2, ...
+//	                                  for later repairs of the same segment)
 //	    edits_inprogress_<first>.empty   a segment with no records, moved aside
 //	    edits_inprogress_<first>.epoch=<E>  a segment downloaded by
 //	                                  AcceptRecovery in epoch E, not yet in place

@@ -255,7 +255,11 @@ func (j *Journal) repairSegmentLocked(name string) (*edits.ScanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	bf, err := j.fs.Create(p + brokenSuffix)
+	broken, err := j.freeBrokenName(p)
+	if err != nil {
+		return nil, err
+	}
+	bf, err := j.fs.Create(broken)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +294,19 @@ func (j *Journal) repairSegmentLocked(name string) (*edits.ScanResult, error) {
 	}
 	res.Size, res.Torn = res.ValidEnd, false
 	return &res, nil
+}
+
+// freeBrokenName returns p.broken, or p.broken.N for the first N free, so
+// a repeated repair never overwrites an earlier copy.
+func (j *Journal) freeBrokenName(p string) (string, error) {
+	name := p + brokenSuffix
+	for i := 1; ; i++ {
+		ok, err := vfs.Exists(j.fs, name)
+		if err != nil || !ok {
+			return name, err
+		}
+		name = fmt.Sprintf("%s%s.%d", p, brokenSuffix, i)
+	}
 }
 
 // segmentInfoLocked describes the segment starting at txid, repairing it

@@ -433,6 +433,20 @@ func TestOpenRepairsTornTail(t *testing.T) {
 	if int64(len(after)) != int64(len(before))-int64(len(torn)-2)-100 {
 		t.Fatalf("truncated to %d bytes of %d", len(after), len(before))
 	}
+	// A second torn tail of the same segment keeps the first copy.
+	must(t, j.Close())
+	f, err = fs.OpenReadWrite(seg)
+	must(t, err)
+	f.Seek(0, io.SeekEnd)
+	f.Write(make([]byte, 10))
+	f.Close()
+	j = openMem(t, fs, 0)
+	if first, _ := vfs.ReadFile(fs, seg+".broken"); !bytes.Equal(first, before) {
+		t.Fatal("first .broken copy overwritten")
+	}
+	if ok, _ := vfs.Exists(fs, seg+".broken.1"); !ok {
+		t.Fatal("second repair kept no copy")
+	}
 	// The repaired segment can be continued by a new writer after recovery.
 	w2 := newWriter(t, j, 2)
 	pr, err := j.PrepareRecovery(w2.req(), 1)
