@@ -13,8 +13,13 @@ FUZZTIME ?= 60s
 
 all: build
 
+VERSION_PKG := $(MODULE)/internal/version
+LDFLAGS := -X $(VERSION_PKG).Revision=$(shell git rev-parse HEAD 2>/dev/null) \
+	-X $(VERSION_PKG).BuildUser=$(shell id -un) \
+	-X $(VERSION_PKG).BuildDate=$(shell date -u +%Y-%m-%dT%H:%MZ)
+
 build:
-	$(GO) build -o bin/hdfs ./cmd/hdfs
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hdfs ./cmd/hdfs
 
 # test installs what the tests need, checks formatting and generated code, then runs every test.
 test: deps lint
