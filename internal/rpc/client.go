@@ -315,9 +315,10 @@ type clientConn struct {
 		closed  bool
 		err     error // why the connection closed
 		pending map[int32]*pendingCall
-		// idleGen changes whenever a call starts, so a timer armed when
-		// the connection went idle knows it is stale.
-		idleGen   uint64
+		// idleSince is when the last call in flight ended; idleTimer,
+		// created on the first such moment and re-armed afterwards,
+		// closes the connection if it is still idle MaxIdleTime later.
+		idleSince time.Time
 		idleTimer *time.Timer
 	}
 }
@@ -431,11 +432,6 @@ func (cc *clientConn) register(callID int32) (*pendingCall, error) {
 	}
 	pc := &pendingCall{callID: callID, done: make(chan callResult, 1)}
 	cc.mu.pending[callID] = pc
-	cc.mu.idleGen++
-	if cc.mu.idleTimer != nil {
-		cc.mu.idleTimer.Stop()
-		cc.mu.idleTimer = nil
-	}
 	return pc, nil
 }
 
@@ -462,21 +458,33 @@ func (cc *clientConn) drop(pc *pendingCall) {
 	}
 }
 
-// maybeIdleLocked arms the idle timer when no call is in flight.
+// maybeIdleLocked notes when the last call in flight ends and makes sure
+// the idle timer will look at the connection.
 func (cc *clientConn) maybeIdleLocked() {
 	if cc.mu.closed || len(cc.mu.pending) > 0 {
 		return
 	}
-	if cc.mu.idleTimer != nil {
-		cc.mu.idleTimer.Stop()
+	cc.mu.idleSince = time.Now()
+	if cc.mu.idleTimer == nil {
+		cc.mu.idleTimer = time.AfterFunc(cc.c.cfg.MaxIdleTime, cc.closeIfIdle)
 	}
-	gen := cc.mu.idleGen
-	cc.mu.idleTimer = time.AfterFunc(cc.c.cfg.MaxIdleTime, func() { cc.closeIfIdle(gen) })
 }
 
-func (cc *clientConn) closeIfIdle(gen uint64) {
+// closeIfIdle runs on the idle timer: it closes the connection when it has
+// had no call in flight for MaxIdleTime, and otherwise re-arms the timer.
+func (cc *clientConn) closeIfIdle() {
 	cc.mu.Lock()
-	idle := !cc.mu.closed && cc.mu.idleGen == gen && len(cc.mu.pending) == 0
+	idle := false
+	if !cc.mu.closed {
+		wait := cc.c.cfg.MaxIdleTime
+		if len(cc.mu.pending) == 0 {
+			wait -= time.Since(cc.mu.idleSince)
+		}
+		idle = wait <= 0
+		if !idle {
+			cc.mu.idleTimer.Reset(wait)
+		}
+	}
 	if idle {
 		// Logged under the lock: this goroutine is not waited for by
 		// Close, which takes the lock to close the connection.
