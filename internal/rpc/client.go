@@ -420,12 +420,13 @@ func (cc *clientConn) connect() (net.Conn, error) {
 	return nc, nil
 }
 
-// register adds a call about to be sent.
+// register adds a call about to be sent. It fails with errConnClosing when
+// the connection was closed as idle, and with the cause when it failed.
 func (cc *clientConn) register(callID int32) (*pendingCall, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.mu.closed {
-		return nil, errConnClosing
+		return nil, cc.mu.err
 	}
 	if _, dup := cc.mu.pending[callID]; dup {
 		return nil, fmt.Errorf("call id %d is already in flight on this connection", callID)
@@ -577,7 +578,7 @@ func remoteError(h *commonpb.RpcResponseHeaderProto) *RemoteError {
 // readLoop hands responses to their calls until the connection fails.
 func (cc *clientConn) readLoop(nc net.Conn) {
 	defer cc.c.wg.Done()
-	br := bufio.NewReaderSize(nc, 32<<10)
+	br := bufio.NewReaderSize(nc, 8<<10)
 	for {
 		h, rest, err := readResponse(br, cc.c.cfg.MaxResponseLength)
 		if err != nil {
@@ -629,7 +630,7 @@ func readResponse(r io.Reader, maxLen int) (*commonpb.RpcResponseHeaderProto, []
 // concurrent calls share system calls.
 func (cc *clientConn) writeLoop(nc net.Conn) {
 	defer cc.c.wg.Done()
-	bw := bufio.NewWriterSize(nc, 32<<10)
+	bw := bufio.NewWriterSize(nc, 8<<10)
 	for {
 		var frame []byte
 		select {

@@ -101,7 +101,7 @@ func (c *serverConn) close() {
 func (c *serverConn) readLoop() {
 	defer c.s.conns.Done()
 	idle := c.s.cfg.MaxIdleTime
-	br := bufio.NewReaderSize(c.nc, 32<<10)
+	br := bufio.NewReaderSize(c.nc, 8<<10)
 	d := newDecoder(br, c.s.cfg.MaxDataLength, c.nc.RemoteAddr().String())
 
 	c.nc.SetReadDeadline(time.Now().Add(idle))
@@ -306,6 +306,9 @@ func (c *serverConn) sendLast(h *commonpb.RpcResponseHeaderProto, raw []byte) {
 	}
 	c.mu.queue = append(c.mu.queue, outFrame{b: raw})
 	c.mu.lastFrame = true
+	// Do not let a client that stopped reading keep the connection open
+	// past its last frame.
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.MaxIdleTime))
 	c.wakeWriter()
 }
 
@@ -320,7 +323,7 @@ func (c *serverConn) wakeWriter() {
 // flush, until the connection closes.
 func (c *serverConn) writeLoop() {
 	defer c.s.conns.Done()
-	bw := bufio.NewWriterSize(c.nc, 32<<10)
+	bw := bufio.NewWriterSize(c.nc, 8<<10)
 	var batch []outFrame
 	for {
 		select {
@@ -333,11 +336,6 @@ func (c *serverConn) writeLoop() {
 		last := c.mu.lastFrame
 		c.mu.Unlock()
 
-		if last {
-			// Do not let a client that stopped reading keep the
-			// connection open past its FATAL response.
-			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.MaxIdleTime))
-		}
 		answered := int32(0)
 		for i, f := range batch {
 			if _, err := bw.Write(f.b); err != nil {

@@ -116,17 +116,16 @@ type decoder struct {
 	maxDataLength int
 	remote        string // for messages only
 
-	preambleRead bool
-	contextRead  bool
-	frame        []byte // reused between frames when small
+	contextRead bool
+	frame       []byte // reused between frames when small
 }
 
 func newDecoder(r *bufio.Reader, maxDataLength int, remote string) *decoder {
 	return &decoder{r: r, maxDataLength: maxDataLength, remote: remote}
 }
 
-// readPreamble reads and checks "hrpc", the version, the service class and
-// the auth protocol.
+// readPreamble reads the 7-byte preamble and checks "hrpc", the version and
+// the auth protocol. The service class (a QoS hint) is ignored.
 func (d *decoder) readPreamble() error {
 	var p [preambleLen]byte
 	if _, err := io.ReadFull(d.r, p[:4]); err != nil {
@@ -156,7 +155,6 @@ func (d *decoder) readPreamble() error {
 	default:
 		return newFatal(codeUnauthorized, classIPCException, "Unknown auth protocol:%d", int8(auth))
 	}
-	d.preambleRead = true
 	return nil
 }
 
@@ -211,7 +209,9 @@ func (d *decoder) readFrame() ([]byte, error) {
 			"Requested data length %d from %s is longer than maximum configured RPC length %d (ipc.maximum.data.length)",
 			n, d.remote, d.maxDataLength)
 	}
-	const keep = 64 << 10 // frames up to this size reuse one buffer
+	// Frames up to keep bytes (most calls) reuse one buffer; larger ones
+	// are not kept, so an idle connection holds little memory.
+	const keep = 4 << 10
 	if int(n) <= cap(d.frame) {
 		d.frame = d.frame[:n]
 	} else {
