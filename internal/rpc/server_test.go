@@ -660,3 +660,79 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Errorf("Serve after Close returned %v", err)
 	}
 }
+
+// TestHandlerPoolBounded checks that no more than HandlerCount calls run at
+// once, that calls beyond the queue wait rather than fail, and that Close
+// does not hang on readers blocked by a full queue.
+func TestHandlerPoolBounded(t *testing.T) {
+	checkGoroutinesGone(t)
+	const handlers, calls = 2, 12
+	var running struct {
+		sync.Mutex
+		now, max int
+	}
+	release := make(chan struct{}) // lets the calls of the first round finish
+	srv := startServer(t, func(cfg *ServerConfig) { cfg.HandlerCount, cfg.QueueSizePerHandler = handlers, 1 }, func(s *Server) {
+		s.Register(clientProtocol, Unary("getFileInfo",
+			func(ctx context.Context, req *hdfspb.GetFileInfoRequestProto) (*hdfspb.GetFileInfoResponseProto, error) {
+				running.Lock()
+				running.now++
+				running.max = max(running.max, running.now)
+				running.Unlock()
+				defer func() {
+					running.Lock()
+					running.now--
+					running.Unlock()
+				}()
+				if strings.HasPrefix(req.GetSrc(), "/first/") {
+					select {
+					case <-release:
+						return &hdfspb.GetFileInfoResponseProto{Fs: fileStatus(req.GetSrc())}, nil
+					case <-ctx.Done():
+					}
+				}
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}))
+	})
+	addr := srv.Addr().String()
+	runningNow := func() int {
+		running.Lock()
+		defer running.Unlock()
+		return running.now
+	}
+	startCalls := func(c *Client, round string) chan error {
+		errs := make(chan error, calls)
+		for i := range calls {
+			go func() {
+				_, err := stat(context.Background(), c, addr, fmt.Sprint("/", round, "/", i))
+				errs <- err
+			}()
+		}
+		return errs
+	}
+
+	errs := startCalls(newClient(t, nil), "first")
+	waitFor(t, "handlers busy", func() bool { return runningNow() == handlers })
+	close(release)
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if running.max != handlers {
+		t.Errorf("%d calls ran at once, want %d", running.max, handlers)
+	}
+
+	// Fill the handlers and the queue again, then close.
+	errs = startCalls(newClient(t, nil), "second")
+	waitFor(t, "handlers busy", func() bool { return runningNow() == handlers })
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range calls {
+		if err := <-errs; !errors.Is(err, ErrConnectionLost) {
+			t.Errorf("call during Close returned %v, want ErrConnectionLost", err)
+		}
+	}
+}
