@@ -152,17 +152,7 @@ func TestClientErrors(t *testing.T) {
 		c := newClient(t, nil)
 		done := make(chan error)
 		go func() { done <- slowCall(context.Background(), c, addr) }()
-		waitFor(t, "call in flight", func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for _, cc := range c.mu.conns {
-				cc.mu.Lock()
-				n := len(cc.mu.pending)
-				cc.mu.Unlock()
-				return n > 0
-			}
-			return false
-		})
+		waitFor(t, "call in flight", func() bool { return pendingCalls(c) > 0 })
 		c.Close()
 		if err := <-done; !errors.Is(err, ErrClientClosed) {
 			t.Fatalf("got %v, want ErrClientClosed", err)
@@ -176,17 +166,7 @@ func TestClientErrors(t *testing.T) {
 			done <- c.Call(context.Background(), addr, clientProtocol, "slow",
 				&hdfspb.GetFileInfoRequestProto{Src: proto.String("/")}, &hdfspb.GetFileInfoResponseProto{}, WithAttempt(a))
 		}()
-		waitFor(t, "call in flight", func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for _, cc := range c.mu.conns {
-				cc.mu.Lock()
-				n := len(cc.mu.pending)
-				cc.mu.Unlock()
-				return n > 0
-			}
-			return false
-		})
+		waitFor(t, "call in flight", func() bool { return pendingCalls(c) > 0 })
 		if _, err := stat(context.Background(), c, addr, "/", WithAttempt(a.Retry())); err == nil {
 			t.Fatal("a second call with the same call id on one connection was accepted")
 		}

@@ -150,6 +150,19 @@ func packageGoroutines() []string {
 	return left
 }
 
+// pendingCalls counts the calls c has in flight.
+func pendingCalls(c *Client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, cc := range c.mu.conns {
+		cc.mu.Lock()
+		n += len(cc.mu.pending)
+		cc.mu.Unlock()
+	}
+	return n
+}
+
 func runtimeGoroutines() int { return runtime.NumGoroutine() }
 
 // waitFor polls cond until it holds, failing the test if it never does.

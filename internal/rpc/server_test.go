@@ -725,8 +725,10 @@ func TestHandlerPoolBounded(t *testing.T) {
 	}
 
 	// Fill the handlers and the queue again, then close.
-	errs = startCalls(newClient(t, nil), "second")
+	c := newClient(t, nil)
+	errs = startCalls(c, "second")
 	waitFor(t, "handlers busy", func() bool { return runningNow() == handlers })
+	waitFor(t, "every call sent", func() bool { return pendingCalls(c) == calls })
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
