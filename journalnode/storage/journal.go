@@ -381,6 +381,14 @@ func (j *Journal) IsFormatted() bool {
 // JournalID returns the journal id.
 func (j *Journal) JournalID() string { return j.journalID }
 
+// Namespace returns the namespace recorded in VERSION, and false if the
+// journal is not formatted.
+func (j *Journal) Namespace() (NamespaceInfo, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.mu.ns, j.mu.formatted
+}
+
 // Format (re)creates the journal's storage for ns. Without force it refuses
 // a journal that is already formatted. Formatting discards every segment,
 // promise and paxos decision. VERSION is removed first and written last, so
