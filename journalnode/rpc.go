@@ -333,4 +333,3 @@ func segmentStateProto(s storage.SegmentState) *qjournalpb.SegmentStateProto {
 	start, end, ip := uint64(s.StartTxID), uint64(s.EndTxID), s.InProgress
 	return &qjournalpb.SegmentStateProto{StartTxId: &start, EndTxId: &end, IsInProgress: &ip}
 }
-
