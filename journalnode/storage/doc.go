@@ -47,15 +47,21 @@
 //
 // # Durability order
 //
-// Every small state file (VERSION, the epochs, committed-txid, paxos data)
-// is replaced atomically: temporary file, fsync, rename, fsync of the
-// directory. What is durable before a method returns nil:
+// Every small state file but committed-txid (VERSION, the epochs, paxos
+// data) is replaced atomically: temporary file, fsync, rename, fsync of
+// the directory. What is durable before a method returns nil:
 //
 //   - NewEpoch, and any request carrying a higher epoch: last-promised-epoch
 //     is durable before the answer (a promise must survive a crash, or an
 //     old writer could be accepted again).
-//   - Requests carrying committedTxId: committed-txid is written before the
-//     request's own work. It is only a lower bound used for sanity checks.
+//   - Requests carrying a higher committedTxId: committed-txid is written
+//     before the request's own work, best effort as Hadoop's
+//     BestEffortLongFile: temporary file and rename, no fsync, so the
+//     journal hot path pays one fsync (the segment's). After a crash it may
+//     hold an older value, or nothing readable (the rename reached the disk,
+//     the data did not), which Open reads as 0. It is only a lower bound
+//     used for sanity checks (recovery refuses to drop a txid below it), so
+//     lagging is safe; it never runs ahead of what a writer reported.
 //   - StartLogSegment: last-writer-epoch, then removal of paxos/<txid>, then
 //     the new segment file with its header is fsynced and the current
 //     directory is fsynced (the name is durable).

@@ -144,6 +144,40 @@ func writeLongFile(fs vfs.FS, path string, v int64) error {
 	return vfs.WriteFileAtomic(fs, path, []byte(strconv.FormatInt(v, 10)+"\n"))
 }
 
+// writeBestEffortLongFile replaces path with v without any fsync, as
+// Hadoop's BestEffortLongFile does: the value goes to path.tmp, which is
+// renamed over path. After a crash the file holds an older value, the new
+// one, or (data not yet written back) nothing readable; readBestEffortLongFile
+// takes the last case as def. Only a value that may lag, such as the
+// committed txid, may be kept this way.
+func writeBestEffortLongFile(fs vfs.FS, path string, v int64) error {
+	tmp := path + tmpSuffix
+	f, err := fs.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write([]byte(strconv.FormatInt(v, 10) + "\n")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return fs.Rename(tmp, path)
+}
+
+// readBestEffortLongFile reads what writeBestEffortLongFile wrote; a
+// missing, empty or unreadable value (a crash before write-back) reads as
+// def.
+func readBestEffortLongFile(fs vfs.FS, path string, def int64) (int64, error) {
+	v, err := readLongFile(fs, path, def)
+	var ce *edits.CorruptionError
+	if errors.As(err, &ce) {
+		return def, nil
+	}
+	return v, err
+}
+
 // SegmentState describes a segment: Hadoop's SegmentStateProto.
 type SegmentState struct {
 	StartTxID  int64

@@ -187,7 +187,7 @@ func (j *Journal) loadLocked() error {
 	if j.mu.lastWriterEpoch, err = readLongFile(j.fs, j.path(lastWriterFile), 0); err != nil {
 		return err
 	}
-	if j.mu.committedTxID, err = readLongFile(j.fs, j.path(committedTxIDFile), 0); err != nil {
+	if j.mu.committedTxID, err = readBestEffortLongFile(j.fs, j.path(committedTxIDFile), 0); err != nil {
 		return err
 	}
 	if j.mu.lastWriterEpoch > j.mu.lastPromisedEpoch {
@@ -591,7 +591,10 @@ func (j *Journal) checkRequestLocked(req RequestInfo) error {
 			return refusef(ErrIllegalArgument, "Client trying to move committed txid backward from %d to %d ; journal id: %s", j.mu.committedTxID, req.CommittedTxID, j.journalID)
 		}
 		if req.CommittedTxID > j.mu.committedTxID {
-			if err := writeLongFile(j.fs, j.path(committedTxIDFile), req.CommittedTxID); err != nil {
+			// Best effort, no fsync (Hadoop's BestEffortLongFile): the
+			// value is only a lower bound used for sanity checks, and
+			// syncing it would double the fsyncs of every journal call.
+			if err := writeBestEffortLongFile(j.fs, j.path(committedTxIDFile), req.CommittedTxID); err != nil {
 				return fmt.Errorf("persist committed txid ; journal id: %s: %w", j.journalID, err)
 			}
 			j.mu.committedTxID = req.CommittedTxID
