@@ -8,5 +8,6 @@ func (e *appEnv) commands() []*cli.Command {
 	return []*cli.Command{
 		e.tool(getconfTool()),
 		e.tool(versionTool(e)),
+		e.tool(journalnodeTool()),
 	}
 }
