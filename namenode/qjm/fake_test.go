@@ -44,12 +44,12 @@ type fakeJN struct {
 	peers []*fakeJN // for acceptRecovery downloads, by node
 
 	mu     sync.Mutex
-	down   bool                         // every call fails at once
-	block  chan struct{}                // non-nil: calls wait for it to close
-	failOn map[string]error             // method -> error
-	calls  []string                     // methods run, in order
-	serial []uint64                     // ipc serials seen
-	hook   func(method string) error    // optional, before the call
+	down   bool                      // every call fails at once
+	block  chan struct{}             // non-nil: calls wait for it to close
+	failOn map[string]error          // method -> error
+	calls  []string                  // methods run, in order
+	serial []uint64                  // ipc serials seen
+	hook   func(method string) error // optional, before the call
 	reqs   []*qjournalpb.RequestInfoProto
 	errs   map[string]error // last error of each method
 }

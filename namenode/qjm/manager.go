@@ -518,6 +518,26 @@ func httpBase(rpcAddr, fromURL string, httpPort uint32) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(httpPort)))
 }
 
+// askHTTPURL asks one node for its HTTP address (getJournalState).
+func (m *Manager) askHTTPURL(ctx context.Context, node int) (string, error) {
+	c := m.set.chans[node]
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeouts.GetJournalState)
+	defer cancel()
+	f := c.getJournalState(nil)
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	r, err := f.result()
+	if err != nil {
+		return "", err
+	}
+	base := httpBase(c.addr, r.GetFromURL(), r.GetHttpPort())
+	c.setHTTPURL(base)
+	return base, nil
+}
+
 // segmentURL is where a node serves segment segTxID (GetJournalEditServlet).
 func (m *Manager) segmentURL(base string, segTxID int64) string {
 	si := m.cfg.NSInfo.GetStorageInfo()
@@ -572,7 +592,13 @@ func (m *Manager) recoverUnclosedSegment(ctx context.Context, segTxID int64) err
 		}
 	}
 	if from == "" {
-		return fmt.Errorf("qjm: recovery of segment %d: no HTTP address known for source %s", segTxID, m.set.chans[d.Source].addr)
+		// The source answered prepare but was not among the first
+		// getJournalState answers: ask it where it serves segments.
+		base, err := m.askHTTPURL(ctx, d.Source)
+		if err != nil {
+			return fmt.Errorf("qjm: recovery of segment %d: HTTP address of source %s: %w", segTxID, m.set.chans[d.Source].addr, err)
+		}
+		from = m.segmentURL(base, segTxID)
 	}
 	log.Info("using recovery source", zap.String("source", m.set.chans[d.Source].addr), zap.Stringer("decision", d.Segment), zap.String("url", from))
 	if _, err := quorumCall(ctx, m.set, "acceptRecovery", m.cfg.Timeouts.AcceptRecovery, func(c *channel, n chan<- int) *future[*qjournalpb.AcceptRecoveryResponseProto] {
