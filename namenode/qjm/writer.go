@@ -29,6 +29,8 @@ type SegmentWriter struct {
 	flushMu sync.Mutex
 	// synced is the highest txid a quorum acknowledged, first-1 if none.
 	synced atomic.Int64
+	// syncs counts journal() rounds sent.
+	syncs atomic.Int64
 
 	mu struct {
 		sync.Mutex
@@ -116,6 +118,7 @@ func (w *SegmentWriter) Sync(ctx context.Context, txid int64) error {
 	// it is never reused.
 	w.mu.buf, w.mu.bufFirst = nil, w.mu.next
 	w.mu.Unlock()
+	w.syncs.Add(1)
 	if err := w.m.sendBatch(ctx, w.first, first, n, records); err != nil {
 		w.abandon(err)
 		return err
