@@ -84,12 +84,15 @@ type channel struct {
 		// httpURL is the node's HTTP base (from getJournalState).
 		httpURL string
 		// queue holds calls not started yet, in submission order.
-		queue []func(context.Context)
+		queue []queued
 		// queuedBytes counts the record bytes of queued and running
 		// journal() calls. Invariant: queuedBytes >= 0.
 		queuedBytes int64
 	}
 	wake chan struct{} // one token: the queue may be non-empty
+
+	// journalRPCs counts journal() RPCs sent (after merging).
+	journalRPCs atomic.Int64
 }
 
 func newChannel(node int, addr, jid, nsID string, t transport, limit int64, committed *atomic.Int64, log *zap.Logger) *channel {
@@ -102,6 +105,25 @@ func newChannel(node int, addr, jid, nsID string, t transport, limit int64, comm
 }
 
 func (c *channel) String() string { return c.addr }
+
+// queued is one call waiting on a channel: run, or for journal() j,
+// which the worker may merge with the journal() calls queued behind it.
+type queued struct {
+	run func(context.Context)
+	j   *journalCall
+}
+
+// journalCall is one journal() batch waiting on a channel.
+type journalCall struct {
+	req  *qjournalpb.JournalRequestProto
+	size int64
+	f    *future[struct{}]
+	// notify is the quorum call's notification channel, may be nil.
+	notify chan<- int
+}
+
+// maxMergeBytes bounds one merged journal() request.
+const maxMergeBytes = 8 << 20
 
 // run executes queued calls in order until close.
 func (c *channel) run() {
@@ -120,18 +142,39 @@ func (c *channel) run() {
 			}
 			continue
 		}
-		fn := c.mu.queue[0]
-		c.mu.queue[0] = nil
+		q := c.mu.queue[0]
+		c.mu.queue[0] = queued{}
 		c.mu.queue = c.mu.queue[1:]
+		if q.j == nil {
+			c.mu.Unlock()
+			q.run(c.ctx)
+			continue
+		}
+		// Group commit on the wire: journal() batches that queued up
+		// behind the previous call go out as one RPC, if contiguous.
+		batch := []*journalCall{q.j}
+		size := q.j.size
+		for len(c.mu.queue) > 0 {
+			n := c.mu.queue[0].j
+			last := batch[len(batch)-1].req
+			if n == nil || n.req.GetSegmentTxnId() != last.GetSegmentTxnId() ||
+				n.req.GetFirstTxnId() != last.GetFirstTxnId()+uint64(last.GetNumTxns()) || size+n.size > maxMergeBytes {
+				break
+			}
+			batch = append(batch, n)
+			size += n.size
+			c.mu.queue[0] = queued{}
+			c.mu.queue = c.mu.queue[1:]
+		}
 		c.mu.Unlock()
-		fn(c.ctx)
+		c.execJournal(c.ctx, batch)
 	}
 }
 
 // enqueue adds fn to the queue. Once closed, fn still runs, with a
 // cancelled context, so every future completes.
-func (c *channel) enqueueLocked(fn func(context.Context)) {
-	c.mu.queue = append(c.mu.queue, fn)
+func (c *channel) enqueueLocked(q queued) {
+	c.mu.queue = append(c.mu.queue, q)
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -214,7 +257,7 @@ func submit[T any](c *channel, notify chan<- int, build func() proto.Message, ex
 	if build != nil {
 		req = build()
 	}
-	c.enqueueLocked(func(ctx context.Context) {
+	c.enqueueLocked(queued{run: func(ctx context.Context) {
 		var v T
 		err := ctx.Err()
 		if err == nil {
@@ -224,7 +267,7 @@ func submit[T any](c *channel, notify chan<- int, build func() proto.Message, ex
 		}
 		f.complete(v, err)
 		signal(notify, c.node)
-	})
+	}})
 	c.mu.Unlock()
 	return f
 }
@@ -362,26 +405,65 @@ func (c *channel) journal(notify chan<- int, segTxID, firstTxID int64, numTxns i
 		signal(notify, c.node)
 		return f
 	}
+	f := newFuture[struct{}]()
+	if c.mu.closed {
+		c.mu.Unlock()
+		f.complete(struct{}{}, ErrClosed)
+		signal(notify, c.node)
+		return f
+	}
 	c.mu.queuedBytes += size
+	req := &qjournalpb.JournalRequestProto{ReqInfo: c.reqInfoLocked(), FirstTxnId: proto.Uint64(uint64(firstTxID)),
+		NumTxns: proto.Uint32(uint32(numTxns)), Records: records, SegmentTxnId: proto.Uint64(uint64(segTxID)), NameServiceId: c.nameService()}
+	c.enqueueLocked(queued{j: &journalCall{req: req, size: size, f: f, notify: notify}})
 	c.mu.Unlock()
-	return submit(c, notify, func() proto.Message {
-		return &qjournalpb.JournalRequestProto{ReqInfo: c.reqInfoLocked(), FirstTxnId: proto.Uint64(uint64(firstTxID)),
-			NumTxns: proto.Uint32(uint32(numTxns)), Records: records, SegmentTxnId: proto.Uint64(uint64(segTxID)), NameServiceId: c.nameService()}
-	}, func(ctx context.Context, req proto.Message) (struct{}, error) {
-		defer c.release(size)
-		if c.outOfSync.Load() {
-			return struct{}{}, fmt.Errorf("%w: %s disabled until the next segment starts", ErrOutOfSync, c.addr)
+	return f
+}
+
+// execJournal sends batch (contiguous journal() calls, in order) as one
+// RPC and completes each call with its result. The merged request carries
+// the last call's RequestInfo: the highest serial and the newest committed
+// txid.
+func (c *channel) execJournal(ctx context.Context, batch []*journalCall) {
+	var size int64
+	for _, j := range batch {
+		size += j.size
+	}
+	first, last := batch[0].req, batch[len(batch)-1].req
+	lastTxID := int64(last.GetFirstTxnId()) + int64(last.GetNumTxns()) - 1
+	err := ctx.Err()
+	switch {
+	case err != nil:
+		err = ErrClosed
+	case c.outOfSync.Load():
+		err = fmt.Errorf("%w: %s disabled until the next segment starts", ErrOutOfSync, c.addr)
+	default:
+		req := first
+		if len(batch) > 1 {
+			records := make([]byte, 0, size)
+			var n uint32
+			for _, j := range batch {
+				records = append(records, j.req.GetRecords()...)
+				n += j.req.GetNumTxns()
+			}
+			req = &qjournalpb.JournalRequestProto{ReqInfo: last.GetReqInfo(), FirstTxnId: first.FirstTxnId,
+				NumTxns: proto.Uint32(n), Records: records, SegmentTxnId: first.SegmentTxnId, NameServiceId: first.NameServiceId}
 		}
-		if err := c.t.Call(ctx, "journal", req, new(qjournalpb.JournalResponseProto)); err != nil {
+		c.journalRPCs.Add(1)
+		err = c.t.Call(ctx, "journal", req, new(qjournalpb.JournalResponseProto))
+		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				c.log.Warn("JournalNode failed to write txns; will try again after the next segment starts",
-					zap.Int64("firstTxID", firstTxID), zap.Int64("lastTxID", firstTxID+int64(numTxns)-1), zap.Error(err))
+					zap.Uint64("firstTxID", first.GetFirstTxnId()), zap.Int64("lastTxID", lastTxID), zap.Error(err))
 			}
 			c.outOfSync.Store(true)
-			return struct{}{}, err
 		}
-		return struct{}{}, nil
-	})
+	}
+	c.release(size)
+	for _, j := range batch {
+		j.f.complete(struct{}{}, err)
+		signal(j.notify, c.node)
+	}
 }
 
 func (c *channel) release(size int64) {

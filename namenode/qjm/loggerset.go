@@ -69,12 +69,30 @@ func (a *answers[T]) successes() []int {
 // *QuorumError unless a majority succeeded. Calls still pending keep
 // running on their channels; their answers are ignored.
 func quorumCall[T any](ctx context.Context, s *loggerSet, op string, timeout time.Duration, start func(c *channel, notify chan<- int) *future[T]) (*answers[T], error) {
+	return sendAll(s, start).wait(ctx, op, timeout)
+}
+
+// pendingCall is a call sent to every channel whose answers are not
+// collected yet.
+type pendingCall[T any] struct {
+	s      *loggerSet
+	notify chan int
+	futs   []*future[T]
+}
+
+// sendAll submits a call to every channel, in node order.
+func sendAll[T any](s *loggerSet, start func(c *channel, notify chan<- int) *future[T]) *pendingCall[T] {
 	n := len(s.chans)
-	notify := make(chan int, n)
-	futs := make([]*future[T], n)
+	p := &pendingCall[T]{s: s, notify: make(chan int, n), futs: make([]*future[T], n)}
 	for i, c := range s.chans {
-		futs[i] = start(c, notify)
+		p.futs[i] = start(c, p.notify)
 	}
+	return p
+}
+
+// wait collects answers as quorumCall describes. It may be called once.
+func (p *pendingCall[T]) wait(ctx context.Context, op string, timeout time.Duration) (*answers[T], error) {
+	s, n := p.s, len(p.s.chans)
 	a := &answers[T]{val: make([]T, n), ok: make([]bool, n), err: make([]error, n)}
 	qc := quorum.NewCall(n)
 	var timer <-chan time.Time
@@ -102,8 +120,8 @@ func quorumCall[T any](ctx context.Context, s *loggerSet, op string, timeout tim
 			return a, qerr()
 		}
 		select {
-		case i := <-notify:
-			v, err := futs[i].result()
+		case i := <-p.notify:
+			v, err := p.futs[i].result()
 			if err != nil {
 				a.err[i] = err
 				qc.Fail(i)

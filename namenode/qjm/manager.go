@@ -646,20 +646,30 @@ func (m *Manager) StartLogSegment(ctx context.Context, txid int64) (*SegmentWrit
 	return w, nil
 }
 
-// sendBatch journals n framed records from first in segment seg and waits
-// for a quorum. Any failure is fatal for the writer: the batch's fate on
-// the nodes is unknown, so no later batch may be acknowledged after it.
-func (m *Manager) sendBatch(ctx context.Context, seg, first int64, n int, records []byte) error {
+// sendBatch hands n framed records from first, of segment seg, to every
+// channel. The caller orders calls (SegmentWriter.flushMu) so that every
+// node receives batches in txid order, then waits with finishBatch.
+func (m *Manager) sendBatch(seg, first int64, n int, records []byte) (*pendingCall[struct{}], error) {
 	m.mu.Lock()
 	if err := m.checkWriterLocked(); err != nil {
 		m.mu.Unlock()
-		return err
+		return nil, err
 	}
 	m.mu.Unlock()
-	_, err := quorumCall(ctx, m.set, "journal", m.cfg.Timeouts.WriteTxns, func(c *channel, notify chan<- int) *future[struct{}] {
+	return sendAll(m.set, func(c *channel, notify chan<- int) *future[struct{}] {
 		return c.journal(notify, seg, first, n, records)
-	})
-	if err != nil {
+	}), nil
+}
+
+// finishBatch waits for a quorum to acknowledge a batch. Any failure is
+// fatal for the writer: the batch's fate on the nodes is unknown, so no
+// later batch may be acknowledged after it.
+//
+// Batches may be in flight together. A node runs its calls in order and
+// skips every journal() after one that failed (out of sync), so a quorum
+// for a batch implies a quorum for every earlier one.
+func (m *Manager) finishBatch(ctx context.Context, p *pendingCall[struct{}], first int64, n int) error {
+	if _, err := p.wait(ctx, "journal", m.cfg.Timeouts.WriteTxns); err != nil {
 		return m.fail(fmt.Errorf("write txids %d-%d: %w", first, first+int64(n)-1, err))
 	}
 	// A failure recorded meanwhile (another path) still wins: report it

@@ -162,6 +162,7 @@ func TestOutOfSyncNodeRejoinsAtNextSegment(t *testing.T) {
 	jn := fc.jns[1]
 	jn.fail("journal", errors.New("transient"))
 	mustAppend(t, w, 4, 6) // quorum of the other two
+	drain(t, m)
 	jn.fail("journal", nil)
 	// The channel learns of the failure on its own goroutine; the next
 	// quorum wait may finish before it, so wait for the channel itself.
@@ -307,7 +308,9 @@ func TestRequestInfoOrderAndPiggyback(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustAppend(t, w, 1, 3)
+	drain(t, m) // no merging of the two batches on a lagging node
 	mustAppend(t, w, 4, 6)
+	drain(t, m)
 	if err := m.FinalizeLogSegment(ctx, 1, 6); err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +334,42 @@ func TestRequestInfoOrderAndPiggyback(t *testing.T) {
 		if n := len(reqs); n != 4 || reqs[1].CommittedTxId != nil || reqs[2].GetCommittedTxId() != 3 || reqs[3].GetCommittedTxId() != 6 {
 			t.Fatalf("%s committed txids: %v", jn.name, reqs)
 		}
+	}
+}
+
+// TestQueuedBatchesMerge: batches queued behind a slow call go to the
+// node as one journal() RPC, and every txid arrives.
+func TestQueuedBatchesMerge(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	fc := newFakeCluster(t, 3)
+	m := fc.writer()
+	ctx := context.Background()
+	w, err := m.StartLogSegment(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, m)
+	slow := fc.jns[2]
+	resume := slow.pause()
+	for i := int64(0); i < 5; i++ {
+		mustAppend(t, w, 1+4*i, 4+4*i)
+	}
+	resume()
+	drain(t, m)
+	journals := 0
+	for _, meth := range slow.methods() {
+		if meth == "journal" {
+			journals++
+		}
+	}
+	if journals < 1 || journals > 2 {
+		t.Fatalf("slow node got %d journal calls for 5 queued batches, want them merged", journals)
+	}
+	if h := slow.j.HighestWrittenTxID(); h != 20 {
+		t.Fatalf("slow node has txid %d, want 20", h)
+	}
+	if got := m.OutOfSync(); len(got) != 0 {
+		t.Fatalf("out of sync: %v", got)
 	}
 }
 

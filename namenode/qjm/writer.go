@@ -12,10 +12,13 @@ import (
 // SegmentWriter appends edits to the open segment and makes them durable
 // on a quorum: Hadoop's QuorumOutputStream with its double buffer. Append
 // frames a record into the current buffer; Sync (or Flush) sends
-// everything buffered as one journal() call to every JournalNode and
-// returns once a quorum has fsynced it. Append may run concurrently with
-// a Sync in flight, so concurrent handlers get group commit: one sync
-// carries every edit appended while the previous one was on the wire.
+// everything buffered as one journal() batch to every JournalNode and
+// returns once a quorum has fsynced it. Append runs concurrently with
+// syncs in flight, and a Sync whose txid an in-flight batch covers waits
+// for that batch, so concurrent handlers get group commit. Batches are
+// pipelined: a new one is handed to the channels while earlier ones are on
+// the wire, and each channel merges the batches queued behind a call in
+// flight into its next journal() RPC.
 //
 // Safe for concurrent use. After any failure the writer (and its Manager)
 // is failed for good: nothing appended afterwards, nor the failed batch,
@@ -24,9 +27,13 @@ type SegmentWriter struct {
 	m     *Manager
 	first int64
 
-	// flushMu serializes batches: at most one journal() round at a time,
-	// so batches reach every node in txid order.
+	// flushMu orders batches: a batch is handed to every channel under it,
+	// so every node receives batches in txid order.
 	flushMu sync.Mutex
+	// inflight are the batches sent and not finished, in txid order, and
+	// sent the last txid handed to the channels; both under flushMu.
+	inflight []*batch
+	sent     int64
 	// synced is the highest txid a quorum acknowledged, first-1 if none.
 	synced atomic.Int64
 	// syncs counts journal() rounds sent.
@@ -45,8 +52,15 @@ type SegmentWriter struct {
 	}
 }
 
+// batch is one journal() round; done closes when err is set.
+type batch struct {
+	last int64
+	done chan struct{}
+	err  error
+}
+
 func newSegmentWriter(m *Manager, first int64) *SegmentWriter {
-	w := &SegmentWriter{m: m, first: first}
+	w := &SegmentWriter{m: m, first: first, sent: first - 1}
 	w.synced.Store(first - 1)
 	w.mu.bufFirst, w.mu.next = first, first
 	return w
@@ -92,25 +106,59 @@ func (w *SegmentWriter) Flush(ctx context.Context) error {
 }
 
 // Sync returns once txid (and every txid before it) is durable on a
-// quorum, sending what is buffered if no batch in flight covers it. An
-// error is final: the writer is failed, and the caller must not
-// acknowledge any edit not synced before.
+// quorum, sending what is buffered unless a batch in flight covers txid.
+// An error is final: the writer is failed, and the caller must not
+// acknowledge any edit not synced before. (An error from ctx while
+// waiting for another caller's batch leaves that batch running.)
 func (w *SegmentWriter) Sync(ctx context.Context, txid int64) error {
 	if w.synced.Load() >= txid {
 		return w.errIfFailed()
 	}
 	w.flushMu.Lock()
-	defer w.flushMu.Unlock()
 	if w.synced.Load() >= txid {
+		w.flushMu.Unlock()
 		return w.errIfFailed()
+	}
+	if txid <= w.sent {
+		var b *batch
+		for _, x := range w.inflight {
+			if x.last >= txid {
+				b = x
+				break
+			}
+		}
+		if b == nil {
+			// The covering batch finished between the checks above: a
+			// success advanced synced, a failure abandoned the writer,
+			// both before it left inflight.
+			w.flushMu.Unlock()
+			if w.synced.Load() >= txid {
+				return w.errIfFailed()
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.mu.err != nil {
+				return w.mu.err
+			}
+			panic(fmt.Sprintf("qjm: txid %d sent, not in flight, neither synced nor failed", txid))
+		}
+		w.flushMu.Unlock()
+		select {
+		case <-b.done:
+			return b.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	w.mu.Lock()
 	if err := w.mu.err; err != nil {
 		w.mu.Unlock()
+		w.flushMu.Unlock()
 		return err
 	}
 	if txid >= w.mu.next {
 		w.mu.Unlock()
+		w.flushMu.Unlock()
 		return fmt.Errorf("qjm: sync to txid %d, but only %d was appended", txid, w.mu.next-1)
 	}
 	records, first, n := w.mu.buf, w.mu.bufFirst, int(w.mu.next-w.mu.bufFirst)
@@ -118,13 +166,40 @@ func (w *SegmentWriter) Sync(ctx context.Context, txid int64) error {
 	// it is never reused.
 	w.mu.buf, w.mu.bufFirst = nil, w.mu.next
 	w.mu.Unlock()
-	w.syncs.Add(1)
-	if err := w.m.sendBatch(ctx, w.first, first, n, records); err != nil {
+	p, err := w.m.sendBatch(w.first, first, n, records)
+	if err != nil {
+		w.flushMu.Unlock()
 		w.abandon(err)
 		return err
 	}
-	w.synced.Store(first + int64(n) - 1)
-	return nil
+	b := &batch{last: first + int64(n) - 1, done: make(chan struct{})}
+	w.inflight = append(w.inflight, b)
+	w.sent = b.last
+	w.syncs.Add(1)
+	w.flushMu.Unlock()
+
+	err = w.m.finishBatch(ctx, p, first, n)
+	if err != nil {
+		w.abandon(err)
+	} else {
+		for {
+			cur := w.synced.Load()
+			if b.last <= cur || w.synced.CompareAndSwap(cur, b.last) {
+				break
+			}
+		}
+	}
+	b.err = err
+	w.flushMu.Lock()
+	for i, x := range w.inflight {
+		if x == b {
+			w.inflight = append(w.inflight[:i:i], w.inflight[i+1:]...)
+			break
+		}
+	}
+	w.flushMu.Unlock()
+	close(b.done)
+	return err
 }
 
 // errIfFailed reports a failure of the writer (or manager), which
