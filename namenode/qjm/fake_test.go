@@ -52,6 +52,8 @@ type fakeJN struct {
 	hook   func(method string) error // optional, before the call
 	reqs   []*qjournalpb.RequestInfoProto
 	errs   map[string]error // last error of each method
+	// corruptAt, if > 0, flips a bit at that offset of served segments.
+	corruptAt int
 }
 
 func newFakeJN(t testing.TB, name string) *fakeJN {
@@ -305,6 +307,11 @@ func (f *fakeJN) serve(seg int64) (io.ReadCloser, error) {
 		return nil, err
 	}
 	_ = st
+	f.mu.Lock()
+	if at := f.corruptAt; at > 0 && at < len(b) {
+		b[at] ^= 0x40
+	}
+	f.mu.Unlock()
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
