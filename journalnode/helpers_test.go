@@ -12,7 +12,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/edits"
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
-	"github.com/hdfsha/hdfsha/internal/vfs"
+	"github.com/hdfsha/hdfsha/journalnode/storage"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 	"github.com/hdfsha/hdfsha/proto/qjournalpb"
 )
@@ -72,6 +72,8 @@ var testNS = &hdfspb.NamespaceInfoProto{
 }
 
 const testStorageInfo = "-62:4242:0:CID-test"
+
+var testNSInfo = storage.NamespaceInfo{NamespaceID: 4242, ClusterID: "CID-test", LayoutVersion: -62}
 
 // qj talks QJournalProtocol to one JournalNode as a writer would.
 type qj struct {
@@ -183,5 +185,3 @@ func wantRemote(t testing.TB, err error, class, msgPart string) {
 		t.Fatalf("remote error %s: %q\nwant %s containing %q", re.Class, re.Message, class, msgPart)
 	}
 }
-
-var _ = vfs.Default

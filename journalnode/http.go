@@ -173,7 +173,12 @@ func (j *JournalNode) serveGetJournal(w http.ResponseWriter, r *http.Request) {
 // URL to which the query is added), bounded by fetchTimeout, and checks
 // the length and the CRC-32C header when present. Storage then checks the
 // records themselves.
+//
+// The Fetcher runs under the journal's lock, so it must not call the
+// journal: what it needs is read here, before.
 func (j *JournalNode) fetcher(ctx context.Context, jr *journal, fromURL string) storage.Fetcher {
+	ns, _ := jr.Namespace()
+	jid := jr.JournalID()
 	return func(seg storage.SegmentState, w io.Writer) error {
 		u, err := url.Parse(fromURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -181,8 +186,7 @@ func (j *JournalNode) fetcher(ctx context.Context, jr *journal, fromURL string) 
 		}
 		target := fromURL
 		if u.Path == "" || u.Path == "/" {
-			ns, _ := jr.Namespace()
-			target = SegmentURL(u.Scheme+"://"+u.Host, jr.JournalID(), seg.StartTxID, ns)
+			target = SegmentURL(u.Scheme+"://"+u.Host, jid, seg.StartTxID, ns)
 		}
 		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()

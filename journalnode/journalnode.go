@@ -88,7 +88,7 @@ func (j *JournalNode) Start(ctx context.Context) error {
 	if j.mu.stopped {
 		return errors.New("journalnode: stopped")
 	}
-	if err := j.fs.MkdirAll(j.cfg.EditsDir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(j.fs, j.cfg.EditsDir, 0o755); err != nil {
 		return fmt.Errorf("journalnode: create %s: %w", j.cfg.EditsDir, err)
 	}
 	names, err := j.fs.List(j.cfg.EditsDir)
@@ -291,7 +291,8 @@ func (j *JournalNode) journalLocked(jid string, mustExist bool) (*journal, error
 			return nil, fmt.Errorf("%w: %s", errNoJournal, jid)
 		}
 	}
-	if err := j.fs.MkdirAll(dir, 0o755); err != nil {
+	// Durable: a journal formatted in it must survive a crash.
+	if err := vfs.MkdirAllDurable(j.fs, dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create journal directory %s: %w", dir, err)
 	}
 	unlock := func() error { return nil }
