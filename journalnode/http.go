@@ -66,7 +66,18 @@ func SegmentURL(base, jid string, startTxID int64, ns storage.NamespaceInfo) str
 func (j *JournalNode) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathGetJournal, j.serveGetJournal)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.mu.Lock()
+		if j.mu.stopped {
+			j.mu.Unlock()
+			http.Error(w, errStopped.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		j.serving.Add(1)
+		j.mu.Unlock()
+		defer j.serving.Done()
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // serveGetJournal streams one segment file (header and records) as

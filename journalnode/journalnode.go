@@ -42,7 +42,9 @@ type JournalNode struct {
 		// journals are opened lazily, one per journal id, and closed by Stop.
 		journals map[string]*journal
 	}
-	// serving counts the goroutines running Serve loops; Stop waits for them.
+	// serving counts the goroutines running Serve loops and the HTTP
+	// handlers in progress; Stop waits for them. An HTTP handler joins only
+	// under mu while not stopped, so every Add happens before Stop's Wait.
 	serving sync.WaitGroup
 }
 

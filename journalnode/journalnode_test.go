@@ -481,3 +481,66 @@ func httpGet(t testing.TB, u string, wantCode int) ([]byte, *http.Response) {
 	}
 	return body, resp
 }
+
+// TestTestClusterLayout starts the JournalNodes of a testcluster HA layout
+// from their configuration, as NameNode integration tests do, and checks
+// heartbeat and purgeLogs over the wire.
+func TestTestClusterLayout(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
+	g := testcluster.NewGroup(t)
+	c := newClient(t)
+	for i, l := range ha.JournalNodes {
+		cfg, err := ConfigFromConf(ha.JournalNodeConf(t, i))
+		must(t, err)
+		if cfg.RPCAddress != l.RPCAddress || cfg.HTTPAddress != l.HTTPAddress || cfg.EditsDir != l.EditsDir || cfg.CacheBytes != 1<<20 {
+			t.Fatalf("config %+v from layout %+v", cfg, l)
+		}
+		cfg.Logger = testcluster.Logger(t).Named(l.ID)
+		jn, err := New(cfg)
+		must(t, err)
+		g.MustStart(l.ID, jn)
+		if jn.RPCAddress() != l.RPCAddress {
+			t.Fatalf("bound %s, configured %s", jn.RPCAddress(), l.RPCAddress)
+		}
+		q := newQJ(t, c, jn)
+		q.jid = ha.JournalID
+		must(t, q.format())
+		_, err = q.newEpoch(1)
+		must(t, err)
+		must(t, q.call("heartbeat", &qjournalpb.HeartbeatRequestProto{ReqInfo: q.reqInfo()}, &qjournalpb.HeartbeatResponseProto{}))
+		must(t, q.startSegment(1))
+		must(t, q.journal(1, 1, 2, 0))
+		must(t, q.finalize(1, 2))
+		must(t, q.startSegment(3))
+		must(t, q.journal(3, 3, 1, 2))
+		must(t, q.call("purgeLogs", &qjournalpb.PurgeLogsRequestProto{ReqInfo: q.reqInfo(), MinTxIdToKeep: proto.Uint64(3)}, &qjournalpb.PurgeLogsResponseProto{}))
+		m, err := q.manifest(1, true)
+		must(t, err)
+		if l := m.GetManifest().GetLogs(); len(l) != 1 || l[0].GetStartTxId() != 3 {
+			t.Fatalf("manifest after purge: %v", m.GetManifest())
+		}
+	}
+	must(t, g.Stop("jn2"))
+}
+
+func TestConfigValidation(t *testing.T) {
+	good := Config{EditsDir: "/data/jn", RPCAddress: "0.0.0.0:8485", HTTPAddress: "0.0.0.0:8480"}
+	must(t, good.Validate())
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.EditsDir = "" }, "dfs.journalnode.edits.dir is not set"},
+		{func(c *Config) { c.EditsDir = "data/jn" }, "Journal dir 'data/jn' should be an absolute path"},
+		{func(c *Config) { c.RPCAddress = "" }, "dfs.journalnode.rpc-address: address is empty"},
+		{func(c *Config) { c.HTTPAddress = "host:http" }, `dfs.journalnode.http-address: bad port in address "host:http"`},
+		{func(c *Config) { c.CacheBytes = -1 }, "dfs.journalnode.edit-cache-size.bytes: -1 must not be negative"},
+	} {
+		c := good
+		tc.mod(&c)
+		if _, err := New(c); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %q", c, err, tc.want)
+		}
+	}
+}
