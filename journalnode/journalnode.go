@@ -77,7 +77,7 @@ func New(cfg Config) (*JournalNode, error) {
 }
 
 // Start creates the edits directory, opens the journals already in it
-// (taking their directory locks), binds the RPC and HTTP addresses and
+// (subdirectories with a current/ directory, taking their locks), binds the RPC and HTTP addresses and
 // serves until Stop. ctx bounds the start-up only. After a failed Start,
 // Stop releases whatever was taken.
 func (j *JournalNode) Start(ctx context.Context) error {
@@ -104,7 +104,9 @@ func (j *JournalNode) Start(ctx context.Context) error {
 		if checkJournalID(n) != nil {
 			continue
 		}
-		if fi, err := j.fs.Stat(vfs.Join(j.cfg.EditsDir, n)); err != nil || !fi.IsDir() {
+		// Only what looks like a journal (it has current/): an edits
+		// directory on its own mount also holds lost+found and the like.
+		if fi, err := j.fs.Stat(vfs.Join(j.cfg.EditsDir, n, "current")); err != nil || !fi.IsDir() {
 			continue
 		}
 		if _, err := j.journalLocked(n, false); err != nil {

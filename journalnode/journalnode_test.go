@@ -544,3 +544,16 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestStartSkipsForeignDirectories: only journal directories are opened
+// at start; an unreadable stranger (lost+found on a mount) does not stop it.
+func TestStartSkipsForeignDirectories(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	dir := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dir, "lost+found"), 0o500))
+	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "lost+found"), 0o700) })
+	startJN(t, testConfig(t, dir))
+	if _, err := os.Stat(filepath.Join(dir, "lost+found", lockFileName)); !os.IsNotExist(err) {
+		t.Fatalf("lock file in a foreign directory: %v", err)
+	}
+}

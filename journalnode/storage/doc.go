@@ -6,6 +6,8 @@
 // # On-disk layout
 //
 //	<dir>/                            the journal directory, <edits.dir>/<journalId>
+//	  in_use.lock                     flock held by the JournalNode daemon while
+//	                                  the journal is open (not touched here)
 //	  current/
 //	    VERSION                       java-properties: namespaceID, clusterID,
 //	                                  cTime, storageType=JOURNAL_NODE, layoutVersion
