@@ -3,6 +3,7 @@ package journalnode
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +24,7 @@ import (
 // are those of Hadoop's GetJournalEditServlet.
 const (
 	PathGetJournal     = "/getJournal"
+	PathJMX            = "/jmx"
 	ParamJournalID     = "jid"
 	ParamSegmentTxID   = "segmentTxId"
 	ParamStorageInfo   = "storageInfo"
@@ -66,6 +69,7 @@ func SegmentURL(base, jid string, startTxID int64, ns storage.NamespaceInfo) str
 func (j *JournalNode) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathGetJournal, j.serveGetJournal)
+	mux.HandleFunc(PathJMX, j.serveJMX)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j.mu.Lock()
 		if j.mu.stopped {
@@ -229,4 +233,53 @@ func (j *JournalNode) fetcher(ctx context.Context, jr *journal, fromURL string) 
 		}
 		return nil
 	}
+}
+
+// serveJMX answers a minimal form of Hadoop's /jmx: the JournalNodeInfo
+// bean, whose JournalsStatus (a JSON string, as Hadoop's MXBean returns
+// it) monitoring scripts read, plus each open journal's epochs and txids.
+func (j *JournalNode) serveJMX(w http.ResponseWriter, r *http.Request) {
+	type journalInfo struct {
+		Formatted          string `json:"Formatted"`
+		LastPromisedEpoch  int64  `json:"LastPromisedEpoch"`
+		LastWriterEpoch    int64  `json:"LastWriterEpoch"`
+		CommittedTxID      int64  `json:"CommittedTxId"`
+		HighestWrittenTxID int64  `json:"HighestWrittenTxId"`
+	}
+	status := map[string]journalInfo{}
+	var clusterIDs []string
+	j.mu.Lock()
+	journals := make(map[string]*journal, len(j.mu.journals))
+	for id, jr := range j.mu.journals {
+		journals[id] = jr
+	}
+	j.mu.Unlock()
+	for id, jr := range journals {
+		ns, formatted := jr.Namespace()
+		status[id] = journalInfo{
+			Formatted:          strconv.FormatBool(formatted),
+			LastPromisedEpoch:  jr.LastPromisedEpoch(),
+			LastWriterEpoch:    jr.LastWriterEpoch(),
+			CommittedTxID:      jr.CommittedTxID(),
+			HighestWrittenTxID: jr.HighestWrittenTxID(),
+		}
+		if formatted && !slices.Contains(clusterIDs, ns.ClusterID) {
+			clusterIDs = append(clusterIDs, ns.ClusterID)
+		}
+	}
+	slices.Sort(clusterIDs)
+	statusJSON, _ := json.Marshal(status)
+	bean := map[string]any{
+		"name":           "Hadoop:service=JournalNode,name=JournalNodeInfo",
+		"modelerType":    "org.apache.hadoop.hdfs.qjournal.server.JournalNode",
+		"JournalsStatus": string(statusJSON),
+		"ClusterIds":     clusterIDs,
+		"RpcAddress":     j.RPCAddress(),
+		"HttpAddress":    j.HTTPAddress(),
+		"EditsDir":       j.cfg.EditsDir,
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(map[string]any{"beans": []any{bean}})
 }

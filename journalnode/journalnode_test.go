@@ -3,6 +3,7 @@ package journalnode
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/internal/vfs"
+	"github.com/hdfsha/hdfsha/journalnode/storage"
 	"github.com/hdfsha/hdfsha/proto/qjournalpb"
 )
 
@@ -556,4 +558,56 @@ func TestStartSkipsForeignDirectories(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "lost+found", lockFileName)); !os.IsNotExist(err) {
 		t.Fatalf("lock file in a foreign directory: %v", err)
 	}
+}
+
+func TestJMX(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	jn := startJN(t, testConfig(t, t.TempDir()))
+	q := newQJ(t, newClient(t), jn)
+	must(t, q.format())
+	_, err := q.newEpoch(4)
+	must(t, err)
+	body, resp := httpGet(t, "http://"+jn.HTTPAddress()+"/jmx", http.StatusOK)
+	var got struct {
+		Beans []struct {
+			Name           string
+			JournalsStatus string
+			ClusterIds     []string
+		} `json:"beans"`
+	}
+	must(t, json.Unmarshal(body, &got))
+	if len(got.Beans) != 1 || got.Beans[0].Name != "Hadoop:service=JournalNode,name=JournalNodeInfo" || resp.Header.Get("Content-Type") == "" {
+		t.Fatalf("jmx: %s", body)
+	}
+	var status map[string]map[string]any
+	must(t, json.Unmarshal([]byte(got.Beans[0].JournalsStatus), &status))
+	if s := status[testJID]; s["Formatted"] != "true" || s["LastPromisedEpoch"] != float64(4) || fmt.Sprint(got.Beans[0].ClusterIds) != "[CID-test]" {
+		t.Fatalf("JournalsStatus %v, cluster ids %v", status, got.Beans[0].ClusterIds)
+	}
+}
+
+// TestErrorClasses checks the kind → Java class table on every kind.
+func TestErrorClasses(t *testing.T) {
+	for _, tc := range []struct {
+		kind  error
+		class string
+	}{
+		{storage.ErrNotFormatted, classNotFormatted},
+		{storage.ErrOutOfSync, classOutOfSync},
+		{storage.ErrEpochTooLow, classIOE},
+		{storage.ErrNotWriterEpoch, classIOE},
+		{storage.ErrNamespaceMismatch, classIOE},
+		{storage.ErrAlreadyFormatted, classIOE},
+		{storage.ErrIllegalState, "java.lang.IllegalStateException"},
+		{storage.ErrIllegalArgument, "java.lang.IllegalArgumentException"},
+		{storage.ErrAssertion, "java.lang.AssertionError"},
+		{storage.ErrCacheDisabled, classIOE},
+		{storage.ErrCacheMiss, "org.apache.hadoop.hdfs.qjournal.server.JournaledEditsCache$CacheMissException"},
+		{storage.ErrNewerTxID, "org.apache.hadoop.hdfs.qjournal.server.NewerTxnIdException"},
+		{storage.ErrClosed, classIOE},
+	} {
+		err := wireError(fmt.Errorf("context: %w", &storage.Error{Kind: tc.kind, Msg: "Hadoop's words"}))
+		wantRemote(t, err, tc.class, "Hadoop's words")
+	}
+	wantRemote(t, wireError(errors.New("disk on fire")), classIOE, "disk on fire")
 }
