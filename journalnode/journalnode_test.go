@@ -611,3 +611,33 @@ func TestErrorClasses(t *testing.T) {
 	}
 	wantRemote(t, wireError(errors.New("disk on fire")), classIOE, "disk on fire")
 }
+
+// TestReplaceWipedJournalNode follows docs/journalnode.md: a JournalNode
+// whose disk was wiped rejoins once VERSION is copied from a healthy one.
+func TestReplaceWipedJournalNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	goodDir, wipedDir := t.TempDir(), t.TempDir()
+	c := newClient(t)
+	good := startJN(t, testConfig(t, goodDir))
+	must(t, newQJ(t, c, good).format())
+
+	wiped := startJN(t, testConfig(t, wipedDir))
+	q := newQJ(t, c, wiped)
+	_, err := q.newEpoch(1)
+	wantRemote(t, err, classNotFormatted, "not formatted")
+	must(t, wiped.Stop())
+
+	version, err := os.ReadFile(filepath.Join(goodDir, testJID, "current", "VERSION"))
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Join(wipedDir, testJID, "current"), 0o755))
+	must(t, os.WriteFile(filepath.Join(wipedDir, testJID, "current", "VERSION"), version, 0o644))
+	wiped = startJN(t, testConfig(t, wipedDir))
+	q = newQJ(t, c, wiped)
+	_, err = q.newEpoch(2)
+	must(t, err)
+	must(t, q.startSegment(10))
+	must(t, q.journal(10, 10, 2, 9))
+	must(t, q.finalize(10, 11))
+	// format stays refused: the copy made it a formatted journal.
+	wantRemote(t, q.format(), classIOE, "is already formatted")
+}
