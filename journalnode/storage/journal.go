@@ -128,7 +128,9 @@ type Journal struct {
 		seg *edits.Writer
 		// highestWrittenTxID is the highest txid durable in the latest
 		// segment, 0 if none.
-		// Invariant: seg == nil || highestWrittenTxID >= seg.LastTxID().
+		// Invariant: seg == nil || seg has no record ||
+		// highestWrittenTxID >= seg.LastTxID(). (A node that missed
+		// earlier segments starts a later one with a lower highest txid.)
 		highestWrittenTxID int64
 		// cache is nil when disabled.
 		cache *editCache
@@ -980,7 +982,7 @@ func (j *Journal) checkInvariantsLocked() {
 	if j.mu.lastWriterEpoch > j.mu.lastPromisedEpoch {
 		panic(fmt.Sprintf("storage: writer epoch %d above promised epoch %d", j.mu.lastWriterEpoch, j.mu.lastPromisedEpoch))
 	}
-	if seg := j.mu.seg; seg != nil && j.mu.highestWrittenTxID < seg.LastTxID() {
+	if seg := j.mu.seg; seg != nil && seg.LastTxID() >= seg.FirstTxID() && j.mu.highestWrittenTxID < seg.LastTxID() {
 		panic(fmt.Sprintf("storage: highest written txid %d below the open segment's last txid %d", j.mu.highestWrittenTxID, seg.LastTxID()))
 	}
 }

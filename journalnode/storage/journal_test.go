@@ -602,3 +602,24 @@ func TestCommittedTxIDBestEffort(t *testing.T) {
 		t.Fatalf("after restart: committed %d, want 5", j4.CommittedTxID())
 	}
 }
+
+// TestLaggingNodeStartsLaterSegment: a node that missed segments (it was
+// down, or its disk was replaced) takes the writer's next segment.
+func TestLaggingNodeStartsLaterSegment(t *testing.T) {
+	fs := vfs.NewMem()
+	j := formatted(t, fs)
+	w := newWriter(t, j, 1)
+	must(t, j.StartLogSegment(w.req(), 10, edits.LayoutVersion))
+	if m, err := j.GetEditLogManifest(1, true); err != nil || len(m.Logs) != 0 {
+		t.Fatalf("manifest of an empty open segment: %+v %v", m, err)
+	}
+	must(t, j.Journal(w.reqCommitted(9), 10, 10, 2, batch(t, 10, 2)))
+	if j.HighestWrittenTxID() != 11 {
+		t.Fatalf("highest = %d", j.HighestWrittenTxID())
+	}
+	e, err := j.GetJournaledEdits(10, 5)
+	if err != nil || e.TxnCount != 2 {
+		t.Fatalf("journaled edits %+v %v", e, err)
+	}
+	must(t, j.FinalizeLogSegment(w.req(), 10, 11))
+}
