@@ -132,6 +132,7 @@ func (j *JournalNode) Start(ctx context.Context) error {
 	j.mu.httpSrv = &http.Server{
 		Handler:           j.httpHandler(),
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          zap.NewStdLog(j.log.Named("http")),
 	}
 
