@@ -63,7 +63,7 @@ func TestGetconfReadsHadoopConfDir(t *testing.T) {
 func TestGetconfCompiledInDefault(t *testing.T) {
 	want, ok := conf.DefaultValue("dfs.blocksize")
 	if !ok {
-		t.Skip("no compiled-in default for dfs.blocksize")
+		t.Fatal("no compiled-in default for dfs.blocksize")
 	}
 	runHDFS(t, nil, "getconf", "-confKey", "dfs.blocksize").want(t, 0, want+"\n")
 }

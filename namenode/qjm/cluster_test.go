@@ -227,9 +227,7 @@ func TestJournalNodesRestartedNodeRejoins(t *testing.T) {
 	mustAppend(t, w, 31, 40)
 	drain(t, m)
 	if oos := m.OutOfSync(); len(oos) != 0 {
-		// See skipIfRejoinBroken: journalnode/storage panics starting a
-		// segment on a node that missed txids.
-		t.Skipf("known journalnode/storage bug: restarted node did not rejoin at segment 31: out of sync %v", oos)
+		t.Fatalf("restarted node did not rejoin at segment 31: out of sync %v", oos)
 	}
 	// jn2 is a full member again: the writer survives losing jn0.
 	c.stop(0)

@@ -377,16 +377,14 @@ func (fc *fakeCluster) writer(mod ...func(*Config)) *Manager {
 	return m
 }
 
-// skipIfRejoinBroken skips a test whose node could not start a segment
-// after missing txids because of the journalnode/storage invariant panic
-// ("highest written txid N below the open segment's last txid M"), a
-// known bug outside this package.
-func skipIfRejoinBroken(t testing.TB, f *fakeJN) {
+// mustHaveRejoined fails a test whose node could not start the next segment
+// after missing txids: a lagging JournalNode must rejoin at a segment start.
+func mustHaveRejoined(t testing.TB, f *fakeJN) {
 	t.Helper()
 	f.mu.Lock()
 	err := f.errs["startLogSegment"]
 	f.mu.Unlock()
-	if err != nil && strings.Contains(err.Error(), "highest written txid") {
-		t.Skipf("known journalnode/storage bug: a node that missed txids cannot start the next segment: %v", err)
+	if err != nil {
+		t.Fatalf("a node that missed txids could not start the next segment: %v", err)
 	}
 }
