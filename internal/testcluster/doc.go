@@ -9,11 +9,18 @@
 //		log := testcluster.Logger(t)
 //		g := testcluster.NewGroup(t)
 //		for i, jn := range ha.JournalNodes {
-//			g.MustStart(jn.ID, journalnode.New(ha.JournalNodeConf(t, i), log.Named(jn.ID)))
+//			cfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			cfg.Logger = log.Named(jn.ID)
+//			d, err := journalnode.New(cfg)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			g.MustStart(jn.ID, d)
 //		}
-//		for i, nn := range ha.NameNodes {
-//			g.MustStart(nn.ID, namenode.New(ha.NameNodeConf(t, i), log.Named(nn.ID)))
-//		}
+//		// NameNodes start the same way once the namenode package exists.
 //		...
 //		if err := g.Stop("nn1"); err != nil { // kill the active
 //			t.Fatal(err)
