@@ -14,8 +14,9 @@
 //	    last-promised-epoch           decimal text + "\n": highest epoch promised (newEpoch)
 //	    last-writer-epoch             decimal text + "\n": epoch of the last writer
 //	                                  that started a segment
-//	    committed-txid                decimal text + "\n": a lower bound on the
-//	                                  txid committed on a quorum (best effort)
+//	    committed-txid                12 bytes: uint64 big-endian + CRC-32C of it;
+//	                                  a lower bound on the txid committed on a
+//	                                  quorum (best effort, see below)
 //	    edits_inprogress_<first>      the open segment (see package edits)
 //	    edits_<first>-<last>          finalized segments
 //	    edits_inprogress_<first>.broken  copy of a segment kept before its torn
@@ -58,10 +59,10 @@
 //     old writer could be accepted again).
 //   - Requests carrying a higher committedTxId: committed-txid is written
 //     before the request's own work, best effort as Hadoop's
-//     BestEffortLongFile: temporary file and rename, no fsync, so the
-//     journal hot path pays one fsync (the segment's). After a crash it may
-//     hold an older value, or nothing readable (the rename reached the disk,
-//     the data did not), which Open reads as 0. It is only a lower bound
+//     BestEffortLongFile: overwritten in place through a handle kept open,
+//     no fsync, so the journal hot path pays one fsync (the segment's) and
+//     no metadata change. After a crash it may hold an older value, or
+//     nothing readable (short, empty or a bad CRC), which Open reads as 0. It is only a lower bound
 //     used for sanity checks (recovery refuses to drop a txid below it), so
 //     lagging is safe; it never runs ahead of what a writer reported.
 //   - StartLogSegment: last-writer-epoch, then removal of paxos/<txid>, then

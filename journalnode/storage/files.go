@@ -144,38 +144,37 @@ func writeLongFile(fs vfs.FS, path string, v int64) error {
 	return vfs.WriteFileAtomic(fs, path, []byte(strconv.FormatInt(v, 10)+"\n"))
 }
 
-// writeBestEffortLongFile replaces path with v without any fsync, as
-// Hadoop's BestEffortLongFile does: the value goes to path.tmp, which is
-// renamed over path. After a crash the file holds an older value, the new
-// one, or (data not yet written back) nothing readable; readBestEffortLongFile
-// takes the last case as def. Only a value that may lag, such as the
-// committed txid, may be kept this way.
-func writeBestEffortLongFile(fs vfs.FS, path string, v int64) error {
-	tmp := path + tmpSuffix
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write([]byte(strconv.FormatInt(v, 10) + "\n")); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return fs.Rename(tmp, path)
+// bestEffortLongSize is the size of a best-effort long file: the value as
+// a big-endian uint64, then the CRC-32C (Castagnoli) of those 8 bytes.
+const bestEffortLongSize = 12
+
+// encodeBestEffortLong encodes v for a best-effort long file. The file is
+// overwritten in place at offset 0 and never fsynced, as Hadoop's
+// BestEffortLongFile does, so advancing it costs a page-cache write and no
+// metadata change. The CRC lets a torn write after a crash read as unknown
+// instead of as a wrong number.
+func encodeBestEffortLong(v int64) []byte {
+	b := make([]byte, bestEffortLongSize)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
+	return b
 }
 
-// readBestEffortLongFile reads what writeBestEffortLongFile wrote; a
-// missing, empty or unreadable value (a crash before write-back) reads as
-// def.
+// readBestEffortLongFile reads a best-effort long file. A missing file, or
+// one a crash left short, empty or torn (bad CRC), reads as def: only a
+// value that may lag, such as the committed txid, is kept this way.
 func readBestEffortLongFile(fs vfs.FS, path string, def int64) (int64, error) {
-	v, err := readLongFile(fs, path, def)
-	var ce *edits.CorruptionError
-	if errors.As(err, &ce) {
+	data, err := vfs.ReadFile(fs, path)
+	if errors.Is(err, os.ErrNotExist) {
 		return def, nil
 	}
-	return v, err
+	if err != nil {
+		return 0, err
+	}
+	if len(data) != bestEffortLongSize || crc32.Checksum(data[:8], castagnoli) != binary.BigEndian.Uint32(data[8:]) {
+		return def, nil
+	}
+	return int64(binary.BigEndian.Uint64(data)), nil
 }
 
 // SegmentState describes a segment: Hadoop's SegmentStateProto.

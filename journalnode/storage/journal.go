@@ -120,6 +120,9 @@ type Journal struct {
 		lastWriterEpoch int64
 		// committedTxID mirrors committed-txid; 0 when unknown.
 		committedTxID int64
+		// committedFile is committed-txid kept open for in-place writes;
+		// nil until the first write after Open or Format.
+		committedFile vfs.File
 		// ipcSerial is the highest IPC serial seen from the writer of the
 		// promised epoch; -1 after the promise changes.
 		ipcSerial int64
@@ -426,9 +429,46 @@ func (j *Journal) Format(ns NamespaceInfo, force bool) error {
 	return nil
 }
 
+// writeCommittedTxIDLocked overwrites committed-txid in place, best effort
+// as Hadoop's BestEffortLongFile: no fsync and, after the first write, no
+// metadata change, so the journal hot path pays one fsync (the segment's)
+// and that fsync has no directory update to carry. The value is only a
+// lower bound used for sanity checks, so a crash that loses it is safe.
+func (j *Journal) writeCommittedTxIDLocked(v int64) error {
+	if j.mu.committedFile == nil {
+		p := j.path(committedTxIDFile)
+		f, err := j.fs.OpenReadWrite(p)
+		if errors.Is(err, os.ErrNotExist) {
+			f, err = j.fs.Create(p)
+		}
+		if err != nil {
+			return err
+		}
+		j.mu.committedFile = f
+	}
+	_, err := j.mu.committedFile.Seek(0, io.SeekStart)
+	if err == nil {
+		_, err = j.mu.committedFile.Write(encodeBestEffortLong(v))
+	}
+	if err != nil {
+		j.closeCommittedFileLocked()
+	}
+	return err
+}
+
+// closeCommittedFileLocked drops the open committed-txid handle; the next
+// write reopens the file.
+func (j *Journal) closeCommittedFileLocked() {
+	if j.mu.committedFile != nil {
+		j.mu.committedFile.Close()
+		j.mu.committedFile = nil
+	}
+}
+
 // clearLocked empties current/ (VERSION first) and makes the empty
 // current/ and paxos/ directories durable.
 func (j *Journal) clearLocked() error {
+	j.closeCommittedFileLocked()
 	if err := j.removeIfExists(j.path(versionFile)); err != nil {
 		return err
 	}
@@ -471,6 +511,7 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	j.mu.closed = true
+	j.closeCommittedFileLocked()
 	if j.mu.seg != nil {
 		err := j.mu.seg.Close()
 		j.mu.seg = nil
@@ -593,10 +634,7 @@ func (j *Journal) checkRequestLocked(req RequestInfo) error {
 			return refusef(ErrIllegalArgument, "Client trying to move committed txid backward from %d to %d ; journal id: %s", j.mu.committedTxID, req.CommittedTxID, j.journalID)
 		}
 		if req.CommittedTxID > j.mu.committedTxID {
-			// Best effort, no fsync (Hadoop's BestEffortLongFile): the
-			// value is only a lower bound used for sanity checks, and
-			// syncing it would double the fsyncs of every journal call.
-			if err := writeBestEffortLongFile(j.fs, j.path(committedTxIDFile), req.CommittedTxID); err != nil {
+			if err := j.writeCommittedTxIDLocked(req.CommittedTxID); err != nil {
 				return fmt.Errorf("persist committed txid ; journal id: %s: %w", j.journalID, err)
 			}
 			j.mu.committedTxID = req.CommittedTxID

@@ -623,3 +623,31 @@ func TestLaggingNodeStartsLaterSegment(t *testing.T) {
 	}
 	must(t, j.FinalizeLogSegment(w.req(), 10, 11))
 }
+
+// TestCommittedTxIDTornFile: a committed-txid file that a crash left short
+// or with a bad CRC reads as 0 (unknown) and does not stop Open; a good one
+// reads back its value.
+func TestCommittedTxIDTornFile(t *testing.T) {
+	good := encodeBestEffortLong(42)
+	flipped := append([]byte(nil), good...)
+	flipped[3] ^= 0x40
+	for name, tc := range map[string]struct {
+		data []byte
+		want int64
+	}{
+		"good":    {good, 42},
+		"short":   {good[:7], 0},
+		"bad crc": {flipped, 0},
+		"text":    {[]byte("42\n"), 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := vfs.NewMem()
+			j := formatted(t, mem)
+			must(t, j.Close())
+			must(t, vfs.WriteFileAtomic(mem, j.path(committedTxIDFile), tc.data))
+			if j2 := openMem(t, mem, 0); j2.CommittedTxID() != tc.want {
+				t.Fatalf("committed = %d, want %d", j2.CommittedTxID(), tc.want)
+			}
+		})
+	}
+}
