@@ -1119,12 +1119,17 @@ func (x *StorageTypeQuotaInfosProto) GetTypeQuotaInfo() []*StorageTypeQuotaInfoP
 // StorageTypeQuotaInfoProto is the quota and usage of one storage type.
 type StorageTypeQuotaInfoProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          *StorageTypeProto      `protobuf:"varint,1,req,name=type,enum=hdfsha.hdfs.StorageTypeProto" json:"type,omitempty"`
+	Type          *StorageTypeProto      `protobuf:"varint,1,opt,name=type,enum=hdfsha.hdfs.StorageTypeProto,def=1" json:"type,omitempty"`
 	Quota         *uint64                `protobuf:"varint,2,req,name=quota" json:"quota,omitempty"`
 	Consumed      *uint64                `protobuf:"varint,3,req,name=consumed" json:"consumed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
+
+// Default values for StorageTypeQuotaInfoProto fields.
+const (
+	Default_StorageTypeQuotaInfoProto_Type = StorageTypeProto_DISK
+)
 
 func (x *StorageTypeQuotaInfoProto) Reset() {
 	*x = StorageTypeQuotaInfoProto{}
@@ -1160,7 +1165,7 @@ func (x *StorageTypeQuotaInfoProto) GetType() StorageTypeProto {
 	if x != nil && x.Type != nil {
 		return *x.Type
 	}
-	return StorageTypeProto_DISK
+	return Default_StorageTypeQuotaInfoProto_Type
 }
 
 func (x *StorageTypeQuotaInfoProto) GetQuota() uint64 {
@@ -1855,9 +1860,9 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\x15snapshotSpaceConsumed\x18\v \x01(\x04R\x15snapshotSpaceConsumed\x120\n" +
 	"\x13erasureCodingPolicy\x18\f \x01(\tR\x13erasureCodingPolicy\"j\n" +
 	"\x1aStorageTypeQuotaInfosProto\x12L\n" +
-	"\rtypeQuotaInfo\x18\x01 \x03(\v2&.hdfsha.hdfs.StorageTypeQuotaInfoProtoR\rtypeQuotaInfo\"\x80\x01\n" +
-	"\x19StorageTypeQuotaInfoProto\x121\n" +
-	"\x04type\x18\x01 \x02(\x0e2\x1d.hdfsha.hdfs.StorageTypeProtoR\x04type\x12\x14\n" +
+	"\rtypeQuotaInfo\x18\x01 \x03(\v2&.hdfsha.hdfs.StorageTypeQuotaInfoProtoR\rtypeQuotaInfo\"\x86\x01\n" +
+	"\x19StorageTypeQuotaInfoProto\x127\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1d.hdfsha.hdfs.StorageTypeProto:\x04DISKR\x04type\x12\x14\n" +
 	"\x05quota\x18\x02 \x02(\x04R\x05quota\x12\x1a\n" +
 	"\bconsumed\x18\x03 \x02(\x04R\bconsumed\"V\n" +
 	"\x11StorageTypesProto\x12A\n" +
