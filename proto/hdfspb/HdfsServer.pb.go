@@ -28,8 +28,9 @@ const (
 type NNHAStatusHeartbeatProto_State int32
 
 const (
-	NNHAStatusHeartbeatProto_ACTIVE  NNHAStatusHeartbeatProto_State = 0
-	NNHAStatusHeartbeatProto_STANDBY NNHAStatusHeartbeatProto_State = 1
+	NNHAStatusHeartbeatProto_ACTIVE   NNHAStatusHeartbeatProto_State = 0
+	NNHAStatusHeartbeatProto_STANDBY  NNHAStatusHeartbeatProto_State = 1
+	NNHAStatusHeartbeatProto_OBSERVER NNHAStatusHeartbeatProto_State = 2
 )
 
 // Enum value maps for NNHAStatusHeartbeatProto_State.
@@ -37,10 +38,12 @@ var (
 	NNHAStatusHeartbeatProto_State_name = map[int32]string{
 		0: "ACTIVE",
 		1: "STANDBY",
+		2: "OBSERVER",
 	}
 	NNHAStatusHeartbeatProto_State_value = map[string]int32{
-		"ACTIVE":  0,
-		"STANDBY": 1,
+		"ACTIVE":   0,
+		"STANDBY":  1,
+		"OBSERVER": 2,
 	}
 )
 
@@ -426,14 +429,15 @@ const file_hdfspb_HdfsServer_proto_rawDesc = "" +
 	"namespceID\x18\x02 \x02(\rR\n" +
 	"namespceID\x12\x1c\n" +
 	"\tclusterID\x18\x03 \x02(\tR\tclusterID\x12\x14\n" +
-	"\x05cTime\x18\x04 \x02(\x04R\x05cTime\"\x93\x01\n" +
+	"\x05cTime\x18\x04 \x02(\x04R\x05cTime\"\xa1\x01\n" +
 	"\x18NNHAStatusHeartbeatProto\x12A\n" +
 	"\x05state\x18\x01 \x02(\x0e2+.hdfsha.hdfs.NNHAStatusHeartbeatProto.StateR\x05state\x12\x12\n" +
-	"\x04txid\x18\x02 \x02(\x04R\x04txid\" \n" +
+	"\x04txid\x18\x02 \x02(\x04R\x04txid\".\n" +
 	"\x05State\x12\n" +
 	"\n" +
 	"\x06ACTIVE\x10\x00\x12\v\n" +
-	"\aSTANDBY\x10\x01\"\xc7\x02\n" +
+	"\aSTANDBY\x10\x01\x12\f\n" +
+	"\bOBSERVER\x10\x02\"\xc7\x02\n" +
 	"\x12NamespaceInfoProto\x12\"\n" +
 	"\fbuildVersion\x18\x01 \x02(\tR\fbuildVersion\x12\x16\n" +
 	"\x06unused\x18\x02 \x02(\rR\x06unused\x12 \n" +

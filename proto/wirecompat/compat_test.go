@@ -225,6 +225,7 @@ func TestCompareReportsMismatches(t *testing.T) {
 	wrong.messages["hadoop.common.TokenProto"]["serviceName"] = field{number: 5, typ: "string", label: "optional"}
 	wrong.enums["hadoop.hdfs.StorageTypeProto"]["DISK"] = 0
 	wrong.enums["hadoop.common.HAServiceStateProto"]["FENCED"] = 4
+	delete(wrong.enums["hadoop.hdfs.DatanodeReportTypeProto"], "IN_MAINTENANCE")
 
 	want := []string{
 		"hadoop.common.TokenProto.serviceName: field not declared by Hadoop",
@@ -234,6 +235,7 @@ func TestCompareReportsMismatches(t *testing.T) {
 		"hadoop.hdfs.LocatedBlockProto.blockToken: type hadoop.hdfs.BlockProto, Hadoop hadoop.common.TokenProto",
 		"hadoop.hdfs.LocatedBlockProto.locs: label optional, Hadoop repeated",
 		"hadoop.common.HAServiceStateProto.FENCED: enum value not declared by Hadoop",
+		"hadoop.hdfs.DatanodeReportTypeProto.IN_MAINTENANCE: Hadoop's value 6 not declared",
 		"hadoop.hdfs.StorageTypeProto.DISK: enum value 0, Hadoop 1",
 	}
 	got := compare(wrong, ours)

@@ -35,8 +35,11 @@ func newSchema() *schema {
 
 // compare reports every difference between ours and theirs, for the messages
 // and enums both declare: a field or enum value ours declares must exist in
-// theirs with the same number, type, label and default. Declarations only one
-// side has are not differences (hdfsha declares a subset).
+// theirs with the same number, type, label and default. Messages, enums and
+// fields only one side has are not differences (hdfsha declares a subset),
+// but an enum both declare must have all of theirs' values: proto2 enums are
+// closed, so a value we lack would turn a required enum field into a missing
+// one and fail the whole message.
 func compare(ours, theirs *schema) []string {
 	var diffs []string
 	for _, msg := range sortedKeys(ours.messages) {
@@ -77,6 +80,11 @@ func compare(ours, theirs *schema) []string {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: enum value not declared by Hadoop", enum, name))
 			case t != ours.enums[enum][name]:
 				diffs = append(diffs, fmt.Sprintf("%s.%s: enum value %d, Hadoop %d", enum, name, ours.enums[enum][name], t))
+			}
+		}
+		for _, name := range sortedKeys(tv) {
+			if _, ok := ours.enums[enum][name]; !ok {
+				diffs = append(diffs, fmt.Sprintf("%s.%s: Hadoop's value %d not declared", enum, name, tv[name]))
 			}
 		}
 	}
