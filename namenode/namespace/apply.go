@@ -1,0 +1,509 @@
+package namespace
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/hdfsha/hdfsha/proto/editpb"
+)
+
+// Applied reports what an Apply changed that lives outside the namespace.
+type Applied struct {
+	// RemovedBlocks are blocks that left the namespace (deleted or
+	// overwritten files, truncated or abandoned blocks): the block manager
+	// forgets them and asks DataNodes to delete their replicas.
+	RemovedBlocks []*editpb.Block
+}
+
+// Apply applies op as txid, which must be LastAppliedTxID()+1: a gap or a
+// repeat is a broken invariant of the caller and panics. The op's changes
+// and the new last applied txid are written in one Pebble batch without
+// fsync (see doc.go: the working directory is disposable). An error wraps
+// ErrCorrupt when the op does not fit the namespace, or is a storage error;
+// either way nothing was applied and the NameNode must stop.
+//
+// Apply performs no permission or argument checks: those belong to Prepare,
+// before the op was logged.
+func (ns *Namespace) Apply(txid int64, op *editpb.Op) (Applied, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if !ns.m.formatted {
+		return Applied{}, ErrNotFormatted
+	}
+	if txid != ns.m.lastTxID+1 {
+		panic(fmt.Sprintf("namespace: apply txid %d after txid %d", txid, ns.m.lastTxID))
+	}
+	t := &txn{b: ns.db.NewIndexedBatch(), m: ns.m}
+	defer t.b.Close()
+	if err := t.apply(op); err != nil {
+		return Applied{}, fmt.Errorf("namespace: apply txid %d (%T): %w", txid, op.GetBody(), err)
+	}
+	t.m.lastTxID = txid
+	if err := writeMeta(t.b, &t.m); err != nil {
+		return Applied{}, err
+	}
+	if err := t.b.Commit(pebble.NoSync); err != nil {
+		return Applied{}, fmt.Errorf("namespace: apply txid %d: commit: %w", txid, err)
+	}
+	ns.m = t.m
+	return t.applied, nil
+}
+
+// txn is one Apply: an indexed batch (reads see its own writes) and the
+// metadata it will commit.
+type txn struct {
+	b       *pebble.Batch
+	m       meta
+	applied Applied
+}
+
+func (t *txn) apply(op *editpb.Op) error {
+	switch body := op.GetBody().(type) {
+	case *editpb.Op_Mkdir:
+		return t.mkdir(body.Mkdir)
+	case *editpb.Op_Add:
+		return t.add(body.Add)
+	case *editpb.Op_Close:
+		return t.close(body.Close)
+	case *editpb.Op_AddBlock:
+		return t.addBlock(body.AddBlock)
+	case *editpb.Op_UpdateBlocks:
+		return t.updateFile(body.UpdateBlocks.Path, func(n *editpb.INode) error {
+			return t.setBlocks(n, body.UpdateBlocks.Blocks)
+		})
+	case *editpb.Op_Delete:
+		return t.delete(body.Delete)
+	case *editpb.Op_RenameOld:
+		return t.rename(body.RenameOld.Src, body.RenameOld.Dst, body.RenameOld.Timestamp, false)
+	case *editpb.Op_Rename:
+		return t.rename(body.Rename.Src, body.Rename.Dst, body.Rename.Timestamp, body.Rename.Overwrite)
+	case *editpb.Op_SetPermissions:
+		return t.update(body.SetPermissions.Path, func(n *editpb.INode) error {
+			n.Perm.Mode = body.SetPermissions.Mode
+			return nil
+		})
+	case *editpb.Op_SetOwner:
+		return t.update(body.SetOwner.Path, func(n *editpb.INode) error {
+			if body.SetOwner.Username != "" {
+				n.Perm.Owner = body.SetOwner.Username
+			}
+			if body.SetOwner.Groupname != "" {
+				n.Perm.Group = body.SetOwner.Groupname
+			}
+			return nil
+		})
+	case *editpb.Op_Times:
+		return t.update(body.Times.Path, func(n *editpb.INode) error {
+			if body.Times.Mtime != -1 {
+				n.Mtime = body.Times.Mtime
+			}
+			if body.Times.Atime != -1 {
+				n.Atime = body.Times.Atime
+			}
+			return nil
+		})
+	case *editpb.Op_SetReplication:
+		return t.updateFile(body.SetReplication.Path, func(n *editpb.INode) error {
+			n.Replication = body.SetReplication.Replication
+			return nil
+		})
+	case *editpb.Op_SetXattr:
+		return t.xattrs(body.SetXattr.Path, body.SetXattr.Xattrs, true)
+	case *editpb.Op_RemoveXattr:
+		return t.xattrs(body.RemoveXattr.Path, body.RemoveXattr.Xattrs, false)
+	case *editpb.Op_Truncate:
+		tr := body.Truncate
+		return t.updateFile(tr.Path, func(n *editpb.INode) error {
+			if err := t.setBlocks(n, tr.Blocks); err != nil {
+				return err
+			}
+			n.Mtime = tr.Timestamp
+			if tr.UnderConstruction {
+				n.ClientName, n.ClientMachine = tr.ClientName, tr.ClientMachine
+			}
+			return nil
+		})
+	case *editpb.Op_Append:
+		return t.updateFile(body.Append.Path, func(n *editpb.INode) error {
+			n.ClientName, n.ClientMachine = body.Append.ClientName, body.Append.ClientMachine
+			return nil
+		})
+	case *editpb.Op_ReassignLease:
+		return t.updateFile(body.ReassignLease.Path, func(n *editpb.INode) error {
+			n.ClientName = body.ReassignLease.NewHolder
+			return nil
+		})
+	case *editpb.Op_SetGenstampV2:
+		t.m.genStamp = max(t.m.genStamp, body.SetGenstampV2.GenStamp)
+		return nil
+	case *editpb.Op_AllocateBlockId:
+		t.m.lastBlockID = max(t.m.lastBlockID, body.AllocateBlockId.BlockId)
+		return nil
+	case *editpb.Op_StartLogSegment, *editpb.Op_EndLogSegment:
+		return nil
+	default:
+		return corruptf("unknown op %T", body)
+	}
+}
+
+// resolveExisting returns the inode of path and its parent (nil for the
+// root), or a corruption error when it is missing.
+func (t *txn) resolveExisting(path string) (n, parent *editpb.INode, err error) {
+	comps, err := splitPath(path)
+	if err != nil {
+		return nil, nil, corruptf("op path %q: %v", path, err)
+	}
+	r, err := resolve(t.b, comps)
+	if err != nil {
+		return nil, nil, corruptf("op path %q: %v", path, err)
+	}
+	if r.last() == nil {
+		return nil, nil, corruptf("op path %q does not exist", path)
+	}
+	if len(r.inodes) > 1 {
+		parent = r.inodes[len(r.inodes)-2]
+	}
+	return r.last(), parent, nil
+}
+
+func (t *txn) update(path string, fn func(n *editpb.INode) error) error {
+	n, _, err := t.resolveExisting(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(n); err != nil {
+		return err
+	}
+	return putINode(t.b, n)
+}
+
+func (t *txn) updateFile(path string, fn func(n *editpb.INode) error) error {
+	return t.update(path, func(n *editpb.INode) error {
+		if !isFile(n) {
+			return corruptf("op path %q is not a file", path)
+		}
+		return fn(n)
+	})
+}
+
+// addChild links child under the directory parentID (bumping its entry
+// count and setting its mtime) and writes child.
+func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64) error {
+	parent, err := getINode(t.b, parentID)
+	if err != nil {
+		return err
+	}
+	if !isDir(parent) {
+		return corruptf("parent %d of %q is not a directory", parentID, child.Name)
+	}
+	if id, err := lookup(t.b, parentID, child.Name); err != nil {
+		return err
+	} else if id != 0 {
+		return corruptf("%q already exists in inode %d", child.Name, parentID)
+	}
+	child.ParentId = parentID
+	parent.Children++
+	parent.Mtime = mtime
+	if err := putINode(t.b, parent); err != nil {
+		return err
+	}
+	if err := t.b.Set(direntKey(parentID, child.Name), u64(child.Id), nil); err != nil {
+		return err
+	}
+	t.m.lastINodeID = max(t.m.lastINodeID, child.Id)
+	return putINode(t.b, child)
+}
+
+// unlinkChild removes the entry of child from its parent and sets the
+// parent's mtime; the child inode itself is left alone.
+func (t *txn) unlinkChild(child *editpb.INode, mtime int64) error {
+	parent, err := getINode(t.b, child.ParentId)
+	if err != nil {
+		return err
+	}
+	if parent == nil {
+		return corruptf("parent %d of inode %d missing", child.ParentId, child.Id)
+	}
+	parent.Children--
+	parent.Mtime = mtime
+	if err := putINode(t.b, parent); err != nil {
+		return err
+	}
+	return t.b.Delete(direntKey(child.ParentId, child.Name), nil)
+}
+
+// createAncestors creates the missing ancestors of comps' last component
+// with ids and perm and returns the id of the last component's parent.
+func (t *txn) createAncestors(path string, comps []string, ids []uint64, perm *editpb.Permission, ts int64) (uint64, error) {
+	if len(comps) == 0 {
+		return 0, corruptf("op path %q is the root", path)
+	}
+	r, err := resolve(t.b, comps[:len(comps)-1])
+	if err != nil {
+		return 0, corruptf("op path %q: %v", path, err)
+	}
+	i := r.lastExisting()
+	missing := comps[i : len(comps)-1]
+	if len(missing) != len(ids) {
+		return 0, corruptf("op path %q misses %d ancestors, op creates %d", path, len(missing), len(ids))
+	}
+	parent := r.inodes[i].Id
+	for j, name := range missing {
+		d := newDir(ids[j], name, perm, ts)
+		if err := t.addChild(parent, d, ts); err != nil {
+			return 0, err
+		}
+		t.m.dirs++
+		parent = d.Id
+	}
+	return parent, nil
+}
+
+func newDir(id uint64, name string, perm *editpb.Permission, ts int64) *editpb.INode {
+	return &editpb.INode{
+		Id:    id,
+		Type:  editpb.INodeType_DIRECTORY,
+		Name:  name,
+		Perm:  clonePerm(perm),
+		Mtime: ts,
+		Atime: ts,
+	}
+}
+
+func clonePerm(p *editpb.Permission) *editpb.Permission {
+	return &editpb.Permission{Mode: p.GetMode(), Owner: p.GetOwner(), Group: p.GetGroup()}
+}
+
+func (t *txn) mkdir(m *editpb.Mkdir) error {
+	comps, err := splitPath(m.Path)
+	if err != nil {
+		return corruptf("op path %q: %v", m.Path, err)
+	}
+	parent, err := t.createAncestors(m.Path, comps, m.ParentInodeIds, m.ParentPerm, m.Timestamp)
+	if err != nil {
+		return err
+	}
+	if err := t.addChild(parent, newDir(m.InodeId, comps[len(comps)-1], m.Perm, m.Timestamp), m.Timestamp); err != nil {
+		return err
+	}
+	t.m.dirs++
+	return nil
+}
+
+func (t *txn) add(a *editpb.Add) error {
+	comps, err := splitPath(a.Path)
+	if err != nil {
+		return corruptf("op path %q: %v", a.Path, err)
+	}
+	parent, err := t.createAncestors(a.Path, comps, a.ParentInodeIds, a.ParentPerm, a.Mtime)
+	if err != nil {
+		return err
+	}
+	name := comps[len(comps)-1]
+	if id, err := lookup(t.b, parent, name); err != nil {
+		return err
+	} else if id != 0 {
+		old, err := getINode(t.b, id)
+		if err != nil {
+			return err
+		}
+		if !a.Overwrite || !isFile(old) {
+			return corruptf("op path %q exists", a.Path)
+		}
+		if err := t.removeSubtree(old, a.Mtime); err != nil {
+			return err
+		}
+	}
+	f := &editpb.INode{
+		Id:                 a.InodeId,
+		Type:               editpb.INodeType_FILE,
+		Name:               name,
+		Perm:               clonePerm(a.Perm),
+		Mtime:              a.Mtime,
+		Atime:              a.Atime,
+		Replication:        a.Replication,
+		PreferredBlockSize: a.PreferredBlockSize,
+		ClientName:         a.ClientName,
+		ClientMachine:      a.ClientMachine,
+		StoragePolicyId:    a.StoragePolicyId,
+	}
+	if err := t.addChild(parent, f, a.Mtime); err != nil {
+		return err
+	}
+	t.m.files++
+	return nil
+}
+
+func (t *txn) close(c *editpb.Close) error {
+	return t.updateFile(c.Path, func(n *editpb.INode) error {
+		if err := t.setBlocks(n, c.Blocks); err != nil {
+			return err
+		}
+		n.Mtime, n.Atime = c.Mtime, c.Atime
+		n.ClientName, n.ClientMachine = "", ""
+		return nil
+	})
+}
+
+func (t *txn) addBlock(a *editpb.AddBlock) error {
+	return t.updateFile(a.Path, func(n *editpb.INode) error {
+		blocks := append([]*editpb.Block(nil), n.Blocks...)
+		if p := a.PenultimateBlock; p != nil {
+			if len(blocks) == 0 || blocks[len(blocks)-1].BlockId != p.BlockId {
+				return corruptf("add block to %q: penultimate block %d is not the last block", a.Path, p.BlockId)
+			}
+			blocks[len(blocks)-1] = p
+		}
+		if a.LastBlock == nil {
+			return corruptf("add block to %q without a block", a.Path)
+		}
+		blocks = append(blocks, a.LastBlock)
+		t.m.lastBlockID = max(t.m.lastBlockID, a.LastBlock.BlockId)
+		t.m.genStamp = max(t.m.genStamp, a.LastBlock.GenStamp)
+		return t.setBlocks(n, blocks)
+	})
+}
+
+// setBlocks replaces the block list of file n, keeping the block map in
+// step and reporting blocks that left it.
+func (t *txn) setBlocks(n *editpb.INode, blocks []*editpb.Block) error {
+	keep := make(map[uint64]bool, len(blocks))
+	for _, b := range blocks {
+		keep[b.BlockId] = true
+	}
+	for _, b := range n.Blocks {
+		if !keep[b.BlockId] {
+			if err := t.b.Delete(blockKey(b.BlockId), nil); err != nil {
+				return err
+			}
+			t.applied.RemovedBlocks = append(t.applied.RemovedBlocks, b)
+		}
+	}
+	out := make([]*editpb.Block, len(blocks))
+	for i, b := range blocks {
+		if err := t.b.Set(blockKey(b.BlockId), u64(n.Id), nil); err != nil {
+			return err
+		}
+		out[i] = &editpb.Block{BlockId: b.BlockId, GenStamp: b.GenStamp, NumBytes: b.NumBytes}
+	}
+	n.Blocks = out
+	return nil
+}
+
+func (t *txn) delete(d *editpb.Delete) error {
+	n, _, err := t.resolveExisting(d.Path)
+	if err != nil {
+		return err
+	}
+	if n.Id == RootINodeID {
+		return corruptf("delete of the root")
+	}
+	return t.removeSubtree(n, d.Timestamp)
+}
+
+// removeSubtree unlinks n from its parent and deletes n and everything
+// below it: inodes, entries, xattrs and block map entries.
+func (t *txn) removeSubtree(n *editpb.INode, mtime int64) error {
+	if err := t.unlinkChild(n, mtime); err != nil {
+		return err
+	}
+	return t.destroy(n)
+}
+
+func (t *txn) destroy(n *editpb.INode) error {
+	if isDir(n) {
+		var children []uint64
+		if err := forEachChild(t.b, n.Id, "", func(_ string, id uint64) (bool, error) {
+			children = append(children, id)
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range children {
+			c, err := getINode(t.b, id)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				return corruptf("entry of inode %d names missing inode %d", n.Id, id)
+			}
+			if err := t.destroy(c); err != nil {
+				return err
+			}
+		}
+		p := direntPrefix(n.Id)
+		if err := t.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+			return err
+		}
+		t.m.dirs--
+	} else {
+		for _, b := range n.Blocks {
+			if err := t.b.Delete(blockKey(b.BlockId), nil); err != nil {
+				return err
+			}
+			t.applied.RemovedBlocks = append(t.applied.RemovedBlocks, b)
+		}
+		t.m.files--
+	}
+	p := xattrPrefix(n.Id)
+	if err := t.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+		return err
+	}
+	return t.b.Delete(inodeKey(n.Id), nil)
+}
+
+func (t *txn) rename(src, dst string, ts int64, overwrite bool) error {
+	n, _, err := t.resolveExisting(src)
+	if err != nil {
+		return err
+	}
+	if n.Id == RootINodeID || strings.HasPrefix(dst+"/", src+"/") {
+		return corruptf("rename %q to %q", src, dst)
+	}
+	dcomps, err := splitPath(dst)
+	if err != nil || len(dcomps) == 0 {
+		return corruptf("rename destination %q", dst)
+	}
+	r, err := resolve(t.b, dcomps)
+	if err != nil {
+		return corruptf("rename destination %q: %v", dst, err)
+	}
+	dparent := r.inodes[len(r.inodes)-2]
+	if !isDir(dparent) {
+		return corruptf("rename destination parent of %q missing", dst)
+	}
+	if old := r.last(); old != nil {
+		if !overwrite {
+			return corruptf("rename destination %q exists", dst)
+		}
+		if err := t.removeSubtree(old, ts); err != nil {
+			return err
+		}
+	}
+	if err := t.unlinkChild(n, ts); err != nil {
+		return err
+	}
+	n.Name = dcomps[len(dcomps)-1]
+	return t.addChild(dparent.Id, n, ts)
+}
+
+func (t *txn) xattrs(path string, xs []*editpb.XAttr, set bool) error {
+	n, _, err := t.resolveExisting(path)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		k := xattrKey(n.Id, byte(x.Namespace), x.Name)
+		if set {
+			err = t.b.Set(k, x.Value, nil)
+		} else {
+			err = t.b.Delete(k, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

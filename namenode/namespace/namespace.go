@@ -1,0 +1,519 @@
+package namespace
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/proto/editpb"
+)
+
+// Well-known values, as in Hadoop.
+const (
+	// RootINodeID is Hadoop's INodeId.ROOT_INODE_ID.
+	RootINodeID uint64 = 16385
+	// LastReservedBlockID is Hadoop's SequentialBlockIdGenerator
+	// LAST_RESERVED_BLOCK_ID: the first allocated block id is one more.
+	LastReservedBlockID uint64 = 1 << 30
+	// LastReservedGenStamp is Hadoop's GenerationStamp.LAST_RESERVED_STAMP.
+	LastReservedGenStamp uint64 = 1000
+	// LayoutVersion is the version of the key layout drawn in doc.go.
+	LayoutVersion = 1
+
+	// imageTxIDFile names the file Checkpoint writes next to the Pebble
+	// files: the txid of the checkpoint in decimal.
+	imageTxIDFile = "IMAGE_TXID"
+)
+
+// ErrCorrupt marks an edit that does not apply to the namespace (its path
+// is missing, a parent is a file, ...) or a store that does not decode: a bug
+// or a bad disk, never a client error. The NameNode must stop.
+var ErrCorrupt = errors.New("namespace: corrupt")
+
+// ErrNotFormatted is returned by Open on an empty store.
+var ErrNotFormatted = errors.New("namespace: not formatted")
+
+// Options configures a Namespace. The zero value is usable: permissions
+// disabled, Hadoop's default limits.
+type Options struct {
+	Permissions Permissions
+	Limits      Limits
+	// Logger receives Pebble's log lines; nil discards them.
+	Logger pebble.Logger
+}
+
+// Limits are the HDFS argument limits Prepare enforces.
+type Limits struct {
+	// MinReplication and MaxReplication bound a file's replication
+	// (dfs.namenode.replication.min = 1, dfs.replication.max = 512).
+	MinReplication uint32
+	MaxReplication uint32
+	// MinBlockSize is dfs.namenode.fs-limits.min-block-size (1 MiB).
+	MinBlockSize uint64
+	// MaxXAttrsPerINode is dfs.namenode.fs-limits.max-xattrs-per-inode (32);
+	// MaxXAttrSize is dfs.namenode.fs-limits.max-xattr-size (16384), the
+	// name plus value in bytes.
+	MaxXAttrsPerINode int
+	MaxXAttrSize      int
+}
+
+// DefaultLimits returns Hadoop's defaults.
+func DefaultLimits() Limits {
+	return Limits{MinReplication: 1, MaxReplication: 512, MinBlockSize: 1 << 20, MaxXAttrsPerINode: 32, MaxXAttrSize: 16384}
+}
+
+// NamespaceInfo identifies a formatted namespace; Format writes it with the
+// root directory.
+type NamespaceInfo struct {
+	NamespaceID int32
+	ClusterID   string
+	BlockPoolID string
+	CTime       int64
+	// The root directory: owner (the formatting user), group (the
+	// superuser group), mode (0755 in Hadoop) and mtime.
+	RootOwner string
+	RootGroup string
+	RootMode  uint32
+	RootMtime int64
+}
+
+// Namespace is the Pebble-backed namespace. See doc.go for what callers
+// must do.
+type Namespace struct {
+	db   *pebble.DB
+	opts Options
+
+	// mu serialises Apply, Format and Checkpoint, and guards m.
+	mu sync.Mutex
+	// m mirrors the metadata keys; written to the store in the same batch
+	// as every change, replaced in memory only after that batch commits.
+	m meta
+}
+
+// meta is the namespace metadata. Invariant: equals the meta keys in the
+// store whenever mu is not held.
+type meta struct {
+	lastTxID    int64
+	lastINodeID uint64
+	lastBlockID uint64
+	genStamp    uint64
+	files       int64
+	dirs        int64
+	info        NamespaceInfo
+	formatted   bool
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Infof(string, ...any)         {}
+func (discardLogger) Errorf(string, ...any)        {}
+func (discardLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+
+// Open opens (creating when missing) the namespace store in dir. An empty
+// store must be formatted with Format before use; other methods return
+// ErrNotFormatted until then.
+func Open(dir string, opts Options) (*Namespace, error) {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits()
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = discardLogger{}
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("namespace: open %s: %w", dir, err)
+	}
+	ns := &Namespace{db: db, opts: opts}
+	if err := ns.loadMeta(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return ns, nil
+}
+
+// OpenCheckpoint replaces dir with a copy of the checkpoint in image (made by
+// Checkpoint) and opens it. dir is disposable working state: whatever it
+// held is removed.
+func OpenCheckpoint(image, dir string, opts Options) (*Namespace, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("namespace: remove %s: %w", dir, err)
+	}
+	if err := copyDir(image, dir); err != nil {
+		return nil, fmt.Errorf("namespace: copy checkpoint %s: %w", image, err)
+	}
+	ns, err := Open(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if want, err := CheckpointTxID(image); err == nil && want != ns.LastAppliedTxID() {
+		_ = ns.Close()
+		return nil, fmt.Errorf("%w: checkpoint %s is stamped txid %d but holds txid %d", ErrCorrupt, image, want, ns.LastAppliedTxID())
+	}
+	return ns, nil
+}
+
+func copyDir(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Close closes the store.
+func (ns *Namespace) Close() error {
+	return ns.db.Close()
+}
+
+func (ns *Namespace) loadMeta() error {
+	getU := func(k []byte) (uint64, bool, error) {
+		v, c, err := ns.db.Get(k)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		defer c.Close()
+		if len(v) != 8 {
+			return 0, false, fmt.Errorf("%w: meta key %q has %d bytes", ErrCorrupt, k[1:], len(v))
+		}
+		return binary.BigEndian.Uint64(v), true, nil
+	}
+	getS := func(k []byte) (string, error) {
+		v, c, err := ns.db.Get(k)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		return string(v), nil
+	}
+	lv, ok, err := getU(metaLayoutVersion)
+	if err != nil || !ok {
+		return err
+	}
+	if lv != LayoutVersion {
+		return fmt.Errorf("%w: layout version %d, want %d", ErrCorrupt, lv, LayoutVersion)
+	}
+	var m meta
+	m.formatted = true
+	for _, f := range []struct {
+		k []byte
+		p *uint64
+	}{{metaLastINodeID, &m.lastINodeID}, {metaLastBlockID, &m.lastBlockID}, {metaGenStamp, &m.genStamp}} {
+		if *f.p, _, err = getU(f.k); err != nil {
+			return err
+		}
+	}
+	var u uint64
+	if u, _, err = getU(metaLastTxID); err != nil {
+		return err
+	}
+	m.lastTxID = int64(u)
+	if u, _, err = getU(metaFiles); err != nil {
+		return err
+	}
+	m.files = int64(u)
+	if u, _, err = getU(metaDirs); err != nil {
+		return err
+	}
+	m.dirs = int64(u)
+	if u, _, err = getU(metaNamespaceID); err != nil {
+		return err
+	}
+	m.info.NamespaceID = int32(u)
+	if u, _, err = getU(metaCTime); err != nil {
+		return err
+	}
+	m.info.CTime = int64(u)
+	if m.info.ClusterID, err = getS(metaClusterID); err != nil {
+		return err
+	}
+	if m.info.BlockPoolID, err = getS(metaBlockPoolID); err != nil {
+		return err
+	}
+	root, err := getINode(ns.db, RootINodeID)
+	if err != nil {
+		return err
+	}
+	if root == nil {
+		return fmt.Errorf("%w: no root inode", ErrCorrupt)
+	}
+	m.info.RootOwner, m.info.RootGroup = root.GetPerm().GetOwner(), root.GetPerm().GetGroup()
+	m.info.RootMode, m.info.RootMtime = root.GetPerm().GetMode(), root.GetMtime()
+	ns.m = m
+	return nil
+}
+
+// writeMeta puts every metadata key of m into b.
+func writeMeta(b *pebble.Batch, m *meta) error {
+	for _, kv := range []struct {
+		k []byte
+		v []byte
+	}{
+		{metaLastTxID, u64(uint64(m.lastTxID))},
+		{metaLastINodeID, u64(m.lastINodeID)},
+		{metaLastBlockID, u64(m.lastBlockID)},
+		{metaGenStamp, u64(m.genStamp)},
+		{metaFiles, u64(uint64(m.files))},
+		{metaDirs, u64(uint64(m.dirs))},
+	} {
+		if err := b.Set(kv.k, kv.v, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Format writes an empty namespace (the root directory) with txid 0 as its
+// last applied txid. The store must be empty.
+func (ns *Namespace) Format(info NamespaceInfo) error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.m.formatted {
+		return fmt.Errorf("namespace: already formatted (namespace id %d)", ns.m.info.NamespaceID)
+	}
+	m := meta{
+		lastINodeID: RootINodeID,
+		lastBlockID: LastReservedBlockID,
+		genStamp:    LastReservedGenStamp,
+		dirs:        1,
+		info:        info,
+		formatted:   true,
+	}
+	b := ns.db.NewBatch()
+	defer b.Close()
+	root := &editpb.INode{
+		Id:    RootINodeID,
+		Type:  editpb.INodeType_DIRECTORY,
+		Perm:  &editpb.Permission{Mode: info.RootMode, Owner: info.RootOwner, Group: info.RootGroup},
+		Mtime: info.RootMtime,
+		Atime: info.RootMtime,
+	}
+	if err := putINode(b, root); err != nil {
+		return err
+	}
+	for _, kv := range []struct {
+		k []byte
+		v []byte
+	}{
+		{metaLayoutVersion, u64(LayoutVersion)},
+		{metaNamespaceID, u64(uint64(uint32(info.NamespaceID)))},
+		{metaClusterID, []byte(info.ClusterID)},
+		{metaBlockPoolID, []byte(info.BlockPoolID)},
+		{metaCTime, u64(uint64(info.CTime))},
+	} {
+		if err := b.Set(kv.k, kv.v, nil); err != nil {
+			return err
+		}
+	}
+	if err := writeMeta(b, &m); err != nil {
+		return err
+	}
+	// Format is the one write that is synced: an unformatted directory is
+	// not a valid working directory to rebuild from.
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("namespace: format: %w", err)
+	}
+	ns.m = m
+	return nil
+}
+
+// Info returns the identity written by Format.
+func (ns *Namespace) Info() NamespaceInfo {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.m.info
+}
+
+// LastAppliedTxID returns the txid of the last applied op (0 after Format).
+func (ns *Namespace) LastAppliedTxID() int64 {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.m.lastTxID
+}
+
+// Counters are the namespace's counters.
+type Counters struct {
+	LastINodeID uint64
+	LastBlockID uint64
+	GenStamp    uint64
+	Files       int64
+	Dirs        int64
+}
+
+// Counters returns the current counters.
+func (ns *Namespace) Counters() Counters {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return Counters{ns.m.lastINodeID, ns.m.lastBlockID, ns.m.genStamp, ns.m.files, ns.m.dirs}
+}
+
+func (ns *Namespace) snapshotMeta() meta {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.m
+}
+
+// Checkpoint writes a consistent Pebble checkpoint of the namespace into dir
+// (which must not exist) and returns the txid it holds: the image of that
+// txid. The txid is also written to dir/IMAGE_TXID (see CheckpointTxID).
+func (ns *Namespace) Checkpoint(dir string) (int64, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if !ns.m.formatted {
+		return 0, ErrNotFormatted
+	}
+	txid := ns.m.lastTxID
+	if err := ns.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return 0, fmt.Errorf("namespace: checkpoint %s: %w", dir, err)
+	}
+	f, err := os.Create(filepath.Join(dir, imageTxIDFile))
+	if err == nil {
+		_, err = f.WriteString(strconv.FormatInt(txid, 10) + "\n")
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("namespace: checkpoint %s: %w", dir, err)
+	}
+	return txid, nil
+}
+
+// CheckpointTxID returns the txid a checkpoint directory is stamped with.
+func CheckpointTxID(dir string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, imageTxIDFile))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// Checksum returns a SHA-256 over every key and value of the store in key
+// order (each as uvarint length + bytes). Two namespaces that applied the
+// same ops from the same image have equal checksums.
+func (ns *Namespace) Checksum() ([32]byte, error) {
+	var sum [32]byte
+	snap := ns.db.NewSnapshot()
+	defer snap.Close()
+	it, err := snap.NewIter(nil)
+	if err != nil {
+		return sum, err
+	}
+	h := sha256.New()
+	var lb [binary.MaxVarintLen64]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(it.Key())))])
+		h.Write(it.Key())
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return sum, err
+		}
+		h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(v)))])
+		h.Write(v)
+	}
+	if err := it.Close(); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+// reader is what both the DB (reads) and an indexed batch (Apply) offer.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+var marshalOpts = proto.MarshalOptions{Deterministic: true}
+
+func getINode(r reader, id uint64) (*editpb.INode, error) {
+	v, c, err := r.Get(inodeKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	n := &editpb.INode{}
+	if err := proto.Unmarshal(v, n); err != nil {
+		return nil, fmt.Errorf("%w: inode %d: %v", ErrCorrupt, id, err)
+	}
+	return n, nil
+}
+
+func putINode(b *pebble.Batch, n *editpb.INode) error {
+	v, err := marshalOpts.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return b.Set(inodeKey(n.Id), v, nil)
+}
+
+// lookup returns the inode id of name in directory parent, or 0.
+func lookup(r reader, parent uint64, name string) (uint64, error) {
+	v, c, err := r.Get(direntKey(parent, name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: entry %d/%q has %d bytes", ErrCorrupt, parent, name, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
