@@ -78,6 +78,15 @@ func ourSchema(t *testing.T) *schema {
 			for i := 0; i < fd.Enums().Len(); i++ {
 				addEnum(fd.Enums().Get(i))
 			}
+			for i := 0; i < fd.Services().Len(); i++ {
+				sd := fd.Services().Get(i)
+				methods := map[string]method{}
+				for j := 0; j < sd.Methods().Len(); j++ {
+					md := sd.Methods().Get(j)
+					methods[string(md.Name())] = method{in: hadoopName(md.Input().FullName()), out: hadoopName(md.Output().FullName())}
+				}
+				s.services[hadoopName(sd.FullName())] = methods
+			}
 			return true
 		})
 		if n == 0 {
@@ -181,12 +190,23 @@ func TestWireCompatWithColinmarc(t *testing.T) {
 		enums++
 		values += len(ours.enums[e])
 	}
-	t.Logf("compared %d messages (%d fields) and %d enums (%d values)", msgs, fields, enums, values)
+	var services, methods int
+	for _, svc := range sortedKeys(ours.services) {
+		if _, ok := theirs.services[svc]; !ok {
+			onlyOurs = append(onlyOurs, svc)
+			continue
+		}
+		services++
+		methods += len(ours.services[svc])
+	}
+	t.Logf("compared %d messages (%d fields), %d enums (%d values) and %d services (%d methods)",
+		msgs, fields, enums, values, services, methods)
 	if len(onlyOurs) > 0 {
 		t.Logf("not in colinmarc's protos, unverified: %s", strings.Join(onlyOurs, ", "))
 	}
-	if msgs < 100 || fields < 250 || enums < 15 {
-		t.Errorf("only %d messages, %d fields and %d enums compared; the check is not looking at what we declare", msgs, fields, enums)
+	if msgs < 100 || fields < 250 || enums < 15 || services < 3 || methods < 40 {
+		t.Errorf("only %d messages, %d fields, %d enums and %d services (%d methods) compared; the check is not looking at what we declare",
+			msgs, fields, enums, services, methods)
 	}
 	for _, must := range []string{
 		"hadoop.hdfs.HdfsFileStatusProto", "hadoop.hdfs.LocatedBlockProto", "hadoop.hdfs.CreateRequestProto",
@@ -226,6 +246,9 @@ func TestCompareReportsMismatches(t *testing.T) {
 	wrong.enums["hadoop.hdfs.StorageTypeProto"]["DISK"] = 0
 	wrong.enums["hadoop.common.HAServiceStateProto"]["FENCED"] = 4
 	delete(wrong.enums["hadoop.hdfs.DatanodeReportTypeProto"], "IN_MAINTENANCE")
+	wrong.services["hadoop.hdfs.ClientNamenodeProtocol"]["getFsStatus"] = wrong.services["hadoop.hdfs.ClientNamenodeProtocol"]["getFsStats"]
+	wrong.services["hadoop.common.ZKFCProtocolService"]["cedeActive"] = method{
+		in: "hadoop.common.CedeActiveRequestProto", out: "hadoop.common.GracefulFailoverResponseProto"}
 
 	want := []string{
 		"hadoop.common.TokenProto.serviceName: field not declared by Hadoop",
@@ -237,6 +260,9 @@ func TestCompareReportsMismatches(t *testing.T) {
 		"hadoop.common.HAServiceStateProto.FENCED: enum value not declared by Hadoop",
 		"hadoop.hdfs.DatanodeReportTypeProto.IN_MAINTENANCE: Hadoop's value 6 not declared",
 		"hadoop.hdfs.StorageTypeProto.DISK: enum value 0, Hadoop 1",
+		"hadoop.common.ZKFCProtocolService.cedeActive: hadoop.common.CedeActiveRequestProto returns hadoop.common.GracefulFailoverResponseProto," +
+			" Hadoop hadoop.common.CedeActiveRequestProto returns hadoop.common.CedeActiveResponseProto",
+		"hadoop.hdfs.ClientNamenodeProtocol.getFsStatus: method not declared by Hadoop",
 	}
 	got := compare(wrong, ours)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -272,6 +298,7 @@ message Outer {
 enum Other { X = 1; }
 service S {
   rpc m(Outer) returns (Outer);
+  rpc n (Outer.Inner) returns(hadoop.common.TokenProto) { option deprecated = true; }
 }
 `
 	p := newProtoParser()
@@ -302,6 +329,12 @@ service S {
 	if got, want := fmt.Sprint(s.enums["hadoop.hdfs.Outer.Kind"]), fmt.Sprint(map[string]int{"A": 1, "B": 2, "NEG": -1}); got != want {
 		t.Errorf("Outer.Kind = %s, want %s", got, want)
 	}
+	if got, want := fmt.Sprint(s.services["hadoop.hdfs.S"]), fmt.Sprint(map[string]method{
+		"m": {"hadoop.hdfs.Outer", "hadoop.hdfs.Outer"},
+		"n": {"hadoop.hdfs.Outer.Inner", "hadoop.common.TokenProto"},
+	}); got != want {
+		t.Errorf("service S = %s, want %s", got, want)
+	}
 	if _, ok := s.messages["hadoop.hdfs.Outer.Inner"]; !ok {
 		t.Error("nested message Outer.Inner not found")
 	}
@@ -315,6 +348,8 @@ service S {
 		"package p; message M { optional int32 x = 1 }", // unterminated
 		"package p; message M { optional Missing x = 1; }",
 		"package p; message M {",
+		"package p; message M {} service S { rpc m(M) returns (Nope); }",
+		"package p; message M {} service S { rpc m(M); }",
 	} {
 		p := newProtoParser()
 		err := p.parse("bad.proto", bad)
@@ -339,6 +374,12 @@ func cloneSchema(s *schema) *schema {
 		c.enums[e] = map[string]int{}
 		for n, v := range values {
 			c.enums[e][n] = v
+		}
+	}
+	for svc, methods := range s.services {
+		c.services[svc] = map[string]method{}
+		for n, m := range methods {
+			c.services[svc][n] = m
 		}
 	}
 	return c

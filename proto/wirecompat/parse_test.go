@@ -18,17 +18,31 @@ type rawField struct {
 // tables. It understands what Hadoop's .proto files use (packages, nested
 // messages and enums, options, services) and fails loudly on anything else.
 type protoParser struct {
-	msgs  map[string]map[string]rawField
-	enums map[string]map[string]int
+	msgs     map[string]map[string]rawField
+	enums    map[string]map[string]int
+	services map[string]map[string]rawMethod
+}
+
+// rawMethod is an RPC as written, before its type names are resolved.
+type rawMethod struct {
+	in, out string
+	scope   string // the service's package
 }
 
 func newProtoParser() *protoParser {
-	return &protoParser{msgs: map[string]map[string]rawField{}, enums: map[string]map[string]int{}}
+	return &protoParser{
+		msgs:     map[string]map[string]rawField{},
+		enums:    map[string]map[string]int{},
+		services: map[string]map[string]rawMethod{},
+	}
 }
 
 type scope struct {
-	kind string // "message", "enum", "oneof" or "other"
-	name string // full name for messages and enums; the enclosing message's for oneofs
+	kind string // "message", "enum", "oneof", "service" or "other"
+	// name is the full name of a message, enum or service; the enclosing
+	// message's for a oneof.
+	name string
+	pkg  string
 }
 
 // parse adds the declarations of one .proto file.
@@ -68,19 +82,28 @@ func (p *protoParser) parse(file, text string) error {
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1].name
 			}
-			s := scope{kind: "other", name: parent}
+			s := scope{kind: "other", name: parent, pkg: pkg}
 			if len(header) == 2 {
 				switch header[0] {
-				case "message", "enum":
-					s = scope{kind: header[0], name: parent + "." + header[1]}
+				case "message", "enum", "service":
+					s.kind, s.name = header[0], parent+"."+header[1]
 				case "oneof":
 					s.kind = "oneof"
 				}
 			}
-			if s.kind == "message" {
+			switch s.kind {
+			case "message":
 				p.msgs[s.name] = map[string]rawField{}
-			} else if s.kind == "enum" {
+			case "enum":
 				p.enums[s.name] = map[string]int{}
+			case "service":
+				p.services[s.name] = map[string]rawMethod{}
+			}
+			if len(header) > 0 && header[0] == "rpc" && len(stack) > 0 && stack[len(stack)-1].kind == "service" {
+				// An rpc with an options body.
+				if err := p.statement(stack[len(stack)-1], &pkg, strings.Join(header, " ")); err != nil {
+					return errf("%v", err)
+				}
 			}
 			stack = append(stack, s)
 		case '}':
@@ -116,6 +139,7 @@ func (p *protoParser) parse(file, text string) error {
 }
 
 var (
+	rpcRe     = regexp.MustCompile(`^rpc\s+(\w+)\s*\(\s*([\w.]+)\s*\)\s*returns\s*\(\s*([\w.]+)\s*\)$`)
 	optionsRe = regexp.MustCompile(`\[(.*)\]\s*$`)
 	defaultRe = regexp.MustCompile(`(?:^|,)\s*default\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]+)`)
 )
@@ -128,8 +152,18 @@ func (p *protoParser) statement(cur scope, pkg *string, s string) error {
 			*pkg = strings.TrimSpace(strings.TrimPrefix(s, "package"))
 		}
 		return nil // syntax, option, import
+	case "service":
+		if first != "rpc" {
+			return nil
+		}
+		m := rpcRe.FindStringSubmatch(s)
+		if m == nil {
+			return fmt.Errorf("rpc %q: want rpc <name>(<request>) returns (<response>)", s)
+		}
+		p.services[cur.name][m[1]] = rawMethod{in: m[2], out: m[3], scope: cur.pkg}
+		return nil
 	case "other":
-		return nil // service bodies, rpc options
+		return nil // rpc options
 	case "enum":
 		if first == "option" || first == "reserved" {
 			return nil
@@ -200,6 +234,17 @@ func (p *protoParser) schema() (*schema, error) {
 				return nil, fmt.Errorf("%s.%s: unknown type %s", msg, name, rf.rawType)
 			}
 			s.messages[msg][name] = f
+		}
+	}
+	for svc, methods := range p.services {
+		s.services[svc] = map[string]method{}
+		for name, rm := range methods {
+			in, okIn := p.resolve(rm.scope, rm.in)
+			out, okOut := p.resolve(rm.scope, rm.out)
+			if !okIn || !okOut {
+				return nil, fmt.Errorf("%s.%s: unknown type in (%s) returns (%s)", svc, name, rm.in, rm.out)
+			}
+			s.services[svc][name] = method{in: in, out: out}
 		}
 	}
 	return s, nil

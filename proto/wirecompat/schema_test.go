@@ -22,15 +22,25 @@ type field struct {
 	def string
 }
 
-// schema is a set of message and enum declarations keyed by full name in
-// Hadoop's packages (hadoop.hdfs.X, hadoop.common.Y.Z).
+// method is an RPC's request and response message types (full names).
+type method struct {
+	in, out string
+}
+
+// schema is a set of message, enum and service declarations keyed by full
+// name in Hadoop's packages (hadoop.hdfs.X, hadoop.common.Y.Z).
 type schema struct {
-	messages map[string]map[string]field // message → field name → field
-	enums    map[string]map[string]int   // enum → value name → number
+	messages map[string]map[string]field  // message → field name → field
+	enums    map[string]map[string]int    // enum → value name → number
+	services map[string]map[string]method // service → method name → types
 }
 
 func newSchema() *schema {
-	return &schema{messages: map[string]map[string]field{}, enums: map[string]map[string]int{}}
+	return &schema{
+		messages: map[string]map[string]field{},
+		enums:    map[string]map[string]int{},
+		services: map[string]map[string]method{},
+	}
 }
 
 // compare reports every difference between ours and theirs, for the messages
@@ -39,7 +49,9 @@ func newSchema() *schema {
 // fields only one side has are not differences (hdfsha declares a subset),
 // but an enum both declare must have all of theirs' values: proto2 enums are
 // closed, so a value we lack would turn a required enum field into a missing
-// one and fail the whole message.
+// one and fail the whole message. A method ours declares must exist in the
+// same service of theirs with the same request and response types: the
+// method name is what travels on the wire.
 func compare(ours, theirs *schema) []string {
 	var diffs []string
 	for _, msg := range sortedKeys(ours.messages) {
@@ -85,6 +97,22 @@ func compare(ours, theirs *schema) []string {
 		for _, name := range sortedKeys(tv) {
 			if _, ok := ours.enums[enum][name]; !ok {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: Hadoop's value %d not declared", enum, name, tv[name]))
+			}
+		}
+	}
+	for _, svc := range sortedKeys(ours.services) {
+		tm, ok := theirs.services[svc]
+		if !ok {
+			continue
+		}
+		for _, name := range sortedKeys(ours.services[svc]) {
+			o := ours.services[svc][name]
+			t, ok := tm[name]
+			switch {
+			case !ok:
+				diffs = append(diffs, fmt.Sprintf("%s.%s: method not declared by Hadoop", svc, name))
+			case o != t:
+				diffs = append(diffs, fmt.Sprintf("%s.%s: %s returns %s, Hadoop %s returns %s", svc, name, o.in, o.out, t.in, t.out))
 			}
 		}
 	}
