@@ -1,10 +1,10 @@
 package namespace
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"github.com/cockroachdb/pebble/v2"
-	"encoding/binary"
 )
 
 // Key prefixes; the layout is drawn in doc.go.

@@ -79,12 +79,6 @@ type NamespaceInfo struct {
 	ClusterID   string
 	BlockPoolID string
 	CTime       int64
-	// The root directory: owner (the formatting user), group (the
-	// superuser group), mode (0755 in Hadoop) and mtime.
-	RootOwner string
-	RootGroup string
-	RootMode  uint32
-	RootMtime int64
 }
 
 // Namespace is the Pebble-backed namespace. See doc.go for what callers
@@ -274,15 +268,11 @@ func (ns *Namespace) loadMeta() error {
 	if m.info.BlockPoolID, err = getS(metaBlockPoolID); err != nil {
 		return err
 	}
-	root, err := getINode(ns.db, RootINodeID)
-	if err != nil {
+	if root, err := getINode(ns.db, RootINodeID); err != nil {
 		return err
-	}
-	if root == nil {
+	} else if root == nil {
 		return fmt.Errorf("%w: no root inode", ErrCorrupt)
 	}
-	m.info.RootOwner, m.info.RootGroup = root.GetPerm().GetOwner(), root.GetPerm().GetGroup()
-	m.info.RootMode, m.info.RootMtime = root.GetPerm().GetMode(), root.GetMtime()
 	ns.m = m
 	return nil
 }
@@ -307,9 +297,10 @@ func writeMeta(b *pebble.Batch, m *meta) error {
 	return nil
 }
 
-// Format writes an empty namespace (the root directory) with txid 0 as its
-// last applied txid. The store must be empty.
-func (ns *Namespace) Format(info NamespaceInfo) error {
+// Format writes an empty namespace with txid 0 as its last applied txid:
+// the root directory with permission root (Hadoop: the formatting user, the
+// superuser group, 0755) and mtime now (ms). The store must be empty.
+func (ns *Namespace) Format(info NamespaceInfo, root *editpb.Permission, now int64) error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	if ns.m.formatted {
@@ -325,14 +316,14 @@ func (ns *Namespace) Format(info NamespaceInfo) error {
 	}
 	b := ns.db.NewBatch()
 	defer b.Close()
-	root := &editpb.INode{
+	rootINode := &editpb.INode{
 		Id:    RootINodeID,
 		Type:  editpb.INodeType_DIRECTORY,
-		Perm:  &editpb.Permission{Mode: info.RootMode, Owner: info.RootOwner, Group: info.RootGroup},
-		Mtime: info.RootMtime,
-		Atime: info.RootMtime,
+		Perm:  clonePerm(root),
+		Mtime: now,
+		Atime: now,
 	}
-	if err := putINode(b, root); err != nil {
+	if err := putINode(b, rootINode); err != nil {
 		return err
 	}
 	for _, kv := range []struct {

@@ -60,6 +60,16 @@ func (r *resolved) lastExisting() int {
 	return i
 }
 
+// missingAncestors returns how many ancestors of the last component do
+// not exist.
+func (r *resolved) missingAncestors() int {
+	i := len(r.inodes) - 2
+	for i >= 0 && r.inodes[i] == nil {
+		i--
+	}
+	return len(r.inodes) - 2 - i
+}
+
 // resolve walks comps from the root. A file met before the last component
 // is Hadoop's ParentNotDirectoryException "<path> (is not a directory)",
 // raised for every user as in Hadoop's traverse check.

@@ -1,0 +1,205 @@
+package namespace
+
+import (
+	"fmt"
+
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/proto/editpb"
+)
+
+// fileUnderLease resolves path and checks that holder writes it, like
+// FSNamesystem.checkLease.
+func (ns *Namespace) fileUnderLease(c Call, path, holder string) (*resolved, error) {
+	r, pc, err := ns.prepare(c, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
+		return nil, err
+	}
+	n := r.last()
+	var id uint64
+	if n != nil {
+		id = n.Id
+	}
+	what := fmt.Sprintf("%s (inode %d) Holder %s does not have any open files.", path, id, holder)
+	switch {
+	case n == nil:
+		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", what)
+	case !isFile(n):
+		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "INode is not a regular file: %s", what)
+	case n.ClientName == "":
+		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "File is not open for writing: %s", what)
+	case n.ClientName != holder:
+		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "Client (=%s) is not the lease owner (=%s: %s", holder, n.ClientName, what)
+	}
+	return r, nil
+}
+
+func cloneBlock(b *editpb.Block) *editpb.Block {
+	return &editpb.Block{BlockId: b.BlockId, GenStamp: b.GenStamp, NumBytes: b.NumBytes}
+}
+
+// checkLastBlock checks that previous names the file's last block (nil for
+// a file without blocks).
+func checkLastBlock(path string, n *editpb.INode, previous *editpb.Block) error {
+	if len(n.Blocks) == 0 {
+		if previous != nil && previous.BlockId != 0 {
+			return rpc.Errorf(rpc.ErrIO, "Block %d is not the last block of %s: the file has no blocks", previous.BlockId, path)
+		}
+		return nil
+	}
+	last := n.Blocks[len(n.Blocks)-1]
+	if previous == nil || previous.BlockId != last.BlockId {
+		var id uint64
+		if previous != nil {
+			id = previous.BlockId
+		}
+		return rpc.Errorf(rpc.ErrIO, "Block %d is not the last block %d of %s", id, last.BlockId, path)
+	}
+	return nil
+}
+
+// PrepareAddBlock checks addBlock for holder and returns the OP_ADD_BLOCK
+// to log with the new block: the next block id and generation stamp after
+// the namespace's counters (Apply raises them), length 0. previous is the
+// client's view of the current last block (its final length), nil for the
+// first block. Placement and the minimal replication of previous are the
+// block manager's business.
+func (ns *Namespace) PrepareAddBlock(c Call, path, holder string, previous *editpb.Block) (*editpb.Op, *editpb.Block, error) {
+	r, err := ns.fileUnderLease(c, path, holder)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := r.last()
+	if err := checkLastBlock(path, n, previous); err != nil {
+		return nil, nil, err
+	}
+	m := ns.snapshotMeta()
+	nb := &editpb.Block{BlockId: m.lastBlockID + 1, GenStamp: m.genStamp + 1}
+	ab := &editpb.AddBlock{Path: r.path(), LastBlock: nb}
+	if len(n.Blocks) > 0 {
+		ab.PenultimateBlock = cloneBlock(previous)
+	}
+	op := c.op()
+	op.Body = &editpb.Op_AddBlock{AddBlock: ab}
+	return op, cloneBlock(nb), nil
+}
+
+// PrepareAbandonBlock checks abandonBlock: b must be the last block of a
+// file holder writes. The op drops it (Apply reports it removed).
+func (ns *Namespace) PrepareAbandonBlock(c Call, path, holder string, b *editpb.Block) (*editpb.Op, error) {
+	r, err := ns.fileUnderLease(c, path, holder)
+	if err != nil {
+		return nil, err
+	}
+	n := r.last()
+	if err := checkLastBlock(path, n, b); err != nil {
+		return nil, err
+	}
+	blocks := make([]*editpb.Block, 0, len(n.Blocks)-1)
+	for _, x := range n.Blocks[:len(n.Blocks)-1] {
+		blocks = append(blocks, cloneBlock(x))
+	}
+	op := c.op()
+	op.Body = &editpb.Op_UpdateBlocks{UpdateBlocks: &editpb.UpdateBlocks{Path: r.path(), Blocks: blocks}}
+	return op, nil
+}
+
+// PrepareComplete checks complete for holder and returns the OP_CLOSE to
+// log: last (the client's final view of the last block, nil for a file
+// without blocks) fixes the last block's length and generation stamp.
+// Whether the blocks are minimally replicated is the block manager's
+// question, asked before.
+func (ns *Namespace) PrepareComplete(c Call, path, holder string, last *editpb.Block) (*editpb.Op, error) {
+	r, err := ns.fileUnderLease(c, path, holder)
+	if err != nil {
+		return nil, err
+	}
+	n := r.last()
+	if err := checkLastBlock(path, n, last); err != nil {
+		return nil, err
+	}
+	blocks := make([]*editpb.Block, len(n.Blocks))
+	for i, b := range n.Blocks {
+		blocks[i] = cloneBlock(b)
+	}
+	if len(blocks) > 0 {
+		blocks[len(blocks)-1] = cloneBlock(last)
+	}
+	op := c.op()
+	op.Body = &editpb.Op_Close{Close: &editpb.Close{Path: r.path(), Mtime: c.Now, Atime: c.Now, Blocks: blocks}}
+	return op, nil
+}
+
+// PrepareAppend checks append (WRITE on the file, no other writer) and
+// returns the OP_APPEND reopening the file for holder. The last partial
+// block is reopened by the caller's block manager (NEW_BLOCK is not
+// supported yet).
+func (ns *Namespace) PrepareAppend(c Call, path, holder, machine string) (*editpb.Op, error) {
+	r, pc, err := ns.prepare(c, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+		return nil, err
+	}
+	n := r.last()
+	switch {
+	case n == nil:
+		return nil, rpc.Errorf(rpc.ErrFileNotFound, "Failed to append to non-existent file %s for client %s", path, machine)
+	case isDir(n):
+		return nil, rpc.Errorf(rpc.ErrFileAlreadyExists, "Cannot append to directory %s; already exists as a directory.", path)
+	case n.ClientName == holder:
+		return nil, rpc.Errorf(rpc.ErrAlreadyBeingCreated, "Failed to APPEND_FILE %s for %s on %s because current leaseholder is trying to recreate file.", path, holder, machine)
+	case n.ClientName != "":
+		return nil, rpc.Errorf(rpc.ErrAlreadyBeingCreated, "Failed to APPEND_FILE %s for %s on %s because this file lease is currently owned by %s on %s", path, holder, machine, n.ClientName, n.ClientMachine)
+	}
+	op := c.op()
+	op.Body = &editpb.Op_Append{Append: &editpb.Append{Path: r.path(), ClientName: holder, ClientMachine: machine}}
+	return op, nil
+}
+
+// PrepareTruncate checks truncate (WRITE on a complete file) and returns
+// the op and whether the file is complete afterwards (the call's answer).
+// Only cuts on a block boundary are supported: a cut inside a block needs
+// block recovery by the block manager (not written yet).
+func (ns *Namespace) PrepareTruncate(c Call, path string, newLength uint64, holder, machine string) (*editpb.Op, bool, error) {
+	r, pc, err := ns.prepare(c, path)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+		return nil, false, err
+	}
+	n := r.last()
+	switch {
+	case n == nil:
+		return nil, false, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", path)
+	case isDir(n):
+		return nil, false, rpc.Errorf(rpc.ErrFileNotFound, "Path is not a file: %s", path)
+	case n.ClientName != "":
+		return nil, false, rpc.Errorf(rpc.ErrAlreadyBeingCreated, "Failed to TRUNCATE_FILE %s for %s on %s because this file lease is currently owned by %s on %s", path, holder, machine, n.ClientName, n.ClientMachine)
+	}
+	length := statusOf(n).Length
+	if newLength > length {
+		return nil, false, rpc.Errorf(rpc.ErrIllegalArgument, "Cannot truncate to a larger file size. Current size: %d, truncate size: %d.", length, newLength)
+	}
+	var blocks []*editpb.Block
+	var sum uint64
+	for _, b := range n.Blocks {
+		if sum >= newLength {
+			break
+		}
+		if sum+b.NumBytes > newLength {
+			return nil, false, rpc.Errorf(rpc.ErrUnsupportedOperation, "Truncate of %s inside a block is not supported yet", path)
+		}
+		blocks = append(blocks, cloneBlock(b))
+		sum += b.NumBytes
+	}
+	op := c.op()
+	op.Body = &editpb.Op_Truncate{Truncate: &editpb.Truncate{
+		Path: r.path(), NewLength: newLength, Timestamp: c.Now, Blocks: blocks, ClientName: holder, ClientMachine: machine,
+	}}
+	return op, true, nil
+}
