@@ -50,7 +50,13 @@ type Options struct {
 	Limits      Limits
 	// Logger receives Pebble's log lines; nil discards them.
 	Logger pebble.Logger
+	// CacheSize is Pebble's block cache in bytes (default 256 MiB): the
+	// namespace is read on every call, so it should hold the hot inodes.
+	CacheSize int64
 }
+
+// DefaultCacheSize is the block cache size Open uses when Options has none.
+const DefaultCacheSize = 256 << 20
 
 // Limits are the HDFS argument limits Prepare enforces.
 type Limits struct {
@@ -124,7 +130,10 @@ func Open(dir string, opts Options) (*Namespace, error) {
 	if logger == nil {
 		logger = discardLogger{}
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Logger: logger})
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: logger, CacheSize: opts.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("namespace: open %s: %w", dir, err)
 	}
