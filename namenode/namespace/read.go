@@ -322,8 +322,8 @@ func (ns *Namespace) GetXAttrs(user, path string, names []*editpb.XAttr) ([]*edi
 }
 
 // ListXAttrs returns the names (no values) of the xattrs of path user may
-// see. Needs EXECUTE on the parent directory as in Hadoop's listXAttrs... and
-// traverse; HDFS checks READ on the inode only when permissions are on.
+// see. Like Hadoop, listing names needs EXECUTE on the parent directory,
+// not READ on the inode.
 func (ns *Namespace) ListXAttrs(user, path string) ([]*editpb.XAttr, error) {
 	r, c, err := ns.readPath(user, path)
 	if err != nil {
@@ -332,7 +332,7 @@ func (ns *Namespace) ListXAttrs(user, path string) ([]*editpb.XAttr, error) {
 	if r.last() == nil {
 		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", path)
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, noCheck, actRead, noCheck, false); err != nil {
+	if err := c.checkPermission(ns.db, r, false, noCheck, actExecute, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	all, err := xattrsOf(ns.db, r.last().Id)
