@@ -603,3 +603,41 @@ func TestCheckpointAndReopen(t *testing.T) {
 		t.Fatal("checkpoint + replay differs from the original")
 	}
 }
+
+func TestUpdatePipelineAndLeases(t *testing.T) {
+	e := newEnv(t)
+	if err := e.create("hdfs", "/w/f", false); err != nil {
+		t.Fatal(err)
+	}
+	op, b, err := e.ns.PrepareAddBlock(e.call("hdfs"), "/w/f", "DFSClient_hdfs", nil)
+	e.must(op, err)
+	gsOp, gs := e.ns.PrepareNextGenStamp(e.call("hdfs"))
+	e.must(gsOp, nil)
+	upd := &editpb.Block{BlockId: b.BlockId, GenStamp: gs, NumBytes: 5}
+	e.must(e.ns.PrepareUpdatePipeline(e.call("hdfs"), "/w/f", "DFSClient_hdfs", b, upd))
+	if got := e.stat("/w/f").Blocks[0]; got.GenStamp != gs || got.NumBytes != 5 {
+		t.Fatalf("block after update %v", got)
+	}
+	stale := &editpb.Block{BlockId: b.BlockId, GenStamp: gs + 5}
+	if _, err := e.ns.PrepareUpdatePipeline(e.call("hdfs"), "/w/f", "DFSClient_hdfs", b, stale); err == nil {
+		t.Fatal("update to a stamp never handed out succeeded")
+	}
+	_, _, err = e.ns.PrepareAddBlock(e.call("hdfs"), "/w/f", "other", upd)
+	wantErr(t, err, rpc.ErrLeaseExpired, fmt.Sprintf("Client (=other) is not the lease owner (=DFSClient_hdfs: /w/f (inode %d) Holder other does not have any open files.", RootINodeID+2))
+	e.writeFile("hdfs", "/w/closed", 1, 1)
+	var uc []string
+	if err := e.ns.ForEachUnderConstruction(func(p string, s *FileStatus) error {
+		uc = append(uc, p+"="+s.ClientName)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(uc) != "[/w/f=DFSClient_hdfs]" {
+		t.Fatalf("under construction: %v", uc)
+	}
+	// Abandoning the last block drops it.
+	a := e.must(e.ns.PrepareAbandonBlock(e.call("hdfs"), "/w/f", "DFSClient_hdfs", upd))
+	if len(a.RemovedBlocks) != 1 || len(e.stat("/w/f").Blocks) != 0 {
+		t.Fatalf("abandon: %v", a)
+	}
+}

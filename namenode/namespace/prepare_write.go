@@ -203,3 +203,42 @@ func (ns *Namespace) PrepareTruncate(c Call, path string, newLength uint64, hold
 	}}
 	return op, true, nil
 }
+
+// PrepareNextGenStamp returns the OP_SET_GENSTAMP_V2 handing out the next
+// generation stamp (for pipeline updates and block recovery) and the stamp.
+func (ns *Namespace) PrepareNextGenStamp(c Call) (*editpb.Op, uint64) {
+	gs := ns.snapshotMeta().genStamp + 1
+	op := c.op()
+	op.Body = &editpb.Op_SetGenstampV2{SetGenstampV2: &editpb.SetGenstampV2{GenStamp: gs}}
+	return op, gs
+}
+
+// PrepareUpdatePipeline checks updatePipeline: old must be the last block
+// of a file holder writes and updated must keep its id with a newer
+// generation stamp (handed out before with PrepareNextGenStamp). The op
+// replaces the last block.
+func (ns *Namespace) PrepareUpdatePipeline(c Call, path, holder string, old, updated *editpb.Block) (*editpb.Op, error) {
+	r, err := ns.fileUnderLease(c, path, holder)
+	if err != nil {
+		return nil, err
+	}
+	n := r.last()
+	if err := checkLastBlock(path, n, old); err != nil {
+		return nil, err
+	}
+	cur := n.Blocks[len(n.Blocks)-1]
+	if updated.BlockId != cur.BlockId || updated.GenStamp <= cur.GenStamp || updated.NumBytes < cur.NumBytes {
+		return nil, rpc.Errorf(rpc.ErrIO, "Update %v is not valid for the last block %v of %s", updated, cur, path)
+	}
+	if gs := ns.snapshotMeta().genStamp; updated.GenStamp > gs {
+		return nil, rpc.Errorf(rpc.ErrIO, "Generation stamp %d of %s was never handed out (last %d)", updated.GenStamp, path, gs)
+	}
+	blocks := make([]*editpb.Block, len(n.Blocks))
+	for i, b := range n.Blocks {
+		blocks[i] = cloneBlock(b)
+	}
+	blocks[len(blocks)-1] = cloneBlock(updated)
+	op := c.op()
+	op.Body = &editpb.Op_UpdateBlocks{UpdateBlocks: &editpb.UpdateBlocks{Path: r.path(), Blocks: blocks}}
+	return op, nil
+}

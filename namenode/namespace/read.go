@@ -3,6 +3,8 @@ package namespace
 import (
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 )
@@ -346,4 +348,36 @@ func (ns *Namespace) ListXAttrs(user, path string) ([]*editpb.XAttr, error) {
 		}
 	}
 	return out, nil
+}
+
+// ForEachUnderConstruction calls fn with the path and status of every file
+// under construction, in inode id order: the lease manager rebuilds its
+// leases from them after an image load or replay.
+func (ns *Namespace) ForEachUnderConstruction(fn func(path string, s *FileStatus) error) error {
+	it, err := ns.db.NewIter(iterPrefix([]byte{prefixINode}))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		n := &editpb.INode{}
+		if err := proto.Unmarshal(v, n); err != nil {
+			return corruptf("inode key %x: %v", it.Key(), err)
+		}
+		if !isFile(n) || n.ClientName == "" {
+			continue
+		}
+		p, err := ns.FullPath(n.Id)
+		if err != nil {
+			return err
+		}
+		if err := fn(p, statusOf(n)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

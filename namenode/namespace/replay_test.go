@@ -30,7 +30,7 @@ func randomOps(e *env, rng *rand.Rand, n int) {
 		c := e.call(user)
 		var op *editpb.Op
 		var err error
-		switch rng.Intn(16) {
+		switch rng.Intn(17) {
 		case 0, 1:
 			op, err = e.ns.PrepareMkdirs(c, p, uint32(rng.Intn(0o1000)|0o700), rng.Intn(4) != 0)
 		case 2, 3:
@@ -80,6 +80,16 @@ func randomOps(e *env, rng *rand.Rand, n int) {
 				continue
 			}
 			op, _, err = e.ns.PrepareTruncate(c, p, s.Length-s.Blocks[len(s.Blocks)-1].NumBytes, "DFSClient_"+user, "m")
+		case 16:
+			s, _ := e.ns.ResolvePath(p)
+			if s == nil || !s.UnderConstruction() || len(s.Blocks) == 0 {
+				continue
+			}
+			gsOp, gs := e.ns.PrepareNextGenStamp(c)
+			e.must(gsOp, nil)
+			last := s.Blocks[len(s.Blocks)-1]
+			op, err = e.ns.PrepareUpdatePipeline(c, p, s.ClientName, last,
+				&editpb.Block{BlockId: last.BlockId, GenStamp: gs, NumBytes: last.NumBytes + uint64(rng.Intn(10))})
 		}
 		if err == nil && op != nil {
 			e.must(op, nil)
@@ -167,6 +177,7 @@ func verify(t *testing.T, ns *Namespace) {
 // fresh B, and into a checkpoint of A taken halfway: all must hold the same
 // bytes.
 func TestReplayDeterminism(t *testing.T) {
+	kinds := map[string]int{}
 	for seed := int64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewSource(seed))
@@ -180,14 +191,9 @@ func TestReplayDeterminism(t *testing.T) {
 				t.Fatal(err)
 			}
 			randomOps(a, rng, 1500)
-			kinds := map[string]int{}
 			for _, op := range a.ops {
 				kinds[fmt.Sprintf("%T", op.Body)]++
 			}
-			if len(kinds) < 15 {
-				t.Fatalf("random calls produced only %d kinds of op: %v", len(kinds), kinds)
-			}
-			t.Logf("%d ops: %v", len(a.ops), kinds)
 			verify(t, a.ns)
 
 			b := newTestNS(t, testOptions())
@@ -212,6 +218,11 @@ func TestReplayDeterminism(t *testing.T) {
 			}
 		})
 	}
+	// Every op kind that a Prepare produces must have been replayed.
+	if len(kinds) < 17 {
+		t.Fatalf("random calls produced only %d kinds of op: %v", len(kinds), kinds)
+	}
+	t.Logf("ops replayed: %v", kinds)
 }
 
 func replay(t *testing.T, ns *Namespace, ops []*editpb.Op, first int64) {
