@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/proto/editpb"
@@ -50,6 +49,9 @@ type Options struct {
 	Limits      Limits
 	// Logger receives Pebble's log lines; nil discards them.
 	Logger pebble.Logger
+	// FS is the filesystem of the store and of checkpoints; nil is the
+	// operating system's. Tests pass a crashable memory filesystem.
+	FS vfs.FS
 	// CacheSize is Pebble's block cache in bytes (default 256 MiB): the
 	// namespace is read on every call, so it should hold the hot inodes.
 	CacheSize int64
@@ -133,7 +135,10 @@ func Open(dir string, opts Options) (*Namespace, error) {
 	if opts.CacheSize == 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Logger: logger, CacheSize: opts.CacheSize})
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: logger, CacheSize: opts.CacheSize, FS: opts.FS})
 	if err != nil {
 		return nil, fmt.Errorf("namespace: open %s: %w", dir, err)
 	}
@@ -147,59 +152,31 @@ func Open(dir string, opts Options) (*Namespace, error) {
 
 // OpenCheckpoint replaces dir with a copy of the checkpoint in image (made by
 // Checkpoint) and opens it. dir is disposable working state: whatever it
-// held is removed.
+// held is removed. The image is copied, not linked, and never changes.
 func OpenCheckpoint(image, dir string, opts Options) (*Namespace, error) {
-	if err := os.RemoveAll(dir); err != nil {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	want, err := CheckpointTxID(fs, image)
+	if err != nil {
+		return nil, fmt.Errorf("namespace: checkpoint %s: %w", image, err)
+	}
+	if err := fs.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("namespace: remove %s: %w", dir, err)
 	}
-	if err := copyDir(image, dir); err != nil {
+	if _, err := vfs.Clone(fs, fs, image, dir); err != nil {
 		return nil, fmt.Errorf("namespace: copy checkpoint %s: %w", image, err)
 	}
 	ns, err := Open(dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	if want, err := CheckpointTxID(image); err == nil && want != ns.LastAppliedTxID() {
+	if got := ns.LastAppliedTxID(); got != want {
 		_ = ns.Close()
-		return nil, fmt.Errorf("%w: checkpoint %s is stamped txid %d but holds txid %d", ErrCorrupt, image, want, ns.LastAppliedTxID())
+		return nil, fmt.Errorf("%w: checkpoint %s is stamped txid %d but holds txid %d", ErrCorrupt, image, want, got)
 	}
 	return ns, nil
-}
-
-func copyDir(src, dst string) error {
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // Close closes the store.
@@ -410,9 +387,9 @@ func (ns *Namespace) Checkpoint(dir string) (int64, error) {
 	if err := ns.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return 0, fmt.Errorf("namespace: checkpoint %s: %w", dir, err)
 	}
-	f, err := os.Create(filepath.Join(dir, imageTxIDFile))
+	f, err := ns.opts.FS.Create(ns.opts.FS.PathJoin(dir, imageTxIDFile), vfs.WriteCategoryUnspecified)
 	if err == nil {
-		_, err = f.WriteString(strconv.FormatInt(txid, 10) + "\n")
+		_, err = f.Write([]byte(strconv.FormatInt(txid, 10) + "\n"))
 		if err == nil {
 			err = f.Sync()
 		}
@@ -426,9 +403,18 @@ func (ns *Namespace) Checkpoint(dir string) (int64, error) {
 	return txid, nil
 }
 
-// CheckpointTxID returns the txid a checkpoint directory is stamped with.
-func CheckpointTxID(dir string) (int64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, imageTxIDFile))
+// CheckpointTxID returns the txid a checkpoint directory is stamped with;
+// fs nil is the operating system's filesystem.
+func CheckpointTxID(fs vfs.FS, dir string) (int64, error) {
+	if fs == nil {
+		fs = vfs.Default
+	}
+	f, err := fs.Open(fs.PathJoin(dir, imageTxIDFile))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return 0, err
 	}

@@ -571,7 +571,7 @@ func TestCheckpointAndReopen(t *testing.T) {
 	if txid != e.ns.LastAppliedTxID() {
 		t.Fatalf("checkpoint txid %d, last applied %d", txid, e.ns.LastAppliedTxID())
 	}
-	if stamp, err := CheckpointTxID(img); err != nil || stamp != txid {
+	if stamp, err := CheckpointTxID(nil, img); err != nil || stamp != txid {
 		t.Fatalf("stamp %d %v", stamp, err)
 	}
 	// Changes after the checkpoint are not in it.
