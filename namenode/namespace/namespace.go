@@ -73,11 +73,17 @@ type Limits struct {
 	// name plus value in bytes.
 	MaxXAttrsPerINode int
 	MaxXAttrSize      int
+	// MaxComponentLength is dfs.namenode.fs-limits.max-component-length
+	// (255 bytes) and MaxDirectoryItems dfs.namenode.fs-limits.max-directory-items
+	// (1048576), checked on the names a call creates.
+	MaxComponentLength int
+	MaxDirectoryItems  int64
 }
 
 // DefaultLimits returns Hadoop's defaults.
 func DefaultLimits() Limits {
-	return Limits{MinReplication: 1, MaxReplication: 512, MinBlockSize: 1 << 20, MaxXAttrsPerINode: 32, MaxXAttrSize: 16384}
+	return Limits{MinReplication: 1, MaxReplication: 512, MinBlockSize: 1 << 20, MaxXAttrsPerINode: 32, MaxXAttrSize: 16384,
+		MaxComponentLength: 255, MaxDirectoryItems: 1048576}
 }
 
 // NamespaceInfo identifies a formatted namespace; Format writes it with the

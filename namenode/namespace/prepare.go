@@ -49,6 +49,26 @@ func groupFor(r *resolved) string {
 	return r.inodes[r.lastExisting()].GetPerm().GetGroup()
 }
 
+// verifyFsLimits follows FSDirectory.verifyMaxComponentLength and
+// verifyMaxDirItems for the components of r from the first missing one on
+// (the names the call creates). Hadoop sends FSLimitException subclasses,
+// which are IOExceptions; the wire class here is java.io.IOException.
+func (ns *Namespace) verifyFsLimits(r *resolved) error {
+	l := ns.opts.Limits
+	first := r.missingAncestors()
+	start := len(r.comps) - 1 - first
+	for i := start; i < len(r.comps); i++ {
+		if name := r.comps[i]; l.MaxComponentLength > 0 && len(name) > l.MaxComponentLength {
+			return rpc.Errorf(rpc.ErrIO, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d",
+				name, r.pathAt(i), l.MaxComponentLength, len(name))
+		}
+	}
+	if parent := r.inodes[start]; parent != nil && l.MaxDirectoryItems > 0 && parent.Children >= l.MaxDirectoryItems {
+		return rpc.Errorf(rpc.ErrIO, "The directory item limit of %s is exceeded: limit=%d items=%d", r.pathAt(start), l.MaxDirectoryItems, parent.Children)
+	}
+	return nil
+}
+
 // PrepareMkdirs checks a mkdirs call (FSDirMkdirOp.mkdirs) and returns the
 // op to log, or nil when the directory already exists (mkdirs succeeds
 // without an edit). mode is the masked permission (the caller applies the
@@ -70,6 +90,9 @@ func (ns *Namespace) PrepareMkdirs(c Call, path string, mode uint32, createParen
 	missing := r.missingAncestors()
 	if !createParent && missing > 0 {
 		return nil, rpc.Errorf(rpc.ErrFileNotFound, "Parent directory doesn't exist: %s", r.pathAt(len(r.comps)-1))
+	}
+	if err := ns.verifyFsLimits(r); err != nil {
+		return nil, err
 	}
 	ids := ns.newINodeIDs(missing + 1)
 	group := groupFor(r)
@@ -139,6 +162,11 @@ func (ns *Namespace) PrepareCreate(c Call, req CreateRequest) (*editpb.Op, error
 	missing := r.missingAncestors()
 	if !req.CreateParent && missing > 0 {
 		return nil, rpc.Errorf(rpc.ErrFileNotFound, "Parent directory doesn't exist: %s", r.pathAt(len(r.comps)-1))
+	}
+	if last == nil {
+		if err := ns.verifyFsLimits(r); err != nil {
+			return nil, err
+		}
 	}
 	if last != nil && !req.Overwrite {
 		if last.ClientName != "" {
@@ -249,6 +277,11 @@ func (ns *Namespace) PrepareRenameOld(c Call, src, dst string) (*editpb.Op, bool
 	case !isDir(dr.inodes[len(dr.inodes)-2]):
 		return nil, false, nil
 	}
+	if dr.inodes[len(dr.inodes)-2].Id != sr.last().ParentId {
+		if err := ns.verifyFsLimits(dr); err != nil {
+			return nil, false, err
+		}
+	}
 	op := c.op()
 	op.Body = &editpb.Op_RenameOld{RenameOld: &editpb.RenameOld{Src: sr.path(), Dst: dr.path(), Timestamp: c.Now}}
 	return op, true, nil
@@ -305,6 +338,11 @@ func (ns *Namespace) PrepareRename(c Call, src, dst string, overwrite bool) (*ed
 	}
 	if !isDir(dparent) {
 		return nil, rpc.Errorf(rpc.ErrParentNotDirectory, "rename destination parent %s is a file.", dst)
+	}
+	if dr.last() == nil && dparent.Id != s.ParentId {
+		if err := ns.verifyFsLimits(dr); err != nil {
+			return nil, err
+		}
 	}
 	op := c.op()
 	op.Body = &editpb.Op_Rename{Rename: &editpb.Rename{Src: sr.path(), Dst: dr.path(), Timestamp: c.Now, Overwrite: dr.last() != nil}}
