@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -78,7 +79,10 @@ type EditLog struct {
 	ioCtx    context.Context
 	ioCancel context.CancelFunc
 
-	fatalOnce sync.Once
+	// fatalPending is set once, with mu.failed, and cleared by the one
+	// fireFatal that calls OnFatal; an atomic so that the check after
+	// every call takes no lock.
+	fatalPending atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -93,19 +97,19 @@ type EditLog struct {
 		// flush in flight (== synced when flushing is false).
 		// Invariant: synced <= flushedTo <= logged.
 		// Invariant: segFirst-1 <= synced while writing.
+		// synced never decreases, and never changes once failed is set.
 		logged, synced, flushedTo int64
 		flushing                  bool
 		// forming holds the edits flushedTo+1 .. logged.
-		// Invariant: forming.first == flushedTo+1 and
-		// forming.last() == logged.
+		// Invariant (until failed or closed): forming.first ==
+		// flushedTo+1 and forming.last() == logged. Afterwards Log only
+		// counts txids and drops ops.
 		forming, spare batch
 		// rolling blocks Log while Roll or Close switch segments.
 		rolling bool
 		// failed is the latch: once set (a *journalFailedError) it never
 		// changes, and no Sync succeeds again.
 		failed error
-		// fatalPending is set with failed until OnFatal has been called.
-		fatalPending bool
 		// flushes counts journal syncs (metrics, tests).
 		flushes int64
 		// changed is closed and replaced whenever the fields above change
@@ -538,11 +542,9 @@ func (l *EditLog) failLocked(cause error) {
 		return
 	}
 	l.mu.failed = &journalFailedError{cause: cause}
-	l.mu.fatalPending = true
-	l.mu.flushedTo = l.mu.synced
-	l.mu.forming.reset(l.mu.synced + 1)
+	l.fatalPending.Store(true)
+	// Drop what can never be acknowledged.
 	l.mu.forming.data, l.mu.forming.ends = nil, nil
-	l.mu.logged = max(l.mu.logged, l.mu.synced)
 	l.log.Error("edit log failed; no edit will be acknowledged any more", zap.Error(cause))
 	l.broadcastLocked()
 }
@@ -550,18 +552,15 @@ func (l *EditLog) failLocked(cause error) {
 // fireFatal calls OnFatal once after a failure, without mu held. Public
 // methods defer it before locking.
 func (l *EditLog) fireFatal() {
-	l.mu.Lock()
-	pending, err := l.mu.fatalPending, l.mu.failed
-	l.mu.fatalPending = false
-	l.mu.Unlock()
-	if !pending {
+	if !l.fatalPending.Load() || !l.fatalPending.CompareAndSwap(true, false) {
 		return
 	}
-	l.fatalOnce.Do(func() {
-		if l.onFatal != nil {
-			l.onFatal(err)
-		}
-	})
+	l.mu.Lock()
+	err := l.mu.failed
+	l.mu.Unlock()
+	if l.onFatal != nil {
+		l.onFatal(err)
+	}
 }
 
 func (l *EditLog) broadcastLocked() {
