@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -430,5 +431,98 @@ func TestPurgeKeepsOpenSegment(t *testing.T) {
 	}
 	if j.purged != 2 {
 		t.Fatalf("purged below %d, want 2 (the open segment)", j.purged)
+	}
+}
+
+// TestRollWhileLogging: rolls interleaved with concurrent handlers leave
+// contiguous finalized segments holding every synced edit in order.
+func TestRollWhileLogging(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	j := newFakeJournal()
+	l := openWriting(t, j, Options{}, 1)
+	ctx := context.Background()
+	var nsLock sync.Mutex
+	var wg sync.WaitGroup
+	for h := 0; h < 16; h++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 100; k++ {
+				nsLock.Lock()
+				tx := l.Log(opFor(l.LastLoggedTxID() + 1))
+				nsLock.Unlock()
+				if err := l.Sync(ctx, tx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	rolls := make(chan error, 1)
+	go func() {
+		for i := 0; i < 20; i++ {
+			if _, err := l.Roll(ctx); err != nil {
+				rolls <- err
+				return
+			}
+		}
+		rolls <- nil
+	}()
+	wg.Wait()
+	if err := <-rolls; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next := int64(1)
+	for _, seg := range j.finalized {
+		if seg[0] != next || seg[1] < seg[0] {
+			t.Fatalf("segments %v: %v does not follow txid %d", j.finalized, seg, next-1)
+		}
+		next = seg[1] + 1
+	}
+	if next != 1601 {
+		t.Fatalf("segments end at %d, want 1600", next-1)
+	}
+	for i, op := range j.ops(1, 1600) {
+		if !bytes.Equal(op, opFor(int64(i+1))) {
+			t.Fatalf("txid %d holds %q", i+1, op)
+		}
+	}
+}
+
+// TestCloseWhileSyncing: Syncs pending when Close runs get their edits
+// synced by Close.
+func TestCloseWhileSyncing(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	j := newFakeJournal()
+	release := make(chan struct{})
+	j.syncHook = func(k int64) {
+		if k == 1 {
+			<-release
+		}
+	}
+	l := openWriting(t, j, Options{}, 1)
+	ctx := context.Background()
+	tx1 := l.Log([]byte("a"))
+	first := make(chan error, 1)
+	go func() { first <- l.Sync(ctx, tx1) }()
+	for l.Flushes() == 0 { // wait until the first flush is in flight
+		runtime.Gosched()
+	}
+	tx2 := l.Log([]byte("b"))
+	second := make(chan error, 1)
+	go func() { second <- l.Sync(ctx, tx2) }()
+	closed := make(chan error, 1)
+	go func() { closed <- l.Close() }()
+	close(release)
+	for _, ch := range []chan error{first, second, closed} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.durableTo.Load() != 2 || fmt.Sprint(j.finalized) != "[[1 2]]" {
+		t.Fatalf("durable %d, finalized %v", j.durableTo.Load(), j.finalized)
 	}
 }
