@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -242,7 +243,8 @@ func (j *LocalJournal) StartSegment(ctx context.Context, txid int64) (SegmentWri
 		w.Abort()
 		return nil, fmt.Errorf("editlog: sync %s: %w", j.dir, err)
 	}
-	s := &localSegment{j: j, w: w, first: txid, synced: txid - 1}
+	s := &localSegment{j: j, w: w, first: txid}
+	s.synced.Store(txid - 1)
 	j.mu.w = s
 	return s, nil
 }
@@ -260,8 +262,8 @@ func (j *LocalJournal) FinalizeSegment(ctx context.Context, first, last int64) e
 	if s := j.mu.w; s != nil && s.first == first {
 		s.mu.Lock()
 		err := s.err
-		if err == nil && (s.w.LastTxID() != last || s.synced != last) {
-			err = fmt.Errorf("editlog: finalize segment %d at txid %d, but txids up to %d are appended and %d synced", first, last, s.w.LastTxID(), s.synced)
+		if err == nil && (s.w.LastTxID() != last || s.synced.Load() != last) {
+			err = fmt.Errorf("editlog: finalize segment %d at txid %d, but txids up to %d are appended and %d synced", first, last, s.w.LastTxID(), s.synced.Load())
 		}
 		if err == nil {
 			err = s.w.Close()
@@ -439,17 +441,14 @@ type localSegment struct {
 	first int64
 	w     *edits.Writer
 	mu    struct{ sync.Mutex }
-	// synced is the last txid fsynced; err is set once the writer failed
-	// or was closed. Both under mu.
-	synced int64
-	err    error
+	// synced is the last txid fsynced, written under mu (an atomic so
+	// that readers need not wait for an fsync in progress).
+	synced atomic.Int64
+	// err is set once the writer failed or was closed; under mu.
+	err error
 }
 
-func (s *localSegment) syncedTxID() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.synced
-}
+func (s *localSegment) syncedTxID() int64 { return s.synced.Load() }
 
 // Append buffers the record in memory; Sync writes and fsyncs.
 func (s *localSegment) Append(txid int64, op []byte) error {
@@ -479,7 +478,7 @@ func (s *localSegment) Sync(ctx context.Context, upToTxID int64) error {
 		s.err = err
 		return err
 	}
-	s.synced = s.w.LastTxID()
+	s.synced.Store(s.w.LastTxID())
 	return nil
 }
 
