@@ -526,3 +526,26 @@ func TestEditsDirFromConf(t *testing.T) {
 		t.Fatal("qjournal:// accepted as a local edits dir")
 	}
 }
+
+func TestJournalFromConf(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	c := conf.New()
+	c.Set("dfs.namenode.edits.dir", "file:///nn/e")
+	j, err := JournalFromConf(c, "", "", testNS, vfs.NewMem(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lj, ok := j.(*LocalJournal); !ok || lj.Dir() != "/nn/e/current" {
+		t.Fatalf("non-HA journal: %v", j)
+	}
+	j.Close()
+	c.Set("dfs.namenode.shared.edits.dir", "qjournal://127.0.0.1:1;127.0.0.1:2;127.0.0.1:3/mycluster")
+	j, err = JournalFromConf(c, "", "", testNS, vfs.NewMem(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := j.(*QJMJournal); !ok {
+		t.Fatalf("HA journal: %v", j)
+	}
+	j.Close()
+}
