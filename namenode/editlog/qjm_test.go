@@ -257,3 +257,41 @@ func TestQJMQuorumLoss(t *testing.T) {
 		t.Fatalf("later Sync: %v", err)
 	}
 }
+
+// TestQJMEmptySegmentLeftOpen: a writer that closes with an empty open
+// segment leaves it for the next writer, which recovers and starts at the
+// same txid.
+func TestQJMEmptySegmentLeftOpen(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	c := startJNs(t, 3)
+	ctx := context.Background()
+	for round := 0; round < 3; round++ {
+		l, err := Open(c.journal(5*time.Second), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Recover(ctx); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		last := replay(t, l)
+		if last != int64(5*round) {
+			t.Fatalf("round %d: replay ends at %d", round, last)
+		}
+		if err := l.StartWriting(ctx, last+1); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if round > 0 {
+			// Roll an empty segment, then log into it and roll again.
+			if seg, err := l.Roll(ctx); err != nil || seg != last+1 {
+				t.Fatalf("round %d: Roll = %d, %v", round, seg, err)
+			}
+		}
+		logSync(t, l, 5)
+		if _, err := l.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil { // the new segment is empty
+			t.Fatal(err)
+		}
+	}
+}
