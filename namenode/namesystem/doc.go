@@ -1,0 +1,59 @@
+// Package namesystem is the NameNode's FSNamesystem: it owns the one
+// namesystem lock and puts the namespace (package namespace) and the edit
+// log (package editlog) together behind Hadoop's ClientNamenodeProtocol.
+//
+// # Mutations
+//
+// Every mutation follows one order, and nothing else changes the
+// namespace:
+//
+//  1. take the write lock; refuse if the namesystem failed or is in safe mode;
+//  2. namespace.Prepare* checks the call and returns the op (or an error
+//     with Hadoop's exception class and text, or nil for answers that
+//     need no edit);
+//  3. editlog.Log(op bytes) assigns the txid (memory only);
+//  4. namespace.Apply(txid, op), then the in-memory side effects (leases);
+//  5. release the lock;
+//  6. editlog.Sync(ctx, txid): the answer leaves only after the txid is
+//     durable on the journal (group commit: one sync carries many edits).
+//
+// An answer that needs no edit, and every error, still waits for the
+// last applied txid seen under the lock to be synced: "already exists"
+// must not reveal an mkdirs that is not durable yet.
+//
+// # Reads
+//
+// Reads take the read lock, read, note LastAppliedTxID, release the
+// lock, and WaitSynced(that txid) before answering: no client sees a
+// change that is not durable.
+//
+// # Failure
+//
+// A journal failure (editlog OnFatal) or an Apply error puts the
+// namesystem in a failed state for good: every call, read or write, is
+// refused with java.io.IOException, and Config.OnFailed tells the daemon,
+// which stops its RPC server. Nothing is acknowledged after the failure.
+//
+// # Retry cache
+//
+// Non-idempotent calls (create, append, delete, rename, rename2, truncate,
+// setXAttr, removeXAttr) are keyed by (client id, call id). A retry of a
+// call in progress waits for it; a retry of a finished call gets the first
+// answer without a second edit. Ops carry the rpc client id and call id,
+// and replay records them again, so the cache survives a restart (as
+// Hadoop's FSEditLogLoader does). A replayed entry has no payload; a retry
+// that hits one is answered from the current namespace (true, or the
+// file's status).
+//
+// # Leases
+//
+// A lease is a client name (holder) with the files it has open. Adds,
+// closes, deletes and renames keep the leases in step with the namespace,
+// on the live path and on replay alike. renewLease refreshes a holder. The
+// lease monitor (a goroutine owned by the Namesystem, stopped by Close)
+// recovers every file of a holder whose hard limit expired. Without
+// DataNodes, recovery closes the file with the blocks it has, logging
+// OP_CLOSE; block recovery (asking DataNodes for replica lengths) comes
+// with the DataNode issue. recoverLease closes a file at once, as
+// Hadoop's forced recovery does.
+package namesystem

@@ -1,0 +1,239 @@
+package namesystem
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hdfsha/hdfsha/namenode/namespace"
+	"github.com/hdfsha/hdfsha/proto/editpb"
+)
+
+// leaseManager is Hadoop's LeaseManager: holder → open files, path →
+// holder. Changes to paths happen under the namesystem write lock (from
+// applied ops); renew takes only mu.
+type leaseManager struct {
+	mu      sync.Mutex
+	holders map[string]*lease
+	paths   map[string]string // path → holder
+}
+
+type lease struct {
+	holder  string
+	renewed time.Time
+	paths   map[string]struct{}
+}
+
+func newLeaseManager() *leaseManager {
+	return &leaseManager{holders: map[string]*lease{}, paths: map[string]string{}}
+}
+
+func (m *leaseManager) add(holder, path string, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addLocked(holder, path, now)
+}
+
+func (m *leaseManager) addLocked(holder, path string, now time.Time) {
+	if old, ok := m.paths[path]; ok {
+		m.removeLocked(old, path)
+	}
+	l := m.holders[holder]
+	if l == nil {
+		l = &lease{holder: holder, paths: map[string]struct{}{}}
+		m.holders[holder] = l
+	}
+	l.renewed = now
+	l.paths[path] = struct{}{}
+	m.paths[path] = holder
+}
+
+func (m *leaseManager) removeLocked(holder, path string) {
+	delete(m.paths, path)
+	if l := m.holders[holder]; l != nil {
+		delete(l.paths, path)
+		if len(l.paths) == 0 {
+			delete(m.holders, holder)
+		}
+	}
+}
+
+// under returns the leased paths equal to p or below it.
+func (m *leaseManager) underLocked(p string) []string {
+	var out []string
+	prefix := strings.TrimSuffix(p, "/") + "/"
+	for path := range m.paths {
+		if path == p || strings.HasPrefix(path, prefix) || p == "/" {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// renew refreshes holder's lease; false when it holds none.
+func (m *leaseManager) renew(holder string, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.holders[holder]
+	if l == nil {
+		return false
+	}
+	l.renewed = now
+	return true
+}
+
+func (m *leaseManager) holderOf(path string) (string, time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.paths[path]
+	if !ok {
+		return "", time.Time{}, false
+	}
+	return h, m.holders[h].renewed, true
+}
+
+func (m *leaseManager) counts() (holders, files int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.holders), len(m.paths)
+}
+
+// expired returns (holder, path) pairs of holders whose last renewal is
+// older than limit, sorted for determinism.
+func (m *leaseManager) expired(now time.Time, limit time.Duration) [][2]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out [][2]string
+	for h, l := range m.holders {
+		if now.Sub(l.renewed) > limit {
+			for p := range l.paths {
+				out = append(out, [2]string{h, p})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][1] < out[j][1] })
+	return out
+}
+
+// afterApply keeps the leases in step with an applied op.
+func (m *leaseManager) afterApply(op *editpb.Op, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch b := op.Body.(type) {
+	case *editpb.Op_Add:
+		if b.Add.ClientName != "" {
+			m.addLocked(b.Add.ClientName, b.Add.Path, now)
+		}
+	case *editpb.Op_Append:
+		m.addLocked(b.Append.ClientName, b.Append.Path, now)
+	case *editpb.Op_Close:
+		if h, ok := m.paths[b.Close.Path]; ok {
+			m.removeLocked(h, b.Close.Path)
+		}
+	case *editpb.Op_Delete:
+		for _, p := range m.underLocked(b.Delete.Path) {
+			m.removeLocked(m.paths[p], p)
+		}
+	case *editpb.Op_RenameOld:
+		m.renameLocked(b.RenameOld.Src, b.RenameOld.Dst)
+	case *editpb.Op_Rename:
+		if b.Rename.Overwrite {
+			for _, p := range m.underLocked(b.Rename.Dst) {
+				m.removeLocked(m.paths[p], p)
+			}
+		}
+		m.renameLocked(b.Rename.Src, b.Rename.Dst)
+	case *editpb.Op_ReassignLease:
+		r := b.ReassignLease
+		m.removeLocked(r.LeaseHolder, r.Path)
+		m.addLocked(r.NewHolder, r.Path, now)
+	}
+}
+
+func (m *leaseManager) renameLocked(src, dst string) {
+	for _, p := range m.underLocked(src) {
+		h := m.paths[p]
+		renewed := m.holders[h].renewed
+		m.removeLocked(h, p)
+		np := dst + strings.TrimPrefix(p, src)
+		m.addLocked(h, np, renewed)
+	}
+}
+
+// leaseMonitor is Hadoop's LeaseManager.Monitor: it recovers the files of
+// holders whose hard limit expired.
+func (s *Namesystem) leaseMonitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.LeaseCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.CheckLeases()
+		}
+	}
+}
+
+// CheckLeases recovers the files of holders past the hard limit now (the
+// monitor calls it; tests call it with a fake clock).
+func (s *Namesystem) CheckLeases() {
+	if s.Failed() != nil {
+		return
+	}
+	exp := s.leases.expired(s.cfg.Now(), s.cfg.HardLimit)
+	if len(exp) == 0 {
+		return
+	}
+	var last int64
+	s.mu.Lock()
+	for _, hp := range exp {
+		txid, err := s.releaseLeaseLocked(hp[0], hp[1])
+		if err != nil {
+			s.log.Warn("lease recovery failed", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Error(err))
+			continue
+		}
+		s.log.Info("recovered lease past its hard limit", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Int64("txid", txid))
+		last = max(last, txid)
+	}
+	s.mu.Unlock()
+	if last > 0 {
+		if err := s.el.Sync(s.ctxStop(), last); err != nil {
+			s.log.Warn("lease recovery sync failed", zap.Error(err))
+		}
+	}
+}
+
+// releaseLeaseLocked is internalReleaseLease without DataNodes: the file is
+// closed with the blocks it has (logging OP_CLOSE).
+func (s *Namesystem) releaseLeaseLocked(holder, path string) (int64, error) {
+	st, err := s.ns.ResolvePath(path)
+	if err != nil {
+		return 0, err
+	}
+	if st == nil || st.ClientName != holder {
+		// Stale lease: the namespace no longer has the file open by holder.
+		s.leases.mu.Lock()
+		s.leases.removeLocked(holder, path)
+		s.leases.mu.Unlock()
+		return 0, nil
+	}
+	var last *editpb.Block
+	if n := len(st.Blocks); n > 0 {
+		last = st.Blocks[n-1]
+	}
+	c := namespace.Call{User: s.cfg.Superuser, Now: s.nowMillis()}
+	op, err := s.ns.PrepareComplete(c, path, holder, last)
+	if err != nil {
+		return 0, err
+	}
+	r, err := s.logAndApplyLocked(op)
+	if err != nil {
+		return 0, err
+	}
+	return r.txid, nil
+}
