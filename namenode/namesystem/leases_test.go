@@ -22,8 +22,9 @@ func (h *harness) openBy(p string) string {
 func TestLeaseHardLimitRecovery(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, nil)
-	h.mustCall("alice", "create", createReq("/tmp/a", "c1", hdfspb.CreateFlagProto_CREATE, true), &hdfspb.CreateResponseProto{})
+	h.mustCall(superuser, "mkdirs", mkdirsReq("/tmp", 0o755, true), &hdfspb.MkdirsResponseProto{})
 	h.mustCall(superuser, "setPermission", &hdfspb.SetPermissionRequestProto{Src: proto.String("/tmp"), Permission: perm(0o777)}, &hdfspb.SetPermissionResponseProto{})
+	h.mustCall("alice", "create", createReq("/tmp/a", "c1", hdfspb.CreateFlagProto_CREATE, true), &hdfspb.CreateResponseProto{})
 	h.mustCall("bob", "create", createReq("/tmp/b", "c2", hdfspb.CreateFlagProto_CREATE, true), &hdfspb.CreateResponseProto{})
 
 	h.clock.Advance(59 * time.Minute)
