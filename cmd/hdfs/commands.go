@@ -9,5 +9,6 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(getconfTool()),
 		e.tool(versionTool(e)),
 		e.tool(journalnodeTool()),
+		e.tool(benchTool()),
 	}
 }
