@@ -32,9 +32,13 @@ type Server struct {
 	mux *http.ServeMux
 	srv *http.Server
 
-	// handlers counts requests inside a handler, so Stop can wait for them: http.Server.Close
-	// closes connections but does not wait for their handlers to return.
-	handlers sync.WaitGroup
+	// gate is read-held by every request inside a handler, so Stop can wait for them
+	// (http.Server.Close closes connections but does not wait for their handlers), and once
+	// closed turns away requests that were read just before the connections closed.
+	gate struct {
+		sync.RWMutex
+		closed bool
+	}
 	// served is closed when the Serve goroutine has returned.
 	served chan struct{}
 
@@ -80,8 +84,12 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	s.handlers.Add(1)
-	defer s.handlers.Done()
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.gate.closed {
+		http.Error(w, "NameNode HTTP server is stopping", http.StatusServiceUnavailable)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -142,7 +150,9 @@ func (s *Server) Stop() error {
 		// Handlers still running: closing their connections makes their reads and writes fail.
 		err = s.srv.Close()
 	}
-	s.handlers.Wait()
+	s.gate.Lock() // waits for the handlers still running
+	s.gate.closed = true
+	s.gate.Unlock()
 	<-s.served
 	return err
 }
