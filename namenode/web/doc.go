@@ -18,6 +18,8 @@
 //     overrides the default (the value of the name's "name=" property).
 //   - metrics: RegisterGauge and RegisterCounter; fn is called on every /metrics request. Names are
 //     sanitized to Prometheus' [a-zA-Z_:][a-zA-Z0-9_:]* by replacing other characters with '_'.
+//     New registers the process metrics itself (go_goroutines, go_memstats_*, go_gc_cycles_total,
+//     process_resident_memory_bytes).
 //   - images: ServeImages(store). Until it is called /imagetransfer answers 404.
 //
 // Registering a bean or metric name twice replaces the earlier one.

@@ -72,6 +72,7 @@ func New(cfg Config) (*Server, error) {
 	s.mu.beans = make(map[string]func() map[string]any)
 	s.mu.metrics = make(map[string]metric)
 	s.mu.uploading = -1
+	s.registerProcessMetrics()
 	s.mux.HandleFunc("/jmx", s.serveJMX)
 	s.mux.HandleFunc("/metrics", s.serveMetrics)
 	s.mux.HandleFunc("/imagetransfer", s.serveImageTransfer)

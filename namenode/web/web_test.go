@@ -180,6 +180,14 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("status %d, Content-Type %q", status, hdr.Get("Content-Type"))
 	}
 	fams := parseExposition(t, string(body))
+	// The process metrics every server has.
+	for _, n := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_gc_cycles_total", "process_resident_memory_bytes"} {
+		v, err := strconv.ParseFloat(fams[n].value, 64)
+		if err != nil || !(v >= 0) {
+			t.Errorf("%s = %q", n, fams[n].value)
+		}
+		delete(fams, n)
+	}
 	want := map[string]family{
 		"_9lives":                        {help: "Weird name.", typ: "gauge", value: "0.25"},
 		"FSNamesystem_FilesTotal":        {help: `Files and directories.\nIncluding root \\.`, typ: "gauge", value: "42"},
@@ -194,8 +202,6 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("counter not re-read: %v", fams["hdfs_namenode_create_ops_total"])
 	}
 }
-
-func nan() float64 { v, _ := strconv.ParseFloat("NaN", 64); return v }
 
 type family struct{ help, typ, value string }
 
