@@ -12,9 +12,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// StopTimeout bounds how long Stop lets in-flight requests finish before it closes their
-// connections.
-const StopTimeout = 5 * time.Second
+// DefaultStopTimeout bounds how long Stop lets in-flight requests finish before it closes
+// their connections, unless Config.StopTimeout says otherwise.
+const DefaultStopTimeout = 5 * time.Second
 
 // Config configures a Server.
 type Config struct {
@@ -22,6 +22,8 @@ type Config struct {
 	Address string
 	// Logger receives server errors; nil logs nothing.
 	Logger *zap.Logger
+	// StopTimeout is how long Stop waits for in-flight requests; 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 }
 
 // Server is the NameNode HTTP server. New, then Start; Stop releases everything.
@@ -67,6 +69,9 @@ func New(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
 	}
 	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux(), served: make(chan struct{})}
 	s.mu.beans = make(map[string]func() map[string]any)
@@ -133,7 +138,7 @@ func (s *Server) Address() string {
 }
 
 // Stop shuts the server down: it stops accepting, lets in-flight requests finish for up to
-// StopTimeout, then closes their connections, and returns once every handler and the serving
+// Config.StopTimeout, then closes their connections, and returns once every handler and the serving
 // goroutine have exited. It is safe to call more than once and after a failed or missing Start.
 func (s *Server) Stop() error {
 	s.mu.Lock()
@@ -144,7 +149,7 @@ func (s *Server) Stop() error {
 	if !started || already {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StopTimeout)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
