@@ -1,0 +1,751 @@
+package namenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/internal/vfs"
+	"github.com/hdfsha/hdfsha/namenode/editlog"
+	"github.com/hdfsha/hdfsha/namenode/image"
+	"github.com/hdfsha/hdfsha/namenode/namespace"
+	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/namenode/qjm"
+	"github.com/hdfsha/hdfsha/namenode/web"
+	"github.com/hdfsha/hdfsha/proto/editpb"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+// Config configures a NameNode. ConfigFromConf reads it from Hadoop keys.
+type Config struct {
+	// Conf is the configuration (ForNameNode applied); the journal is
+	// chosen from it (dfs.namenode.shared.edits.dir or dfs.namenode.edits.dir).
+	Conf                    *conf.Conf
+	Nameservice, NameNodeID string
+	// NameDir is the first dfs.namenode.name.dir, without file://.
+	NameDir string
+	// RPCAddress is dfs.namenode.rpc-address, HTTPAddress
+	// dfs.namenode.http-address ("" runs no HTTP server).
+	RPCAddress, HTTPAddress string
+	HandlerCount            int
+	// Superuser is the NameNode's own user (the OS user by default).
+	Superuser          string
+	SuperGroup         string
+	PermissionsEnabled bool
+	Umask              uint32
+	Defaults           namesystem.ServerDefaults
+	Limits             namespace.Limits
+	// CheckpointsRetained is dfs.namenode.num.checkpoints.retained,
+	// ExtraEditsRetained dfs.namenode.num.extra.edits.retained.
+	CheckpointsRetained int
+	ExtraEditsRetained  int64
+	// Lease limits (60 s, 1 h) and monitor period (2 s); tests shorten them.
+	SoftLimit, HardLimit, LeaseCheckInterval time.Duration
+	RetryCacheExpiry                         time.Duration
+	Logger                                   *zap.Logger
+	Now                                      func() time.Time
+	// Groups maps a user to its groups; the OS's groups by default.
+	Groups func(user string) []string
+}
+
+func stripFileScheme(key, d string) (string, error) {
+	if rest, ok := strings.CutPrefix(d, "file://"); ok {
+		d = rest
+	} else if strings.Contains(d, "://") {
+		return "", fmt.Errorf("namenode: %s %q: only file:// directories are supported", key, d)
+	}
+	if d == "" {
+		return "", fmt.Errorf("namenode: %s is empty", key)
+	}
+	return d, nil
+}
+
+// ConfigFromConf reads the configuration of NameNode nn of nameservice ns
+// ("" and "" for a non-HA cluster).
+func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
+	var me conf.NameNode
+	if ns == "" && nn == "" {
+		all, err := c.AllNameNodes()
+		if err != nil {
+			return Config{}, err
+		}
+		me = all[0]
+		ns, nn = me.Nameservice, me.ID
+	} else {
+		nns, err := c.NameNodes(ns)
+		if err != nil {
+			return Config{}, err
+		}
+		found := false
+		for _, x := range nns {
+			if x.ID == nn {
+				me, found = x, true
+			}
+		}
+		if !found {
+			return Config{}, fmt.Errorf("namenode: no NameNode %q in nameservice %q", nn, ns)
+		}
+	}
+	c = c.ForNameNode(ns, nn)
+	cfg := Config{Conf: c, Nameservice: ns, NameNodeID: nn, RPCAddress: me.RPCAddress, HTTPAddress: me.HTTPAddress}
+	dirs := c.GetStrings("dfs.namenode.name.dir")
+	if len(dirs) == 0 {
+		return Config{}, errors.New("namenode: dfs.namenode.name.dir is not set")
+	}
+	var err error
+	if cfg.NameDir, err = stripFileScheme("dfs.namenode.name.dir", dirs[0]); err != nil {
+		return Config{}, err
+	}
+	var errs []error
+	geti := func(key string, def int64) int64 {
+		v, err := c.GetInt(key, def)
+		errs = append(errs, err)
+		return v
+	}
+	getb := func(key string, def bool) bool {
+		v, err := c.GetBool(key, def)
+		errs = append(errs, err)
+		return v
+	}
+	getsz := func(key string, def int64) int64 {
+		v, err := c.GetSize(key, def)
+		errs = append(errs, err)
+		return v
+	}
+	cfg.HandlerCount = int(geti("dfs.namenode.handler.count", 10))
+	cfg.PermissionsEnabled = getb("dfs.permissions.enabled", true)
+	cfg.SuperGroup = c.GetTrimmed("dfs.permissions.superusergroup", "supergroup")
+	umask, uerr := parseUmask(c.GetTrimmed("fs.permissions.umask-mode", "022"))
+	errs = append(errs, uerr)
+	cfg.Umask = umask
+	cfg.Defaults = namesystem.ServerDefaults{
+		BlockSize:        uint64(getsz("dfs.blocksize", 128<<20)),
+		BytesPerChecksum: uint32(geti("dfs.bytes-per-checksum", 512)),
+		WritePacketSize:  uint32(geti("dfs.client-write-packet-size", 64<<10)),
+		Replication:      uint32(geti("dfs.replication", 3)),
+		FileBufferSize:   uint32(geti("io.file.buffer.size", 4096)),
+		TrashInterval:    uint64(geti("fs.trash.interval", 0)),
+	}
+	cfg.Limits = namespace.DefaultLimits()
+	cfg.Limits.MinReplication = uint32(geti("dfs.namenode.replication.min", 1))
+	cfg.Limits.MaxReplication = uint32(geti("dfs.replication.max", 512))
+	cfg.Limits.MinBlockSize = uint64(getsz("dfs.namenode.fs-limits.min-block-size", 1<<20))
+	cfg.Limits.MaxComponentLength = int(geti("dfs.namenode.fs-limits.max-component-length", 255))
+	cfg.Limits.MaxDirectoryItems = geti("dfs.namenode.fs-limits.max-directory-items", 1048576)
+	cfg.Limits.MaxXAttrsPerINode = int(geti("dfs.namenode.fs-limits.max-xattrs-per-inode", 32))
+	cfg.Limits.MaxXAttrSize = int(geti("dfs.namenode.fs-limits.max-xattr-size", 16384))
+	cfg.CheckpointsRetained = int(geti("dfs.namenode.num.checkpoints.retained", 2))
+	cfg.ExtraEditsRetained = geti("dfs.namenode.num.extra.edits.retained", 1000000)
+	cfg.RetryCacheExpiry = time.Duration(geti("dfs.namenode.retrycache.expirytime.millis", 600000)) * time.Millisecond
+	cfg.LeaseCheckInterval = time.Duration(geti("dfs.namenode.lease-recheck-interval-ms", 2000)) * time.Millisecond
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("namenode: %w", err)
+	}
+	return cfg, nil
+}
+
+// parseUmask parses fs.permissions.umask-mode in octal ("022"); the
+// symbolic form ("u=rwx,g=r-x,o=r-x") is accepted too.
+func parseUmask(v string) (uint32, error) {
+	if n, err := strconv.ParseUint(v, 8, 32); err == nil {
+		return uint32(n) & 0o777, nil
+	}
+	var allowed uint32
+	for _, part := range strings.Split(v, ",") {
+		who, perms, ok := strings.Cut(part, "=")
+		if !ok {
+			return 0, fmt.Errorf("fs.permissions.umask-mode %q is not octal or symbolic", v)
+		}
+		var bits uint32
+		for _, r := range perms {
+			switch r {
+			case 'r':
+				bits |= 4
+			case 'w':
+				bits |= 2
+			case 'x':
+				bits |= 1
+			}
+		}
+		for _, w := range who {
+			switch w {
+			case 'u':
+				allowed |= bits << 6
+			case 'g':
+				allowed |= bits << 3
+			case 'o':
+				allowed |= bits
+			case 'a':
+				allowed |= bits<<6 | bits<<3 | bits
+			}
+		}
+	}
+	return ^allowed & 0o777, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.HandlerCount <= 0 {
+		c.HandlerCount = 10
+	}
+	if c.Superuser == "" {
+		c.Superuser = osUser()
+	}
+	if c.SuperGroup == "" {
+		c.SuperGroup = "supergroup"
+	}
+	if c.CheckpointsRetained <= 0 {
+		c.CheckpointsRetained = image.DefaultRetained
+	}
+	if c.Limits == (namespace.Limits{}) {
+		c.Limits = namespace.DefaultLimits()
+	}
+	if c.Groups == nil {
+		c.Groups = newOSGroups().groups
+	}
+	if c.Conf == nil {
+		c.Conf = conf.New()
+	}
+}
+
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "hdfs"
+}
+
+// osGroups is Hadoop's ShellBasedUnixGroupsMapping: the groups the OS
+// gives a user, cached.
+type osGroups struct {
+	mu    sync.Mutex
+	cache map[string][]string
+}
+
+func newOSGroups() *osGroups { return &osGroups{cache: map[string][]string{}} }
+
+func (g *osGroups) groups(name string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if gs, ok := g.cache[name]; ok {
+		return gs
+	}
+	var out []string
+	if u, err := user.Lookup(name); err == nil {
+		if ids, err := u.GroupIds(); err == nil {
+			for _, id := range ids {
+				if gr, err := user.LookupGroupId(id); err == nil {
+					out = append(out, gr.Name)
+				}
+			}
+		}
+	}
+	g.cache[name] = out
+	return out
+}
+
+// NameNode is the daemon.
+type NameNode struct {
+	cfg Config
+	log *zap.Logger
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	si      StorageInfo
+	ns      *namespace.Namespace
+	el      *editlog.EditLog
+	sys     *namesystem.Namesystem
+	srv     *rpc.Server
+	web     *web.Server
+	served  chan struct{}
+	// startedAt is when the NameNode became active (LastHATransitionTime).
+	startedAt time.Time
+}
+
+// New validates cfg and returns a NameNode that is not started.
+func New(cfg Config) (*NameNode, error) {
+	cfg.setDefaults()
+	if cfg.NameDir == "" {
+		return nil, errors.New("namenode: NameDir (dfs.namenode.name.dir) is not set")
+	}
+	if cfg.RPCAddress == "" {
+		return nil, errors.New("namenode: RPCAddress (dfs.namenode.rpc-address) is not set")
+	}
+	return &NameNode{cfg: cfg, log: cfg.Logger}, nil
+}
+
+func (n *NameNode) workDir() string { return filepath.Join(n.cfg.NameDir, "current", "namespace.work") }
+
+func (n *NameNode) nsOptions() namespace.Options {
+	return namespace.Options{
+		Permissions: namespace.Permissions{Enabled: n.cfg.PermissionsEnabled, Superuser: n.cfg.Superuser, SuperGroup: n.cfg.SuperGroup, Groups: n.cfg.Groups},
+		Limits:      n.cfg.Limits,
+	}
+}
+
+// nsInfoProto is the NamespaceInfo JournalNodes check writers against.
+func nsInfoProto(si StorageInfo) *hdfspb.NamespaceInfoProto {
+	return &hdfspb.NamespaceInfoProto{
+		BuildVersion:    proto.String("hdfsha"),
+		Unused:          proto.Uint32(0),
+		BlockPoolID:     proto.String(si.BlockPoolID),
+		SoftwareVersion: proto.String("3.3.6"),
+		StorageInfo: &hdfspb.StorageInfoProto{
+			LayoutVersion: proto.Uint32(uint32(si.LayoutVersion)),
+			NamespceID:    proto.Uint32(uint32(si.NamespaceID)),
+			ClusterID:     proto.String(si.ClusterID),
+			CTime:         proto.Uint64(uint64(si.CTime)),
+		},
+	}
+}
+
+// Start loads the newest image, replays the edits, and serves. It returns
+// once the RPC and HTTP servers listen.
+func (n *NameNode) Start(ctx context.Context) (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("namenode: already started")
+	}
+	n.started = true
+	defer func() {
+		if err != nil {
+			n.closeLocked()
+		}
+	}()
+	si, err := ReadVersion(n.cfg.NameDir)
+	if err != nil {
+		return fmt.Errorf("namenode: %w", err)
+	}
+	n.si = si
+	img, err := image.Newest(n.cfg.NameDir)
+	if err != nil {
+		return fmt.Errorf("namenode: load image from %s: %w", n.cfg.NameDir, err)
+	}
+	n.log.Info("loading image", zap.String("image", img.Path), zap.Int64("txid", img.TxID))
+	ns, err := image.Load(img, n.workDir(), n.nsOptions())
+	if err != nil {
+		return fmt.Errorf("namenode: load image %s: %w", img.Path, err)
+	}
+	n.ns = ns
+	j, err := editlog.JournalFromConf(n.cfg.Conf, n.cfg.Nameservice, n.cfg.NameNodeID, nsInfoProto(si), vfs.Default, n.log)
+	if err != nil {
+		return fmt.Errorf("namenode: journal: %w", err)
+	}
+	var sys *namesystem.Namesystem
+	var sysMu sync.Mutex
+	el, err := editlog.Open(j, editlog.Options{Logger: n.log.Named("editlog"), OnFatal: func(err error) {
+		sysMu.Lock()
+		s := sys
+		sysMu.Unlock()
+		if s != nil {
+			s.Fail(err)
+		}
+	}})
+	if err != nil {
+		j.Close()
+		return fmt.Errorf("namenode: edit log: %w", err)
+	}
+	n.el = el
+	host, _, _ := net.SplitHostPort(n.cfg.RPCAddress)
+	s, err := namesystem.New(namesystem.Config{
+		Namespace: ns, EditLog: el, Logger: n.log.Named("namesystem"), Now: n.cfg.Now,
+		Superuser: n.cfg.Superuser, SuperGroup: n.cfg.SuperGroup, PermissionsEnabled: n.cfg.PermissionsEnabled, Groups: n.cfg.Groups,
+		Umask: n.cfg.Umask, Defaults: n.cfg.Defaults, SoftLimit: n.cfg.SoftLimit, HardLimit: n.cfg.HardLimit,
+		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry, MinReplication: int(n.cfg.Limits.MinReplication),
+		SaveImage: n.saveImage, OnFailed: n.onFailed, HostName: host,
+	})
+	if err != nil {
+		return err
+	}
+	sysMu.Lock()
+	sys = s
+	sysMu.Unlock()
+	n.sys = s
+	last, err := s.Replay(ctx)
+	if err != nil {
+		return fmt.Errorf("namenode: %w", err)
+	}
+	n.log.Info("namespace loaded", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
+
+	scfg := rpc.DefaultServerConfig()
+	scfg.Addr = n.cfg.RPCAddress
+	scfg.HandlerCount = n.cfg.HandlerCount
+	scfg.Logger = n.log.Named("rpc")
+	srv, err := rpc.NewServer(scfg)
+	if err != nil {
+		return fmt.Errorf("namenode: rpc server at %s: %w", n.cfg.RPCAddress, err)
+	}
+	n.srv = srv
+	s.Register(srv)
+	if n.cfg.HTTPAddress != "" {
+		w, err := web.New(web.Config{Address: n.cfg.HTTPAddress, Logger: n.log.Named("web")})
+		if err != nil {
+			return fmt.Errorf("namenode: http server: %w", err)
+		}
+		n.registerWeb(w)
+		if err := w.Start(ctx); err != nil {
+			return fmt.Errorf("namenode: http server at %s: %w", n.cfg.HTTPAddress, err)
+		}
+		n.web = w
+	}
+	s.Start()
+	n.startedAt = n.cfg.Now()
+	n.served = make(chan struct{})
+	go func() {
+		defer close(n.served)
+		srv.Serve()
+	}()
+	n.log.Info("NameNode active", zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", si.ClusterID))
+	return nil
+}
+
+// onFailed stops serving after a journal failure: nothing more is answered.
+func (n *NameNode) onFailed(err error) {
+	n.log.Error("journal failure: the NameNode stops serving", zap.Error(err))
+	n.mu.Lock()
+	srv := n.srv
+	n.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Failed returns the namesystem's failure (nil while healthy).
+func (n *NameNode) Failed() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sys == nil {
+		return nil
+	}
+	return n.sys.Failed()
+}
+
+// Stop stops everything Start started. Safe after a failed Start.
+func (n *NameNode) Stop() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closeLocked()
+}
+
+func (n *NameNode) closeLocked() error {
+	if n.stopped {
+		return nil
+	}
+	n.stopped = true
+	var errs []error
+	if n.srv != nil {
+		if err := n.srv.Close(); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		if n.served != nil {
+			<-n.served
+		}
+	}
+	if n.web != nil {
+		errs = append(errs, n.web.Stop())
+	}
+	if n.sys != nil {
+		errs = append(errs, n.sys.Close())
+	}
+	if n.el != nil {
+		if err := n.el.Close(); err != nil && n.sys != nil && n.sys.Failed() == nil {
+			errs = append(errs, err)
+		}
+	}
+	if n.ns != nil {
+		errs = append(errs, n.ns.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// RPCAddress is the address the RPC server listens on.
+func (n *NameNode) RPCAddress() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.srv == nil {
+		return n.cfg.RPCAddress
+	}
+	return n.srv.Addr().String()
+}
+
+// HTTPAddress is the address the HTTP server listens on.
+func (n *NameNode) HTTPAddress() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.httpAddressLocked()
+}
+
+func (n *NameNode) httpAddressLocked() string {
+	if n.web == nil {
+		return n.cfg.HTTPAddress
+	}
+	return n.web.Address()
+}
+
+// Namesystem returns the namesystem (nil before Start).
+func (n *NameNode) Namesystem() *namesystem.Namesystem {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sys
+}
+
+// StorageInfo returns the VERSION the NameNode runs with.
+func (n *NameNode) StorageInfo() StorageInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.si
+}
+
+// saveImage is saveNamespace's image step (called under the namesystem
+// write lock, after the edits rolled): save, keep the retained images,
+// and purge edits older than the oldest one, keeping the extra edits.
+func (n *NameNode) saveImage(ctx context.Context, ns *namespace.Namespace) error {
+	info, err := image.Save(ns, n.cfg.NameDir, n.log.Named("image"))
+	if err != nil {
+		return err
+	}
+	n.log.Info("saved namespace image", zap.String("image", info.Path), zap.Int64("txid", info.TxID))
+	if err := image.Purge(n.cfg.NameDir, n.cfg.CheckpointsRetained); err != nil {
+		return err
+	}
+	imgs, err := image.List(n.cfg.NameDir)
+	if err != nil || len(imgs) == 0 {
+		return err
+	}
+	purgeFrom := imgs[0].TxID + 1 - n.cfg.ExtraEditsRetained
+	if purgeFrom > 1 {
+		if err := n.el.Purge(ctx, purgeFrom); err != nil {
+			n.log.Warn("purging old edits failed", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// imageStore serves /imagetransfer from the name directory.
+type imageStore struct{ dir string }
+
+func (s imageStore) Stream(w io.Writer, txid int64) error {
+	p := image.Path(s.dir, txid)
+	if _, err := os.Stat(p); err != nil {
+		return fmt.Errorf("%w: %s", web.ErrNoImage, image.Name(txid))
+	}
+	return image.Stream(w, image.Info{TxID: txid, Path: p})
+}
+
+func (s imageStore) Receive(r io.Reader, txid int64) error {
+	_, err := image.Receive(r, s.dir, txid)
+	return err
+}
+
+func (s imageStore) Newest() (int64, error) {
+	info, err := image.Newest(s.dir)
+	if errors.Is(err, image.ErrNoImage) {
+		return 0, fmt.Errorf("%w: %v", web.ErrNoImage, err)
+	}
+	return info.TxID, err
+}
+
+func (n *NameNode) registerWeb(w *web.Server) {
+	w.ServeImages(imageStore{dir: n.cfg.NameDir})
+	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
+		return map[string]any{
+			"NNRole": "NameNode", "State": "active", "HostAndPort": n.RPCAddress(),
+			"SecurityEnabled": false, "LastHATransitionTime": int64(0),
+			"BytesWithFutureGenerationStamps": 0,
+		}
+	})
+	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
+		st := n.sys.Stats()
+		return map[string]any{
+			"tag.HAState": "active", "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": 0,
+			"CapacityTotal": 0, "CapacityUsed": 0, "CapacityRemaining": 0, "NumLiveDataNodes": 0, "NumDeadDataNodes": 0,
+			"LastWrittenTransactionId": st.LastTxID, "TransactionsSinceLastCheckpoint": 0,
+			"UnderReplicatedBlocks": 0, "CorruptBlocks": 0, "MissingBlocks": 0, "PendingDeletionBlocks": 0,
+		}
+	})
+	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeInfo", func() map[string]any {
+		si := n.StorageInfo()
+		st := n.sys.Stats()
+		return map[string]any{"ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID, "Safemode": safeModeText(st.SafeMode), "Total": 0, "Free": 0, "Used": 0, "TotalFiles": st.FilesTotal + st.DirsTotal}
+	})
+	w.RegisterGauge("namenode_files_total", "Files and directories in the namespace.", func() float64 { st := n.sys.Stats(); return float64(st.FilesTotal + st.DirsTotal) })
+	w.RegisterGauge("namenode_last_written_txid", "Last txid logged.", func() float64 { return float64(n.sys.Stats().LastTxID) })
+	w.RegisterGauge("namenode_synced_txid", "Last txid durable in the journal.", func() float64 { return float64(n.sys.Stats().SyncedTxID) })
+	w.RegisterGauge("namenode_open_files", "Files under construction with a lease.", func() float64 { return float64(n.sys.Stats().OpenFiles) })
+	w.RegisterGauge("namenode_safe_mode", "1 in safe mode.", func() float64 {
+		if n.sys.Stats().SafeMode {
+			return 1
+		}
+		return 0
+	})
+}
+
+func safeModeText(on bool) string {
+	if on {
+		return "Safe mode is ON."
+	}
+	return ""
+}
+
+// ---- format ----
+
+// FormatOptions are `hdfs namenode -format`'s switches.
+type FormatOptions struct {
+	ClusterID      string
+	Force          bool
+	NonInteractive bool
+	// In answers the confirmation prompt, Err receives the prompt and
+	// notices (Hadoop prints them to stderr).
+	In  io.Reader
+	Err io.Writer
+}
+
+// ErrFormatAborted: the operator declined, or -nonInteractive met data.
+var ErrFormatAborted = errors.New("namenode: format aborted")
+
+// confirmFormat is Hadoop's Storage.confirmFormat for one directory.
+func confirmFormat(dir string, o FormatOptions) (bool, error) {
+	sd := fmt.Sprintf("Storage Directory root= %s; location= null", dir)
+	if !hasData(dir) {
+		return true, nil
+	}
+	if o.Force {
+		fmt.Fprintf(o.Err, "Data exists in %s. Formatting anyway.\n", sd)
+		return true, nil
+	}
+	if o.NonInteractive {
+		fmt.Fprintf(o.Err, "Running in non-interactive mode, and data appears to exist in %s. Not formatting.\n", sd)
+		return false, nil
+	}
+	for {
+		fmt.Fprintf(o.Err, "Re-format filesystem in %s ? (Y or N) ", sd)
+		var ans string
+		if _, err := fmt.Fscanln(o.In, &ans); err != nil {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			if ans == "" {
+				continue
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(ans)) {
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			fmt.Fprintln(o.Err, "Format aborted in", sd)
+			return false, nil
+		}
+		fmt.Fprintln(o.Err, "Invalid input:", ans)
+	}
+}
+
+// Format formats the name directory and the journal: VERSION, an empty
+// namespace saved as image txid 0, and the JournalNodes (HA) or the local
+// edits directory. It returns ErrFormatAborted when it did not format.
+func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, error) {
+	cfg.setDefaults()
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	if o.In == nil {
+		o.In = strings.NewReader("")
+	}
+	log := cfg.Logger
+	_, ha, err := cfg.Conf.SharedEditsDir(cfg.Nameservice, cfg.NameNodeID)
+	if err != nil {
+		return StorageInfo{}, err
+	}
+	var editsDir string
+	if !ha {
+		if editsDir, err = editlog.EditsDirFromConf(cfg.Conf); err != nil {
+			return StorageInfo{}, err
+		}
+	}
+	ok, err := confirmFormat(cfg.NameDir, o)
+	if err != nil || !ok {
+		return StorageInfo{}, errors.Join(ErrFormatAborted, err)
+	}
+	if editsDir != "" && filepath.Clean(editsDir) != filepath.Clean(cfg.NameDir) {
+		if ok, err = confirmFormat(editsDir, o); err != nil || !ok {
+			return StorageInfo{}, errors.Join(ErrFormatAborted, err)
+		}
+	}
+	now := cfg.Now()
+	si, err := NewStorageInfo(o.ClusterID, now)
+	if err != nil {
+		return StorageInfo{}, err
+	}
+	if err := os.RemoveAll(filepath.Join(cfg.NameDir, "current")); err != nil {
+		return StorageInfo{}, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.NameDir, "current"), 0o755); err != nil {
+		return StorageInfo{}, err
+	}
+	// The journal first: a refused journal leaves no VERSION behind.
+	if ha {
+		qcfg, err := qjm.ConfigFromConf(cfg.Conf, cfg.Nameservice, cfg.NameNodeID, nsInfoProto(si))
+		if err != nil {
+			return StorageInfo{}, err
+		}
+		qcfg.Logger = log.Named("qjm")
+		m, err := qjm.NewManager(qcfg)
+		if err != nil {
+			return StorageInfo{}, err
+		}
+		err = m.Format(ctx, true)
+		m.Close()
+		if err != nil {
+			return StorageInfo{}, fmt.Errorf("namenode: format journal: %w", err)
+		}
+	} else {
+		if err := os.RemoveAll(filepath.Join(editsDir, "current")); err != nil {
+			return StorageInfo{}, err
+		}
+		j, err := editlog.OpenLocal(vfs.Default, editsDir, log)
+		if err != nil {
+			return StorageInfo{}, err
+		}
+		j.Close()
+	}
+	work := filepath.Join(cfg.NameDir, "current", "namespace.work")
+	ns, err := namespace.Open(work, namespace.Options{CacheSize: 8 << 20})
+	if err != nil {
+		return StorageInfo{}, err
+	}
+	err = ns.Format(namespace.NamespaceInfo{NamespaceID: si.NamespaceID, ClusterID: si.ClusterID, BlockPoolID: si.BlockPoolID, CTime: si.CTime},
+		&editpb.Permission{Mode: 0o755, Owner: cfg.Superuser, Group: cfg.SuperGroup}, now.UnixMilli())
+	if err == nil {
+		_, err = image.Save(ns, cfg.NameDir, log.Named("image"))
+	}
+	err = errors.Join(err, ns.Close(), os.RemoveAll(work))
+	if err != nil {
+		return StorageInfo{}, fmt.Errorf("namenode: format namespace: %w", err)
+	}
+	// VERSION last: its presence means the directory is formatted.
+	if err := WriteVersion(cfg.NameDir, si, now); err != nil {
+		return StorageInfo{}, err
+	}
+	log.Info("formatted", zap.String("nameDir", cfg.NameDir), zap.String("clusterId", si.ClusterID), zap.String("blockPoolId", si.BlockPoolID), zap.Int32("namespaceId", si.NamespaceID))
+	return si, nil
+}
