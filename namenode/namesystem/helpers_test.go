@@ -169,7 +169,7 @@ func (h *harness) start() {
 	cfg := Config{Namespace: ns, EditLog: el, Logger: testcluster.Logger(t), Now: h.clock.Now, Superuser: superuser, SuperGroup: "supergroup",
 		PermissionsEnabled: true, Groups: testNSOptions().Permissions.Groups, Umask: 0o022, HostName: "nn.test",
 		SoftLimit: time.Minute, HardLimit: time.Hour, LeaseCheckInterval: time.Hour,
-		OnFailed: func(err error) { h.failed <- err },
+		OnFailed:  func(err error) { h.failed <- err },
 		SaveImage: func(ctx context.Context, ns *namespace.Namespace) error { return nil },
 	}
 	if h.mutCfg != nil {
@@ -238,7 +238,9 @@ func (h *harness) mustCall(user, method string, req, resp proto.Message) {
 	}
 }
 
-func perm(m uint32) *hdfspb.FsPermissionProto { return &hdfspb.FsPermissionProto{Perm: proto.Uint32(m)} }
+func perm(m uint32) *hdfspb.FsPermissionProto {
+	return &hdfspb.FsPermissionProto{Perm: proto.Uint32(m)}
+}
 
 func mkdirsReq(p string, mode uint32, parent bool) *hdfspb.MkdirsRequestProto {
 	return &hdfspb.MkdirsRequestProto{Src: proto.String(p), Masked: perm(mode), CreateParent: proto.Bool(parent)}
