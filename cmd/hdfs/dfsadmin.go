@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+// dfsadminTool is `hdfs dfsadmin`: the administration ops that work today
+// (-safemode, -saveNamespace, -rollEdits), with Hadoop's DFSAdmin output.
+func dfsadminTool() *hadoopTool {
+	return &hadoopTool{
+		Name:        "dfsadmin",
+		Category:    categoryAdmin,
+		Summary:     "run a DFS admin client",
+		Description: "Administers the NameNode of fs.defaultFS (every NameNode of an HA nameservice).",
+		Ops: []toolOp{
+			{Name: "-safemode", Args: "<enter | leave | get | forceExit>", Help: "Safe mode maintenance command.", MinArgs: 1, MaxArgs: 1, Run: runSafeMode},
+			{Name: "-saveNamespace", Args: "", Help: "Save current namespace into storage directories and reset edits log.\nRequires safe mode.", MinArgs: 0, MaxArgs: 0, Run: runSaveNamespace},
+			{Name: "-rollEdits", Args: "", Help: "Rolls the edit log on the active NameNode.", MinArgs: 0, MaxArgs: 0, Run: runRollEdits},
+		},
+	}
+}
+
+// adminCall calls method on every NameNode address; fn prints each answer,
+// suffix is " in <addr>" when there are several (Hadoop's HA output).
+func adminCall(tc *toolContext, op, method string, req proto.Message, newResp func() proto.Message, fn func(resp proto.Message, suffix string)) error {
+	addrs, err := benchNameNodes(tc.Conf)
+	if err != nil {
+		return tc.Fail(exitToolError, "%s: %v", op, err)
+	}
+	cfg := rpc.DefaultClientConfig(benchUser())
+	cfg.Logger = tc.Log.Named("rpc")
+	c, err := rpc.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, addr := range addrs {
+		ctx, cancel := context.WithTimeout(tc.Ctx, 2*time.Minute)
+		resp := newResp()
+		err := c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+		cancel()
+		if err != nil {
+			var re *rpc.RemoteError
+			msg := err.Error()
+			if errors.As(err, &re) {
+				msg, _, _ = strings.Cut(re.Message, "\n")
+			}
+			// DFSAdmin.run: "<cmd>: <first line of the exception>", exit -1.
+			return tc.Fail(exitToolError, "%s: %s", op, msg)
+		}
+		suffix := ""
+		if len(addrs) > 1 {
+			suffix = " in " + addr
+		}
+		fn(resp, suffix)
+	}
+	return nil
+}
+
+func runSafeMode(tc *toolContext, args []string) error {
+	var action hdfspb.SafeModeActionProto
+	switch strings.ToLower(args[0]) {
+	case "enter":
+		action = hdfspb.SafeModeActionProto_SAFEMODE_ENTER
+	case "leave":
+		action = hdfspb.SafeModeActionProto_SAFEMODE_LEAVE
+	case "get":
+		action = hdfspb.SafeModeActionProto_SAFEMODE_GET
+	case "forceexit":
+		action = hdfspb.SafeModeActionProto_SAFEMODE_FORCE_EXIT
+	default:
+		return tc.UsageError("Usage: hdfs dfsadmin [-safemode enter | leave | get | wait | forceExit]")
+	}
+	return adminCall(tc, "safemode", "setSafeMode", &hdfspb.SetSafeModeRequestProto{Action: action.Enum()},
+		func() proto.Message { return &hdfspb.SetSafeModeResponseProto{} },
+		func(resp proto.Message, suffix string) {
+			on := "OFF"
+			if resp.(*hdfspb.SetSafeModeResponseProto).GetResult() {
+				on = "ON"
+			}
+			tc.Printf("Safe mode is %s%s\n", on, suffix)
+		})
+}
+
+func runSaveNamespace(tc *toolContext, _ []string) error {
+	return adminCall(tc, "saveNamespace", "saveNamespace", &hdfspb.SaveNamespaceRequestProto{},
+		func() proto.Message { return &hdfspb.SaveNamespaceResponseProto{} },
+		func(_ proto.Message, suffix string) {
+			if suffix != "" {
+				suffix = " for" + strings.TrimPrefix(suffix, " in")
+			}
+			tc.Printf("Save namespace successful%s\n", suffix)
+		})
+}
+
+func runRollEdits(tc *toolContext, _ []string) error {
+	return adminCall(tc, "rollEdits", "rollEdits", &hdfspb.RollEditsRequestProto{},
+		func() proto.Message { return &hdfspb.RollEditsResponseProto{} },
+		func(resp proto.Message, _ string) {
+			tc.Println("Successfully rolled edit logs.")
+			tc.Println(fmt.Sprintf("New segment starts at txid %d", resp.(*hdfspb.RollEditsResponseProto).GetNewSegmentTxId()))
+		})
+}
