@@ -1,0 +1,119 @@
+package namenode
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/internal/testcluster"
+	"github.com/hdfsha/hdfsha/journalnode"
+	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+// startQJMNameNode lays out an HA nameservice, starts its three
+// JournalNodes, formats nn1 (which formats the JournalNodes) and starts it.
+func startQJMNameNode(t testing.TB) (*NameNode, *testcluster.HA) {
+	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
+	g := testcluster.NewGroup(t)
+	for i := range ha.JournalNodes {
+		jcfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jcfg.Logger = testcluster.Logger(t).Named(ha.JournalNodes[i].ID)
+		jn, err := journalnode.New(jcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Start(context.Background(), ha.JournalNodes[i].ID, jn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := ConfigFromConf(ha.NameNodeConf(t, 0), ha.Nameservice, ha.NameNodes[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = testcluster.Logger(t).Named("nn1")
+	cfg.Superuser = "hdfs"
+	if _, err := Format(context.Background(), cfg, FormatOptions{NonInteractive: true}); err != nil {
+		t.Fatal(err)
+	}
+	nn, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background(), "nn1", nn); err != nil {
+		t.Fatal(err)
+	}
+	return nn, ha
+}
+
+// TestQJMNameNode: with dfs.namenode.shared.edits.dir the NameNode formats
+// the JournalNodes, logs to them, and replays from them after a restart.
+func TestQJMNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn, _ := startQJMNameNode(t)
+	mkdir(t, nn.RPCAddress(), "/qjm/a")
+	cfg := nn.cfg
+	if err := nn.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	nn2 := startNN(t, cfg)
+	defer nn2.Stop()
+	if !exists(t, nn2.RPCAddress(), "/qjm/a") {
+		t.Fatal("/qjm/a lost across restart with the quorum journal")
+	}
+}
+
+// BenchmarkNameNodeRPC measures create, mkdirs and getFileInfo through RPC
+// from 64 goroutines against a NameNode logging to three JournalNodes on
+// loopback (fsync on). ops/s = b.N / elapsed.
+func BenchmarkNameNodeRPC(b *testing.B) {
+	nn, _ := startQJMNameNode(b)
+	addr := nn.RPCAddress()
+	mkdir(b, addr, "/bench")
+	var seq atomic.Int64
+	run := func(b *testing.B, fn func(c *rpc.Client, i int64) error) {
+		b.SetParallelism((64 + 1) / 2) // × GOMAXPROCS(2) = 64 goroutines
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			for pb.Next() {
+				if err := fn(c, seq.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	}
+	ctx := context.Background()
+	b.Run("mkdirs", func(b *testing.B) {
+		run(b, func(c *rpc.Client, i int64) error {
+			return c.Call(ctx, addr, namesystem.ClientProtocol, "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(fmt.Sprintf("/bench/d%d/x%d", i%64, i)),
+				Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
+		})
+	})
+	b.Run("create", func(b *testing.B) {
+		run(b, func(c *rpc.Client, i int64) error {
+			return c.Call(ctx, addr, namesystem.ClientProtocol, "create", &hdfspb.CreateRequestProto{Src: proto.String(fmt.Sprintf("/bench/f%d/x%d", i%64, i)),
+				Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)}, ClientName: proto.String(fmt.Sprintf("bench-%d", i%64)), CreateFlag: proto.Uint32(1),
+				CreateParent: proto.Bool(true), Replication: proto.Uint32(3), BlockSize: proto.Uint64(128 << 20)}, &hdfspb.CreateResponseProto{})
+		})
+	})
+	b.Run("fileStatus", func(b *testing.B) {
+		run(b, func(c *rpc.Client, i int64) error {
+			return c.Call(ctx, addr, namesystem.ClientProtocol, "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String(fmt.Sprintf("/bench/d%d", i%64))}, &hdfspb.GetFileInfoResponseProto{})
+		})
+	})
+}
