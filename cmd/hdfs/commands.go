@@ -9,6 +9,8 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(getconfTool()),
 		e.tool(versionTool(e)),
 		e.tool(journalnodeTool()),
+		e.tool(oivTool()),
+		e.tool(oevTool()),
 		e.tool(namenodeTool()),
 		e.tool(dfsadminTool()),
 		e.tool(benchTool()),

@@ -415,3 +415,35 @@ func mkdirAllDurable(dir string) error {
 	}
 	return nil
 }
+
+// At returns the image a path names, for tools: an image directory
+// (fsimage_<txid>, or any directory holding an IMAGE manifest, whose txid
+// the manifest gives), or a name directory, whose newest image it returns
+// (see Newest). The image is not verified here; Load verifies it.
+func At(path string) (Info, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Info{}, fmt.Errorf("image: %w", err)
+	}
+	if !st.IsDir() {
+		return Info{}, fmt.Errorf("image: %s is not an image directory (fsimage_<txid>) or a name directory", path)
+	}
+	if _, err := os.Stat(filepath.Join(path, ManifestName)); err == nil {
+		if txid, tmp, ok := parseName(filepath.Base(path)); ok && !tmp {
+			return Info{TxID: txid, Path: path}, nil
+		}
+		m, err := readManifest(path)
+		if err != nil {
+			return Info{}, err
+		}
+		return Info{TxID: m.TxID, Path: path}, nil
+	}
+	if _, err := os.Stat(CurrentDir(path)); err == nil {
+		return Newest(path)
+	}
+	if txid, tmp, ok := parseName(filepath.Base(path)); ok && !tmp {
+		// An image whose manifest is gone: let Load report it.
+		return Info{TxID: txid, Path: path}, nil
+	}
+	return Info{}, fmt.Errorf("image: %s is not an image directory (fsimage_<txid>) or a name directory", path)
+}
