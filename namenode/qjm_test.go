@@ -17,7 +17,7 @@ import (
 
 // startQJMNameNode lays out an HA nameservice, starts its three
 // JournalNodes, formats nn1 (which formats the JournalNodes) and starts it.
-func startQJMNameNode(t testing.TB) (*NameNode, *testcluster.HA) {
+func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA) {
 	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
 	g := testcluster.NewGroup(t)
 	for i := range ha.JournalNodes {
@@ -40,6 +40,9 @@ func startQJMNameNode(t testing.TB) (*NameNode, *testcluster.HA) {
 	}
 	cfg.Logger = testcluster.Logger(t).Named("nn1")
 	cfg.Superuser = "hdfs"
+	if handlers > 0 {
+		cfg.HandlerCount = handlers
+	}
 	if _, err := Format(context.Background(), cfg, FormatOptions{NonInteractive: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +60,7 @@ func startQJMNameNode(t testing.TB) (*NameNode, *testcluster.HA) {
 // the JournalNodes, logs to them, and replays from them after a restart.
 func TestQJMNameNode(t *testing.T) {
 	testcluster.CheckLeaks(t)
-	nn, _ := startQJMNameNode(t)
+	nn, _ := startQJMNameNode(t, 0)
 	mkdir(t, nn.RPCAddress(), "/qjm/a")
 	cfg := nn.cfg
 	if err := nn.Stop(); err != nil {
@@ -74,7 +77,7 @@ func TestQJMNameNode(t *testing.T) {
 // from 64 goroutines against a NameNode logging to three JournalNodes on
 // loopback (fsync on). ops/s = b.N / elapsed.
 func BenchmarkNameNodeRPC(b *testing.B) {
-	nn, _ := startQJMNameNode(b)
+	nn, _ := startQJMNameNode(b, 64) // dfs.namenode.handler.count=64
 	addr := nn.RPCAddress()
 	mkdir(b, addr, "/bench")
 	var seq atomic.Int64
