@@ -278,6 +278,7 @@ type NameNode struct {
 	srv     *rpc.Server
 	web     *web.Server
 	served  chan struct{}
+	unlock  func() error
 	// startedAt is when the NameNode became active (LastHATransitionTime).
 	startedAt time.Time
 }
@@ -335,6 +336,9 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	}()
 	si, err := ReadVersion(n.cfg.NameDir)
 	if err != nil {
+		return fmt.Errorf("namenode: %w", err)
+	}
+	if n.unlock, err = lockDir(n.cfg.NameDir); err != nil {
 		return fmt.Errorf("namenode: %w", err)
 	}
 	n.si = si
@@ -475,6 +479,9 @@ func (n *NameNode) closeLocked() error {
 	}
 	if n.ns != nil {
 		errs = append(errs, n.ns.Close())
+	}
+	if n.unlock != nil {
+		errs = append(errs, n.unlock())
 	}
 	return errors.Join(errs...)
 }
@@ -686,6 +693,11 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	if err != nil || !ok {
 		return StorageInfo{}, errors.Join(ErrFormatAborted, err)
 	}
+	unlock, err := lockDir(cfg.NameDir)
+	if err != nil {
+		return StorageInfo{}, fmt.Errorf("namenode: %w", err)
+	}
+	defer unlock()
 	if editsDir != "" && filepath.Clean(editsDir) != filepath.Clean(cfg.NameDir) {
 		if ok, err = confirmFormat(editsDir, o); err != nil || !ok {
 			return StorageInfo{}, errors.Join(ErrFormatAborted, err)

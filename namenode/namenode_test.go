@@ -173,3 +173,48 @@ func TestFormatStartRestartImages(t *testing.T) {
 		t.Fatalf("start with corrupt image: %v", err)
 	}
 }
+
+// TestCorruptEditRefusesStart: a corrupt record inside a finalized local
+// segment stops the start, naming the segment; a second NameNode on a
+// locked name directory is refused.
+func TestCorruptEditRefusesStart(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	if _, err := Format(context.Background(), cfg, FormatOptions{NonInteractive: true}); err != nil {
+		t.Fatal(err)
+	}
+	nn := startNN(t, cfg)
+	nn2, _ := New(cfg)
+	err := nn2.Start(context.Background())
+	nn2.Stop()
+	if err == nil || !strings.Contains(err.Error(), "The directory is already locked") {
+		t.Fatalf("second NameNode on the same directory: %v", err)
+	}
+	for i := 0; i < 20; i++ {
+		mkdir(t, nn.RPCAddress(), "/d/"+strings.Repeat("x", i+1))
+	}
+	if err := call(t, nn.RPCAddress(), "hdfs", "rollEdits", &hdfspb.RollEditsRequestProto{}, &hdfspb.RollEditsResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	mkdir(t, nn.RPCAddress(), "/after")
+	if err := nn.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join(dir, "current", "edits_0000000000000000001-0000000000000000020")
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		ents, _ := os.ReadDir(filepath.Join(dir, "current"))
+		t.Fatalf("%v; current holds %v", err, ents)
+	}
+	b[len(b)/2] ^= 0x5a
+	if err := os.WriteFile(seg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nn3, _ := New(cfg)
+	err = nn3.Start(context.Background())
+	nn3.Stop()
+	if err == nil || !strings.Contains(err.Error(), "edits_0000000000000000001-0000000000000000020") {
+		t.Fatalf("start with a corrupt segment: %v", err)
+	}
+}

@@ -182,5 +182,13 @@ func ReadVersion(nameDir string) (StorageInfo, error) {
 // confirmFormat asks before formatting such a directory).
 func hasData(dir string) bool {
 	ents, err := os.ReadDir(dir)
-	return err == nil && len(ents) > 0
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name() != lockFileName {
+			return true
+		}
+	}
+	return false
 }
