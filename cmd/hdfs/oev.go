@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"strings"
 
@@ -30,8 +29,9 @@ import (
 //     edit, with Hadoop's opcode and field names. EDITS_VERSION is the hdfsha segment
 //     layout version. Fields hdfsha keeps that Hadoop's ops lack (the parent inode ids
 //     mkdirs creates) use hdfsha names.
-//   - stats: StatisticsEditsVisitor's "VERSION : v" line, then one line per opcode
-//     hdfsha writes with its Hadoop opcode number and count.
+//   - stats: StatisticsEditsVisitor's "VERSION : v" line, then one line per Hadoop
+//     opcode (all of FSEditLogOpCodes, in its order, OP_INVALID last) with its number and
+//     count; after a read error, "EXITING ON ERROR: ...".
 //
 // A segment with a corrupt record, or ending in a torn tail, prints what came before,
 // then the error naming the file and offset, and exits 255.
@@ -70,8 +70,25 @@ var editOpcodes = map[string]editOpcode{
 	"reassign_lease": {"OP_REASSIGN_LEASE", 22}, "end_log_segment": {"OP_END_LOG_SEGMENT", 23},
 	"start_log_segment": {"OP_START_LOG_SEGMENT", 24}, "update_blocks": {"OP_UPDATE_BLOCKS", 25},
 	"set_genstamp_v2": {"OP_SET_GENSTAMP_V2", 31}, "allocate_block_id": {"OP_ALLOCATE_BLOCK_ID", 32},
-	"add_block": {"OP_ADD_BLOCK", 33}, "set_xattr": {"OP_SET_XATTR", 36},
-	"remove_xattr": {"OP_REMOVE_XATTR", 37}, "truncate": {"OP_TRUNCATE", 46}, "append": {"OP_APPEND", 47},
+	"add_block": {"OP_ADD_BLOCK", 33}, "set_xattr": {"OP_SET_XATTR", 43},
+	"remove_xattr": {"OP_REMOVE_XATTR", 44}, "truncate": {"OP_TRUNCATE", 46}, "append": {"OP_APPEND", 47},
+}
+
+// hadoopOpcodes is every FSEditLogOpCodes value in enum order, for the stats processor,
+// which prints them all (hdfsha writes only those in editOpcodes).
+var hadoopOpcodes = []string{
+	"OP_ADD", "OP_RENAME_OLD", "OP_DELETE", "OP_MKDIR", "OP_SET_REPLICATION", "OP_DATANODE_ADD",
+	"OP_DATANODE_REMOVE", "OP_SET_PERMISSIONS", "OP_SET_OWNER", "OP_CLOSE", "OP_SET_GENSTAMP_V1",
+	"OP_SET_NS_QUOTA", "OP_CLEAR_NS_QUOTA", "OP_TIMES", "OP_SET_QUOTA", "OP_RENAME", "OP_CONCAT_DELETE",
+	"OP_SYMLINK", "OP_GET_DELEGATION_TOKEN", "OP_RENEW_DELEGATION_TOKEN", "OP_CANCEL_DELEGATION_TOKEN",
+	"OP_UPDATE_MASTER_KEY", "OP_REASSIGN_LEASE", "OP_END_LOG_SEGMENT", "OP_START_LOG_SEGMENT",
+	"OP_UPDATE_BLOCKS", "OP_CREATE_SNAPSHOT", "OP_DELETE_SNAPSHOT", "OP_RENAME_SNAPSHOT",
+	"OP_ALLOW_SNAPSHOT", "OP_DISALLOW_SNAPSHOT", "OP_SET_GENSTAMP_V2", "OP_ALLOCATE_BLOCK_ID",
+	"OP_ADD_BLOCK", "OP_ADD_CACHE_DIRECTIVE", "OP_REMOVE_CACHE_DIRECTIVE", "OP_ADD_CACHE_POOL",
+	"OP_MODIFY_CACHE_POOL", "OP_REMOVE_CACHE_POOL", "OP_MODIFY_CACHE_DIRECTIVE", "OP_SET_ACL",
+	"OP_ROLLING_UPGRADE_START", "OP_ROLLING_UPGRADE_FINALIZE", "OP_SET_XATTR", "OP_REMOVE_XATTR",
+	"OP_SET_STORAGE_POLICY", "OP_TRUNCATE", "OP_APPEND", "OP_SET_QUOTA_BY_STORAGETYPE",
+	// OP_INVALID (-1) comes last.
 }
 
 // opcodeOf returns the Hadoop opcode of op; ok is false for an op without a body.
@@ -143,9 +160,9 @@ func runOEV(tc *toolContext, args []string) error {
 type editsVisitor interface {
 	start(version int) error
 	record(txid int64, code editOpcode, op *editpb.Op) error
-	// finish runs after the last record, and also after an error (to close the
-	// document).
-	finish() error
+	// finish runs after the last record, and also after a read error (err), to
+	// close the document.
+	finish(err error) error
 }
 
 func readEdits(r *edits.Reader, name string, v editsVisitor) error {
@@ -178,7 +195,7 @@ func readEdits(r *edits.Reader, name string, v editsVisitor) error {
 			return err
 		}
 	}
-	if err := v.finish(); err != nil && readErr == nil {
+	if err := v.finish(readErr); err != nil && readErr == nil {
 		readErr = err
 	}
 	return readErr
@@ -197,19 +214,22 @@ func (s *statsEditsVisitor) record(_ int64, code editOpcode, _ *editpb.Op) error
 	return nil
 }
 
-func (s *statsEditsVisitor) finish() error {
+// finish prints StatisticsEditsVisitor's table: every Hadoop opcode in enum order, and
+// "EXITING ON ERROR" after a read error, as Hadoop does.
+func (s *statsEditsVisitor) finish(readErr error) error {
 	fmt.Fprintf(s.w, "    %-30.30s      : %d\n", "VERSION", s.version)
-	codes := make([]editOpcode, 0, len(editOpcodes))
-	for _, c := range editOpcodes {
-		codes = append(codes, c)
+	counts := map[string]int64{}
+	for c, n := range s.counts {
+		counts[c.name] = n
 	}
-	sort.Slice(codes, func(a, b int) bool { return codes[a].code < codes[b].code })
-	for _, c := range codes {
-		if _, err := fmt.Fprintf(s.w, "    %-30.30s (%3d): %d\n", c.name, c.code, s.counts[c]); err != nil {
-			return err
-		}
+	for i, name := range hadoopOpcodes {
+		fmt.Fprintf(s.w, "    %-30.30s (%3d): %d\n", name, i, counts[name])
 	}
-	return nil
+	_, err := fmt.Fprintf(s.w, "    %-30.30s (%3d): %d\n", "OP_INVALID", -1, 0)
+	if readErr != nil {
+		_, err = fmt.Fprintf(s.w, "EXITING ON ERROR: %v\n", readErr)
+	}
+	return err
 }
 
 // xmlEditsVisitor writes Hadoop's oev XML, two spaces per level.
@@ -239,7 +259,7 @@ func (x *xmlEditsVisitor) start(version int) error {
 	return err
 }
 
-func (x *xmlEditsVisitor) finish() error {
+func (x *xmlEditsVisitor) finish(error) error {
 	x.close("EDITS")
 	return nil
 }

@@ -128,13 +128,15 @@ func TestOEVStats(t *testing.T) {
 		"    OP_MKDIR                       (  3): 2",
 		"    OP_CLOSE                       (  9): 1",
 		"    OP_START_LOG_SEGMENT           ( 24): 1",
+		"    OP_SET_XATTR                   ( 43): 0",
 		"    OP_APPEND                      ( 47): 0",
+		"    OP_INVALID                     ( -1): 0",
 	} {
 		if !strings.Contains(r.stdout, want+"\n") {
 			t.Errorf("stats lack %q:\n%s", want, r.stdout)
 		}
 	}
-	if len(lines) != 1+len(editOpcodes) {
+	if len(lines) != 1+49+1 {
 		t.Fatalf("%d lines", len(lines))
 	}
 }
@@ -179,6 +181,9 @@ func TestOEVErrors(t *testing.T) {
 		want := "corruption in " + badSeg + " at offset " + itoa(int64(off))
 		if r.code != 255 || !strings.Contains(r.stderr, want) {
 			t.Fatalf("%s: exit %d, stderr %q; want %q", p, r.code, r.stderr, want)
+		}
+		if p == "stats" && (!strings.Contains(r.stdout, "OP_MKDIR                       (  3): 1\n") || !strings.Contains(r.stdout, "\nEXITING ON ERROR: edits: corruption in ")) {
+			t.Fatalf("stats before the corruption: %s", r.stdout)
 		}
 		if p == "xml" && (!strings.Contains(r.stdout, "<TXID>2</TXID>") || strings.Contains(r.stdout, "<TXID>3</TXID>")) {
 			t.Fatalf("xml before the corruption: %s", r.stdout)

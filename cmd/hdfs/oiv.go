@@ -31,7 +31,8 @@ import (
 //   - Delimited: PBImageDelimitedTextWriter's header and rows; times as
 //     "yyyy-MM-dd HH:mm" in local time; directories have replication, block size, block
 //     count and size 0; quotas are -1 for directories (hdfsha has no quotas) and 0 for
-//     files, as Hadoop prints them.
+//     files, as Hadoop prints them; text fields are CSV-escaped like Hadoop's (a path
+//     holding a comma is double-quoted, a newline becomes %x0A).
 //   - XML: PBImageXmlWriter's sections (version, NameSection, INodeSection,
 //     INodeDirectorySection, FileUnderConstructionSection); inodes depth first rather
 //     than by id.
@@ -234,15 +235,28 @@ func oivTime(ms int64) string {
 	return time.UnixMilli(ms).In(time.Local).Format("2006-01-02 15:04")
 }
 
+// delimitedText is how PBImageDelimitedTextWriter writes a text field: commons-lang
+// escapeCsv (a field holding a comma, a double quote, CR or LF is double-quoted with
+// inner quotes doubled), then CRLF as "%x0D%x0A", or else LF as "%x0A".
+func delimitedText(s string) string {
+	if strings.ContainsAny(s, ",\"\r\n") {
+		s = `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	if strings.Contains(s, "\r\n") {
+		return strings.ReplaceAll(s, "\r\n", "%x0D%x0A")
+	}
+	return strings.ReplaceAll(s, "\n", "%x0A")
+}
+
 func (v *oivWalker) delimited(p string, st *namespace.FileStatus) error {
 	var f []string
 	if st.Dir {
-		f = []string{p, "0", oivTime(st.Mtime), oivTime(0), "0", "0", "0", "-1", "-1"}
+		f = []string{delimitedText(p), "0", oivTime(st.Mtime), oivTime(0), "0", "0", "0", "-1", "-1"}
 	} else {
-		f = []string{p, strconv.FormatUint(uint64(st.Replication), 10), oivTime(st.Mtime), oivTime(st.Atime),
+		f = []string{delimitedText(p), strconv.FormatUint(uint64(st.Replication), 10), oivTime(st.Mtime), oivTime(st.Atime),
 			strconv.FormatUint(st.BlockSize, 10), strconv.Itoa(len(st.Blocks)), strconv.FormatUint(st.Length, 10), "0", "0"}
 	}
-	f = append(f, permString(st), st.Owner, st.Group)
+	f = append(f, permString(st), delimitedText(st.Owner), delimitedText(st.Group))
 	_, err := fmt.Fprintln(v.w, strings.Join(f, v.delim))
 	return err
 }

@@ -97,6 +97,21 @@ func TestOIVDelimited(t *testing.T) {
 	}
 }
 
+func TestDelimitedText(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/b":       "/a/b",
+		"/a,b":       `"/a,b"`,
+		`/a"b`:       `"/a""b"`,
+		"/a\nb":      `"/a%x0Ab"`,
+		"/a\r\nb":    `"/a%x0D%x0Ab"`,
+		"/tab\there": "/tab\there",
+	} {
+		if got := delimitedText(in); got != want {
+			t.Errorf("delimitedText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestOIVXML(t *testing.T) {
 	_, info := oivImage(t)
 	r := runHDFS(t, nil, "oiv", "-i", info.Path, "-p", "XML")
