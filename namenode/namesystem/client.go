@@ -369,6 +369,7 @@ func (s *Namesystem) create(ctx context.Context, req *hdfspb.CreateRequestProto)
 		machine := clientMachine(ctx)
 		var st *namespace.FileStatus
 		_, err := s.mutate(ctx, "Cannot create file"+src, func() (*editpb.Op, error) {
+			s.recoverSoftLocked(src, req.GetClientName())
 			overwrite := flag&uint32(hdfspb.CreateFlagProto_OVERWRITE) != 0
 			if flag&uint32(hdfspb.CreateFlagProto_APPEND) != 0 && !overwrite {
 				if cur, _ := s.ns.ResolvePath(src); cur != nil && !cur.Dir {
@@ -424,6 +425,7 @@ func (s *Namesystem) appendFile(ctx context.Context, req *hdfspb.AppendRequestPr
 		c := s.call(ctx, true)
 		var st *namespace.FileStatus
 		_, err := s.mutate(ctx, "Cannot append to file"+src, func() (*editpb.Op, error) {
+			s.recoverSoftLocked(src, req.GetClientName())
 			return s.ns.PrepareAppend(c, src, req.GetClientName(), clientMachine(ctx))
 		}, func(*editpb.Op, mutateResult) {
 			st, _ = s.ns.ResolvePath(src)

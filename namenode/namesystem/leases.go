@@ -237,3 +237,19 @@ func (s *Namesystem) releaseLeaseLocked(holder, path string) (int64, error) {
 	}
 	return r.txid, nil
 }
+
+// recoverSoftLocked is the soft-limit half of Hadoop's recoverLeaseInternal
+// for create and append: when path is open by another holder whose lease
+// is past the soft limit, the file is closed first (without DataNodes its
+// blocks are complete) and the call goes on against the closed file.
+func (s *Namesystem) recoverSoftLocked(path, holder string) {
+	h, renewed, ok := s.leases.holderOf(path)
+	if !ok || h == holder || s.cfg.Now().Sub(renewed) <= s.cfg.SoftLimit {
+		return
+	}
+	if txid, err := s.releaseLeaseLocked(h, path); err != nil {
+		s.log.Warn("soft limit lease recovery failed", zap.String("holder", h), zap.String("path", path), zap.Error(err))
+	} else if txid > 0 {
+		s.log.Info("recovered lease past its soft limit", zap.String("holder", h), zap.String("path", path), zap.String("for", holder), zap.Int64("txid", txid))
+	}
+}

@@ -73,3 +73,20 @@ func TestRecoverLease(t *testing.T) {
 		t.Fatalf("lease after rename: %q %v %v", h, p, ok)
 	}
 }
+
+// TestLeaseSoftLimit: another client's create/append of a file whose
+// holder stopped renewing for longer than the soft limit recovers it first.
+func TestLeaseSoftLimit(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, nil)
+	h.mustCall(superuser, "create", createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, true), &hdfspb.CreateResponseProto{})
+	err := h.call(superuser, "append", &hdfspb.AppendRequestProto{Src: proto.String("/f"), ClientName: proto.String("c2")}, &hdfspb.AppendResponseProto{})
+	if err == nil {
+		t.Fatal("append of a file another client writes succeeded within the soft limit")
+	}
+	h.clock.Advance(61 * time.Second)
+	h.mustCall(superuser, "append", &hdfspb.AppendRequestProto{Src: proto.String("/f"), ClientName: proto.String("c2")}, &hdfspb.AppendResponseProto{})
+	if got := h.openBy("/f"); got != "c2" {
+		t.Fatalf("after soft limit: open by %q, want c2", got)
+	}
+}
