@@ -219,3 +219,44 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("List = %v", list)
 	}
 }
+
+func TestLeftoverTmpIgnoredAndReplaced(t *testing.T) {
+	n := newTestNS(t)
+	n.populate()
+	nameDir := t.TempDir()
+	// A crash during a save left a partial directory for the same txid.
+	tmp := Path(nameDir, n.ns.LastAppliedTxID()) + tmpSuffix
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(tmp, "000001.sst"), []byte("partial"), 0o644)
+	if list, err := List(nameDir); err != nil || len(list) != 0 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	if _, err := Newest(nameDir); !errors.Is(err, ErrNoImage) {
+		t.Fatalf("Newest: %v", err)
+	}
+	info, err := Save(n.ns, nameDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(info); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("tmp still there: %v", err)
+	}
+}
+
+func TestAt(t *testing.T) {
+	_, nameDir, info := saved(t)
+	for _, p := range []string{info.Path, nameDir} {
+		got, err := At(p)
+		if err != nil || got != info {
+			t.Fatalf("At(%s) = %v, %v", p, got, err)
+		}
+	}
+	if _, err := At(t.TempDir()); err == nil {
+		t.Fatal("At of an empty dir succeeded")
+	}
+}
