@@ -2,9 +2,11 @@ package namenode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -17,7 +19,7 @@ import (
 
 // startQJMNameNode lays out an HA nameservice, starts its three
 // JournalNodes, formats nn1 (which formats the JournalNodes) and starts it.
-func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA) {
+func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA, *testcluster.Group) {
 	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
 	g := testcluster.NewGroup(t)
 	for i := range ha.JournalNodes {
@@ -53,14 +55,14 @@ func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA) {
 	if err := g.Start(context.Background(), "nn1", nn); err != nil {
 		t.Fatal(err)
 	}
-	return nn, ha
+	return nn, ha, g
 }
 
 // TestQJMNameNode: with dfs.namenode.shared.edits.dir the NameNode formats
 // the JournalNodes, logs to them, and replays from them after a restart.
 func TestQJMNameNode(t *testing.T) {
 	testcluster.CheckLeaks(t)
-	nn, _ := startQJMNameNode(t, 0)
+	nn, _, _ := startQJMNameNode(t, 0)
 	mkdir(t, nn.RPCAddress(), "/qjm/a")
 	cfg := nn.cfg
 	if err := nn.Stop(); err != nil {
@@ -73,11 +75,45 @@ func TestQJMNameNode(t *testing.T) {
 	}
 }
 
+// TestQuorumLossStopsNameNode: with two of three JournalNodes gone a
+// mkdirs is not acknowledged, the NameNode fails and closes its RPC
+// server, and stays failed after the JournalNodes return.
+func TestQuorumLossStopsNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn, _, g := startQJMNameNode(t, 0)
+	addr := nn.RPCAddress()
+	mkdir(t, addr, "/ok")
+	for _, id := range []string{"jn2", "jn3"} {
+		if err := g.Stop(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := call(t, addr, "hdfs", "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String("/lost"), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
+	if err == nil {
+		t.Fatal("mkdirs acknowledged without a journal quorum")
+	}
+	if nn.Failed() == nil {
+		t.Fatal("NameNode not failed after the quorum loss")
+	}
+	// The RPC server closes: calls stop being answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := call(t, addr, "hdfs", "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String("/ok")}, &hdfspb.GetFileInfoResponseProto{})
+		if err != nil && !errors.Is(err, rpc.ErrIO) {
+			break // connection refused: the server is gone
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("RPC server still answering after the failure: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // BenchmarkNameNodeRPC measures create, mkdirs and getFileInfo through RPC
 // from 64 goroutines against a NameNode logging to three JournalNodes on
 // loopback (fsync on). ops/s = b.N / elapsed.
 func BenchmarkNameNodeRPC(b *testing.B) {
-	nn, _ := startQJMNameNode(b, 64) // dfs.namenode.handler.count=64
+	nn, _, _ := startQJMNameNode(b, 64) // dfs.namenode.handler.count=64
 	addr := nn.RPCAddress()
 	mkdir(b, addr, "/bench")
 	var seq atomic.Int64
