@@ -33,8 +33,10 @@ import (
 //     opcode (all of FSEditLogOpCodes, in its order, OP_INVALID last) with its number and
 //     count; after a read error, "EXITING ON ERROR: ...".
 //
-// A segment with a corrupt record, or ending in a torn tail, prints what came before,
-// then the error naming the file and offset, and exits 255.
+// A segment with a corrupt record prints what came before, then the error naming the
+// file and offset, and exits 255; so does a finalized segment that ends in a torn tail
+// or before the last txid of its name. An in-progress segment may end in a torn tail
+// (a crash, or a writer still appending): oev prints a warning to stderr and exits 0.
 func oevTool() *hadoopTool {
 	t := &hadoopTool{
 		Name:        "oev",
@@ -129,10 +131,7 @@ func runOEV(tc *toolContext, args []string) error {
 	if err != nil {
 		return tc.Fail(exitToolError, "oev: %v", err)
 	}
-	var first int64
-	if sn, ok := edits.ParseSegmentName(filepath.Base(in)); ok {
-		first = sn.First
-	}
+	sn, named := edits.ParseSegmentName(filepath.Base(in))
 	out, closeOut, err := openOutput(tc, opts["-o"])
 	if err != nil {
 		return tc.Fail(exitToolError, "oev: %v", err)
@@ -144,7 +143,11 @@ func runOEV(tc *toolContext, args []string) error {
 	} else {
 		v = &statsEditsVisitor{w: w, counts: map[editOpcode]int64{}}
 	}
-	err = readEdits(edits.NewReader(f, st.Size(), in, first), in, v)
+	r := edits.NewReader(f, st.Size(), in, sn.First)
+	last, err := readEdits(r, in, v, named && sn.InProgress, tc.Err)
+	if err == nil && named && !sn.InProgress && last != sn.Last {
+		err = fmt.Errorf("%s ends at txid %d but its name says %d", in, last, sn.Last)
+	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
@@ -165,14 +168,23 @@ type editsVisitor interface {
 	finish(err error) error
 }
 
-func readEdits(r *edits.Reader, name string, v editsVisitor) error {
+// readEdits passes every record to v and returns the last txid read. A torn tail
+// ends an in-progress segment normally (a crash, or a writer still appending,
+// leaves one; the NameNode truncates it at recovery) with a warning on stderr; in
+// a finalized segment it is an error.
+func readEdits(r *edits.Reader, name string, v editsVisitor, inProgress bool, warn io.Writer) (int64, error) {
 	if err := v.start(edits.LayoutVersion); err != nil {
-		return err
+		return 0, err
 	}
 	var readErr error
+	var last int64
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, edits.ErrTornTail) && inProgress {
+			fmt.Fprintf(warn, "oev: warning: %v\n", err)
 			break
 		}
 		if err != nil {
@@ -192,13 +204,14 @@ func readEdits(r *edits.Reader, name string, v editsVisitor) error {
 			break
 		}
 		if err := v.record(rec.TxID, code, op); err != nil {
-			return err
+			return last, err
 		}
+		last = rec.TxID
 	}
 	if err := v.finish(readErr); err != nil && readErr == nil {
 		readErr = err
 	}
-	return readErr
+	return last, readErr
 }
 
 type statsEditsVisitor struct {

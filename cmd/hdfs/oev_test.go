@@ -202,11 +202,26 @@ func TestOEVErrors(t *testing.T) {
 		t.Fatalf("undecodable op: %+v", r)
 	}
 
-	// A torn tail (a crash while appending) also fails, naming the offset.
-	torn := filepath.Join(t.TempDir(), edits.InProgressName(1))
+	// A torn tail in a finalized segment fails, naming the file and offset.
+	tornDir := t.TempDir()
+	torn := filepath.Join(tornDir, filepath.Base(seg))
 	os.WriteFile(torn, b[:len(b)-3], 0o644)
 	r = runHDFS(t, nil, "oev", "-i", torn, "-o", "-", "-p", "stats")
 	if r.code != 255 || !strings.Contains(r.stderr, "torn tail") || !strings.Contains(r.stderr, torn) {
 		t.Fatalf("torn tail: %+v", r)
+	}
+	// In an in-progress segment it is what a crash leaves: a warning, exit 0.
+	inProgress := filepath.Join(tornDir, edits.InProgressName(1))
+	os.WriteFile(inProgress, b[:len(b)-3], 0o644)
+	r = runHDFS(t, nil, "oev", "-i", inProgress, "-o", "-", "-p", "stats")
+	if r.code != 0 || !strings.Contains(r.stderr, "oev: warning: edits: torn tail") || !strings.Contains(r.stdout, "OP_DELETE                      (  2): 1\n") {
+		t.Fatalf("torn tail in progress: %+v", r)
+	}
+	// A finalized segment that ends before the last txid of its name.
+	short := filepath.Join(t.TempDir(), edits.FinalizedName(1, 13))
+	os.WriteFile(short, b, 0o644)
+	r = runHDFS(t, nil, "oev", "-i", short, "-o", "-")
+	if r.code != 255 || !strings.Contains(r.stderr, "ends at txid 12 but its name says 13") {
+		t.Fatalf("short segment: %+v", r)
 	}
 }
