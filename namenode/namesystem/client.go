@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -385,8 +386,12 @@ func (s *Namesystem) create(ctx context.Context, req *hdfspb.CreateRequestProto)
 				Path: src, Mode: s.applyUmask(req.GetMasked()), ClientName: req.GetClientName(), ClientMachine: machine,
 				Overwrite: overwrite, CreateParent: req.GetCreateParent(), Replication: req.GetReplication(), BlockSize: req.GetBlockSize(),
 			})
-		}, func(*editpb.Op, mutateResult) {
-			st, _ = s.ns.ResolvePath(src)
+		}, func(op *editpb.Op, _ mutateResult) {
+			if a := op.GetAdd(); a != nil {
+				st = statusFromAdd(a)
+			} else {
+				st, _ = s.ns.ResolvePath(src)
+			}
 		})
 		if err != nil {
 			return nil, err
@@ -825,4 +830,15 @@ func (s *Namesystem) getHAServiceState(ctx context.Context, _ *hdfspb.HAServiceS
 
 func (s *Namesystem) getDatanodeReport(ctx context.Context, _ *hdfspb.GetDatanodeReportRequestProto) (*hdfspb.GetDatanodeReportResponseProto, error) {
 	return &hdfspb.GetDatanodeReportResponseProto{}, s.checkFailed()
+}
+
+// statusFromAdd is the status of the file an OP_ADD just created, built
+// from the op instead of a second path resolution under the lock.
+func statusFromAdd(a *editpb.Add) *namespace.FileStatus {
+	name := a.Path[strings.LastIndexByte(a.Path, '/')+1:]
+	return &namespace.FileStatus{
+		ID: a.InodeId, Name: name, Mode: a.GetPerm().GetMode(), Owner: a.GetPerm().GetOwner(), Group: a.GetPerm().GetGroup(),
+		Mtime: a.Mtime, Atime: a.Atime, Replication: a.Replication, BlockSize: a.PreferredBlockSize,
+		ClientName: a.ClientName, ClientMachine: a.ClientMachine, StoragePolicy: a.StoragePolicyId,
+	}
 }
