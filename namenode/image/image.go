@@ -66,7 +66,10 @@ func Path(nameDir string, txid int64) string {
 // it. Apply must not run concurrently with a Save whose caller expects the
 // image of ns.LastAppliedTxID(): the image holds the txid the Pebble
 // checkpoint saw. Saving a txid that already has an image returns that
-// image (after verifying it) and writes nothing.
+// image (after verifying it; a corrupt one is its corruption error) and
+// writes nothing. ns must keep its store on the operating system's
+// filesystem (Options.FS nil or vfs.Default): images are written with
+// package os.
 func Save(ns *namespace.Namespace, nameDir string, log *zap.Logger) (Info, error) {
 	if log == nil {
 		log = zap.NewNop()
