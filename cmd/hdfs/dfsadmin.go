@@ -23,7 +23,7 @@ func dfsadminTool() *hadoopTool {
 		Summary:     "run a DFS admin client",
 		Description: "Administers the NameNode of fs.defaultFS (every NameNode of an HA nameservice).",
 		Ops: []toolOp{
-			{Name: "-safemode", Args: "<enter | leave | get | forceExit>", Help: "Safe mode maintenance command.", MinArgs: 1, MaxArgs: 1, Run: runSafeMode},
+			{Name: "-safemode", Args: "<enter | leave | get | wait | forceExit>", Help: "Safe mode maintenance command.", MinArgs: 1, MaxArgs: 1, Run: runSafeMode},
 			{Name: "-saveNamespace", Args: "", Help: "Save current namespace into storage directories and reset edits log.\nRequires safe mode.", MinArgs: 0, MaxArgs: 0, Run: runSaveNamespace},
 			{Name: "-rollEdits", Args: "", Help: "Rolls the edit log on the active NameNode.", MinArgs: 0, MaxArgs: 0, Run: runRollEdits},
 		},
@@ -78,6 +78,26 @@ func runSafeMode(tc *toolContext, args []string) error {
 		action = hdfspb.SafeModeActionProto_SAFEMODE_GET
 	case "forceexit":
 		action = hdfspb.SafeModeActionProto_SAFEMODE_FORCE_EXIT
+	case "wait":
+		// DFSAdmin polls GET until safe mode is off, then reports it.
+		for {
+			on := false
+			err := adminCall(tc, "safemode", "setSafeMode", &hdfspb.SetSafeModeRequestProto{Action: hdfspb.SafeModeActionProto_SAFEMODE_GET.Enum()},
+				func() proto.Message { return &hdfspb.SetSafeModeResponseProto{} },
+				func(resp proto.Message, _ string) { on = on || resp.(*hdfspb.SetSafeModeResponseProto).GetResult() })
+			if err != nil {
+				return err
+			}
+			if !on {
+				tc.Println("Safe mode is OFF")
+				return nil
+			}
+			select {
+			case <-tc.Ctx.Done():
+				return tc.Ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
 	default:
 		return tc.UsageError("Usage: hdfs dfsadmin [-safemode enter | leave | get | wait | forceExit]")
 	}

@@ -206,6 +206,7 @@ func TestNameNodeProcessDurability(t *testing.T) {
 		{[]string{"dfsadmin", "-safemode", "get"}, "Safe mode is ON\n"},
 		{[]string{"dfsadmin", "-saveNamespace"}, "Save namespace successful\n"},
 		{[]string{"dfsadmin", "-safemode", "leave"}, "Safe mode is OFF\n"},
+		{[]string{"dfsadmin", "-safemode", "wait"}, "Safe mode is OFF\n"},
 	} {
 		out, stderr, code := p.run("", tc.args...)
 		if code != 0 || out != tc.want {
