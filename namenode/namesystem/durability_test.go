@@ -136,3 +136,40 @@ func TestRetryCache(t *testing.T) {
 		t.Errorf("retries after restart logged edits: txid %d → %d", txid, h.ns.LastAppliedTxID())
 	}
 }
+
+// TestRetryWhileInProgress: a retry that arrives while the first attempt
+// waits for its sync waits too, and both get the one answer. (The rpc
+// client refuses a call id already in flight on its connection, so the
+// attempts call the handler directly, as two connections would.)
+func TestRetryWhileInProgress(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, nil)
+	release := h.j.stall()
+	type res struct {
+		resp *hdfspb.CreateResponseProto
+		err  error
+	}
+	out := make(chan res, 2)
+	send := func(retry int32) {
+		ctx := rpc.ContextWithCaller(context.Background(), &rpc.Caller{User: superuser, ClientID: []byte("0123456789abcdef"), CallID: 7, RetryCount: retry})
+		resp, err := h.sys.create(ctx, createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, true))
+		out <- res{resp, err}
+	}
+	go send(0)
+	<-h.j.reachd
+	go send(1)
+	time.Sleep(100 * time.Millisecond)
+	if got := h.ns.LastAppliedTxID(); got != 1 {
+		t.Fatalf("txid %d while the first create waits, want 1", got)
+	}
+	release()
+	for i := 0; i < 2; i++ {
+		r := <-out
+		if r.err != nil || r.resp.GetFs().GetFileId() == 0 {
+			t.Fatalf("attempt: %v %v", r.resp, r.err)
+		}
+	}
+	if got := h.ns.LastAppliedTxID(); got != 1 {
+		t.Fatalf("txid %d after both attempts, want 1", got)
+	}
+}
