@@ -633,8 +633,13 @@ var ErrFormatAborted = errors.New("namenode: format aborted")
 
 // confirmFormat is Hadoop's Storage.confirmFormat for one directory.
 func confirmFormat(dir string, o FormatOptions) (bool, error) {
-	sd := fmt.Sprintf("Storage Directory root= %s; location= null", dir)
-	if !hasData(dir) {
+	return confirmFormatOf(fmt.Sprintf("Storage Directory root= %s; location= null", dir), hasData(dir), o)
+}
+
+// confirmFormatOf asks about one storage (sd is how Hadoop names it) that
+// has data or not.
+func confirmFormatOf(sd string, data bool, o FormatOptions) (bool, error) {
+	if !data {
 		return true, nil
 	}
 	if o.Force {
@@ -679,7 +684,7 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 		o.In = strings.NewReader("")
 	}
 	log := cfg.Logger
-	_, ha, err := cfg.Conf.SharedEditsDir(cfg.Nameservice, cfg.NameNodeID)
+	qj, ha, err := cfg.Conf.SharedEditsDir(cfg.Nameservice, cfg.NameNodeID)
 	if err != nil {
 		return StorageInfo{}, err
 	}
@@ -708,6 +713,26 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	if err != nil {
 		return StorageInfo{}, err
 	}
+	var m *qjm.Manager
+	if ha {
+		qcfg, err := qjm.ConfigFromConf(cfg.Conf, cfg.Nameservice, cfg.NameNodeID, nsInfoProto(si))
+		if err != nil {
+			return StorageInfo{}, err
+		}
+		qcfg.Logger = log.Named("qjm")
+		if m, err = qjm.NewManager(qcfg); err != nil {
+			return StorageInfo{}, err
+		}
+		defer m.Close()
+		data, err := m.HasSomeData(ctx)
+		if err != nil {
+			return StorageInfo{}, fmt.Errorf("namenode: %w", err)
+		}
+		// Hadoop names a quorum journal "QJM to [host:port, ...]".
+		if ok, err = confirmFormatOf("QJM to ["+strings.Join(qj.Hosts, ", ")+"]", data, o); err != nil || !ok {
+			return StorageInfo{}, errors.Join(ErrFormatAborted, err)
+		}
+	}
 	if err := os.RemoveAll(filepath.Join(cfg.NameDir, "current")); err != nil {
 		return StorageInfo{}, err
 	}
@@ -716,18 +741,7 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	}
 	// The journal first: a refused journal leaves no VERSION behind.
 	if ha {
-		qcfg, err := qjm.ConfigFromConf(cfg.Conf, cfg.Nameservice, cfg.NameNodeID, nsInfoProto(si))
-		if err != nil {
-			return StorageInfo{}, err
-		}
-		qcfg.Logger = log.Named("qjm")
-		m, err := qjm.NewManager(qcfg)
-		if err != nil {
-			return StorageInfo{}, err
-		}
-		err = m.Format(ctx, true)
-		m.Close()
-		if err != nil {
+		if err := m.Format(ctx, true); err != nil {
 			return StorageInfo{}, fmt.Errorf("namenode: format journal: %w", err)
 		}
 	} else {

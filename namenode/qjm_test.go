@@ -1,9 +1,11 @@
 package namenode
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,8 +64,19 @@ func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA, *
 // the JournalNodes, logs to them, and replays from them after a restart.
 func TestQJMNameNode(t *testing.T) {
 	testcluster.CheckLeaks(t)
-	nn, _, _ := startQJMNameNode(t, 0)
+	nn, ha, _ := startQJMNameNode(t, 0)
 	mkdir(t, nn.RPCAddress(), "/qjm/a")
+	// nn2's name directory is empty, but the JournalNodes hold data:
+	// -nonInteractive refuses, naming the quorum journal.
+	cfg2, err := ConfigFromConf(ha.NameNodeConf(t, 1), ha.Nameservice, ha.NameNodes[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if _, err := Format(context.Background(), cfg2, FormatOptions{NonInteractive: true, Err: &stderr}); !errors.Is(err, ErrFormatAborted) ||
+		!strings.HasPrefix(stderr.String(), "Running in non-interactive mode, and data appears to exist in QJM to ["+ha.JournalNodes[0].RPCAddress) {
+		t.Fatalf("format of nn2 over formatted JournalNodes: %v\n%s", err, stderr.String())
+	}
 	cfg := nn.cfg
 	if err := nn.Stop(); err != nil {
 		t.Fatal(err)
