@@ -126,7 +126,7 @@ func testNSOptions() namespace.Options {
 				}
 				return nil
 			}},
-		CacheSize: 8 << 20,
+		CacheSize: 64 << 20,
 	}
 }
 
