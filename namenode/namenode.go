@@ -352,6 +352,10 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("namenode: load image %s: %w", img.Path, err)
 	}
 	n.ns = ns
+	if info := ns.Info(); info.ClusterID != si.ClusterID || info.NamespaceID != si.NamespaceID || info.BlockPoolID != si.BlockPoolID {
+		return fmt.Errorf("namenode: image %s belongs to cluster %s namespace %d block pool %s, but %s says cluster %s namespace %d block pool %s",
+			img.Path, info.ClusterID, info.NamespaceID, info.BlockPoolID, versionPath(n.cfg.NameDir), si.ClusterID, si.NamespaceID, si.BlockPoolID)
+	}
 	j, err := editlog.JournalFromConf(n.cfg.Conf, n.cfg.Nameservice, n.cfg.NameNodeID, nsInfoProto(si), vfs.Default, n.log)
 	if err != nil {
 		return fmt.Errorf("namenode: journal: %w", err)
