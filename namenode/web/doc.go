@@ -20,7 +20,8 @@
 //     sanitized to Prometheus' [a-zA-Z_:][a-zA-Z0-9_:]* by replacing other characters with '_'.
 //     New registers the process metrics itself (go_goroutines, go_memstats_*, go_gc_cycles_total,
 //     process_resident_memory_bytes).
-//   - images: ServeImages(store). Until it is called /imagetransfer answers 404.
+//   - images: ServeImages(store). Until it is called /imagetransfer answers 404. The other
+//     side of the transfer is DownloadImage and UploadImage (client.go).
 //
 // Registering a bean or metric name twice replaces the earlier one.
 //

@@ -546,3 +546,48 @@ func TestLifecycle(t *testing.T) {
 		t.Error("server still answers after Stop")
 	}
 }
+
+func TestImageClient(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	s, _ := startServer(t)
+	c := client(t)
+	ctx := context.Background()
+	addr := s.Address()
+	store := newFakeStore()
+	s.ServeImages(store)
+
+	var buf bytes.Buffer
+	if _, err := DownloadImage(ctx, c, addr, -1, &buf); !errors.Is(err, ErrNoImage) {
+		t.Errorf("download from an empty store: %v", err)
+	}
+	img := bytes.Repeat([]byte{1, 2, 3}, 5000)
+	if err := UploadImage(ctx, c, addr, 42, bytes.NewReader(img)); err != nil {
+		t.Fatal(err)
+	}
+	if err := UploadImage(ctx, c, addr, 42, bytes.NewReader(img)); !errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "txid 42") {
+		t.Errorf("second upload of 42: %v", err)
+	}
+	for _, txid := range []int64{-1, 42} {
+		buf.Reset()
+		got, err := DownloadImage(ctx, c, addr, txid, &buf)
+		if err != nil || got != 42 || !bytes.Equal(buf.Bytes(), img) {
+			t.Errorf("download %d: txid %d, %d bytes, %v", txid, got, buf.Len(), err)
+		}
+	}
+	if _, err := DownloadImage(ctx, c, addr, 7, &buf); !errors.Is(err, ErrNoImage) {
+		t.Errorf("download of a missing txid: %v", err)
+	}
+	store.mu.Lock()
+	store.failMid = true
+	store.mu.Unlock()
+	if _, err := DownloadImage(ctx, c, addr, 42, io.Discard); err == nil || !strings.Contains(err.Error(), "broken off") {
+		t.Errorf("download broken midway: %v", err)
+	}
+	store.mu.Lock()
+	store.failMid = false
+	store.err = errors.New("disk full")
+	store.mu.Unlock()
+	if err := UploadImage(ctx, c, addr, 50, bytes.NewReader(img)); err == nil || errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("upload into a failing store: %v", err)
+	}
+}
