@@ -776,6 +776,7 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	if err := WriteVersion(cfg.NameDir, si, now); err != nil {
 		return StorageInfo{}, err
 	}
+	log.Info(fmt.Sprintf("Storage directory %s has been successfully formatted.", cfg.NameDir))
 	log.Info("formatted", zap.String("nameDir", cfg.NameDir), zap.String("clusterId", si.ClusterID), zap.String("blockPoolId", si.BlockPoolID), zap.Int32("namespaceId", si.NamespaceID))
 	return si, nil
 }

@@ -38,7 +38,7 @@ func namenodeTool() *hadoopTool {
 		Ops: []toolOp{{
 			Name:    "-format",
 			Args:    "[-clusterid cid] [-force] [-nonInteractive]",
-			Help:    "Formats the name directory and the journal (JournalNodes when dfs.namenode.shared.edits.dir is set).\nIf data exists it asks first; -nonInteractive then refuses (exit 1), -force formats anyway.",
+			Help:    "Formats the name directory and the journal; asks first if data exists (-nonInteractive refuses, -force formats anyway).",
 			MinArgs: 0, MaxArgs: -1,
 			Run: runNamenodeFormat,
 		}},
