@@ -169,3 +169,5 @@ func BenchmarkNameNodeRPC(b *testing.B) {
 		})
 	})
 }
+
+var _ testcluster.Daemon = (*NameNode)(nil)
