@@ -132,8 +132,28 @@ func TestFormatStartRestartImages(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var jmx struct{ Beans []map[string]any }
-	if err := json.Unmarshal(body, &jmx); err != nil || len(jmx.Beans) != 1 || jmx.Beans[0]["State"] != "active" {
+	if err := json.Unmarshal(body, &jmx); err != nil || len(jmx.Beans) != 1 || jmx.Beans[0]["State"] != "active" || jmx.Beans[0]["HostAndPort"] != addr {
 		t.Errorf("jmx: %v %s", err, body)
+	}
+	resp, err = http.Get("http://" + nn.HTTPAddress() + "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	jmx.Beans = nil
+	// root, /a, /a/b, /after-image
+	if err := json.Unmarshal(body, &jmx); err != nil || len(jmx.Beans) != 1 || jmx.Beans[0]["FilesTotal"] != float64(4) {
+		t.Errorf("FSNamesystem bean: %v %s", err, body)
+	}
+	resp, err = http.Get("http://" + nn.HTTPAddress() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(body, []byte("namenode_files_total 4")) {
+		t.Errorf("/metrics:\n%s", body)
 	}
 	if err := nn.Stop(); err != nil {
 		t.Fatal(err)
