@@ -39,11 +39,17 @@ func newRetryCache(expiry time.Duration) *retryCache {
 	return &retryCache{expiry: expiry, entries: map[retryKey]*retryEntry{}}
 }
 
+// maxRetryEntries bounds the cache (Hadoop bounds it by
+// dfs.namenode.retrycache.heap.percent): past it the oldest finished
+// entries go even before they expire.
+const maxRetryEntries = 1 << 20
+
 func (c *retryCache) expireLocked(now time.Time) {
 	i := 0
 	for ; i < len(c.order); i++ {
 		e, ok := c.entries[c.order[i]]
-		if ok && (e.expires.IsZero() || now.Before(e.expires)) {
+		full := len(c.entries) > maxRetryEntries && ok && !e.expires.IsZero()
+		if ok && !full && (e.expires.IsZero() || now.Before(e.expires)) {
 			break
 		}
 		if ok {
