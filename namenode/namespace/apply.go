@@ -412,30 +412,38 @@ func (t *txn) removeSubtree(n *editpb.INode, mtime int64) error {
 	return t.destroy(n)
 }
 
+// destroy removes n and everything below it. It deletes key by key and
+// never with DeleteRange: every iterator opened on an indexed batch
+// fragments all the range tombstones the batch holds, so one range delete
+// per directory made a recursive delete quadratic in the subtree size
+// (45 s under the namesystem lock for 5,000 directories).
 func (t *txn) destroy(n *editpb.INode) error {
 	if isDir(n) {
-		var children []uint64
-		if err := forEachChild(t.b, n.Id, "", func(_ string, id uint64) (bool, error) {
-			children = append(children, id)
+		type entry struct {
+			name string
+			id   uint64
+		}
+		var children []entry
+		if err := forEachChild(t.b, n.Id, "", func(name string, id uint64) (bool, error) {
+			children = append(children, entry{name, id})
 			return true, nil
 		}); err != nil {
 			return err
 		}
-		for _, id := range children {
-			c, err := getINode(t.b, id)
+		for _, e := range children {
+			c, err := getINode(t.b, e.id)
 			if err != nil {
 				return err
 			}
 			if c == nil {
-				return corruptf("entry of inode %d names missing inode %d", n.Id, id)
+				return corruptf("entry of inode %d names missing inode %d", n.Id, e.id)
 			}
 			if err := t.destroy(c); err != nil {
 				return err
 			}
-		}
-		p := direntPrefix(n.Id)
-		if err := t.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
-			return err
+			if err := t.b.Delete(direntKey(n.Id, e.name), nil); err != nil {
+				return err
+			}
 		}
 		t.m.dirs--
 	} else {
@@ -447,11 +455,32 @@ func (t *txn) destroy(n *editpb.INode) error {
 		}
 		t.m.files--
 	}
-	p := xattrPrefix(n.Id)
-	if err := t.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+	if err := t.deletePrefix(xattrPrefix(n.Id)); err != nil {
 		return err
 	}
 	return t.b.Delete(inodeKey(n.Id), nil)
+}
+
+// deletePrefix point-deletes every key under p (see destroy for why not
+// DeleteRange).
+func (t *txn) deletePrefix(p []byte) error {
+	it, err := t.b.NewIter(iterPrefix(p))
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.b.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *txn) rename(src, dst string, ts int64, overwrite bool) error {

@@ -80,3 +80,37 @@ func BenchmarkPrepareApplyMkdirs(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkDeleteSubtree measures one recursive delete of a tree of 5,000
+// directories under /k0../k4 (the NameNode holds its lock for all of it).
+func BenchmarkDeleteSubtree(b *testing.B) {
+	const n = 5000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ns := newTestNS(b, testOptions())
+		for j, op := range benchOps(n, false) {
+			if _, err := ns.Apply(int64(j)+1, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ops := make([]*editpb.Op, 0, n/1000)
+		for k := 0; k < n/1000; k++ {
+			op, err := ns.PrepareDelete(Call{User: "hdfs", Now: 1}, fmt.Sprintf("/k%d", k), true)
+			if err != nil || op == nil {
+				b.Fatalf("prepare delete /k%d: %v", k, err)
+			}
+			ops = append(ops, op)
+		}
+		b.StartTimer()
+		for _, op := range ops {
+			if _, err := ns.Apply(ns.LastAppliedTxID()+1, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if c := ns.Counters(); c.Dirs != 1 {
+			b.Fatalf("after delete: %+v", c)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "inodes/s")
+}
