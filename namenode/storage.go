@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hdfsha/hdfsha/internal/vfs"
 )
 
 // LayoutVersion is the NameNode layout version VERSION carries (Hadoop 3.3's
@@ -80,8 +82,7 @@ func localIP() string {
 // WriteVersion writes VERSION in Hadoop's java.util.Properties shape,
 // atomically (temp file, fsync, rename, fsync the directory).
 func WriteVersion(nameDir string, si StorageInfo, now time.Time) error {
-	dir := filepath.Join(nameDir, "current")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(vfs.Default, filepath.Join(nameDir, "current"), 0o755); err != nil {
 		return err
 	}
 	props := map[string]string{
@@ -102,35 +103,7 @@ func WriteVersion(nameDir string, si StorageInfo, now time.Time) error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
 	}
-	tmp := versionPath(nameDir) + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(b.String()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, versionPath(nameDir)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return vfs.WriteFileAtomic(vfs.Default, versionPath(nameDir), []byte(b.String()))
 }
 
 // ReadVersion reads VERSION; ErrNotFormatted when it is missing.
