@@ -581,7 +581,8 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.ServeImages(imageStore{dir: n.cfg.NameDir})
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
 		return map[string]any{
-			"NNRole": "NameNode", "State": "active", "HostAndPort": n.RPCAddress(),
+			"modelerType": "org.apache.hadoop.hdfs.server.namenode.NameNode",
+			"NNRole":      "NameNode", "State": "active", "HostAndPort": n.RPCAddress(),
 			"SecurityEnabled": false, "LastHATransitionTime": int64(0),
 			"BytesWithFutureGenerationStamps": 0,
 		}
@@ -598,7 +599,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeInfo", func() map[string]any {
 		si := n.StorageInfo()
 		st := n.sys.Stats()
-		return map[string]any{"ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID, "Safemode": safeModeText(st.SafeMode), "Total": 0, "Free": 0, "Used": 0, "TotalFiles": st.FilesTotal + st.DirsTotal}
+		return map[string]any{"modelerType": "org.apache.hadoop.hdfs.server.namenode.FSNamesystem", "ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID, "Safemode": safeModeText(st.SafeMode), "Total": 0, "Free": 0, "Used": 0, "TotalFiles": st.FilesTotal + st.DirsTotal}
 	})
 	w.RegisterGauge("namenode_files_total", "Files and directories in the namespace.", func() float64 { st := n.sys.Stats(); return float64(st.FilesTotal + st.DirsTotal) })
 	w.RegisterGauge("namenode_last_written_txid", "Last txid logged.", func() float64 { return float64(n.sys.Stats().LastTxID) })

@@ -132,7 +132,8 @@ func TestFormatStartRestartImages(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var jmx struct{ Beans []map[string]any }
-	if err := json.Unmarshal(body, &jmx); err != nil || len(jmx.Beans) != 1 || jmx.Beans[0]["State"] != "active" || jmx.Beans[0]["HostAndPort"] != addr {
+	if err := json.Unmarshal(body, &jmx); err != nil || len(jmx.Beans) != 1 || jmx.Beans[0]["State"] != "active" || jmx.Beans[0]["HostAndPort"] != addr ||
+		jmx.Beans[0]["modelerType"] != "org.apache.hadoop.hdfs.server.namenode.NameNode" {
 		t.Errorf("jmx: %v %s", err, body)
 	}
 	resp, err = http.Get("http://" + nn.HTTPAddress() + "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystem")
