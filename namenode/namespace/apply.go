@@ -44,7 +44,7 @@ func (ns *Namespace) Apply(txid int64, op *editpb.Op) (Applied, error) {
 	if err := writeMeta(t.b, &t.m); err != nil {
 		return Applied{}, err
 	}
-	if err := t.b.Commit(pebble.NoSync); err != nil {
+	if err := ns.commit(t.b, pebble.NoSync); err != nil {
 		return Applied{}, fmt.Errorf("namespace: apply txid %d: commit: %w", txid, err)
 	}
 	ns.m = t.m

@@ -55,6 +55,10 @@ type Options struct {
 	// CacheSize is Pebble's block cache in bytes (default 256 MiB): the
 	// namespace is read on every call, so it should hold the hot inodes.
 	CacheSize int64
+	// ReadCacheSize bounds the cache of decoded-path values (inodes and
+	// directory entries) in front of Pebble, in bytes (default
+	// DefaultReadCacheSize); negative turns it off.
+	ReadCacheSize int64
 }
 
 // DefaultCacheSize is the block cache size Open uses when Options has none.
@@ -100,6 +104,11 @@ type NamespaceInfo struct {
 type Namespace struct {
 	db   *pebble.DB
 	opts Options
+	// cache (nil when off) and rd, the reader through it: every read of
+	// the committed store that resolves paths uses rd, and every write
+	// commits through commit, which keeps cache consistent.
+	cache *readCache
+	rd    cachedReader
 
 	// mu serialises Apply, Format and Checkpoint, and guards m.
 	mu sync.Mutex
@@ -148,7 +157,8 @@ func Open(dir string, opts Options) (*Namespace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace: open %s: %w", dir, err)
 	}
-	ns := &Namespace{db: db, opts: opts}
+	ns := &Namespace{db: db, opts: opts, cache: newReadCache(opts.ReadCacheSize)}
+	ns.rd = cachedReader{db: db, c: ns.cache}
 	if err := ns.loadMeta(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -337,7 +347,7 @@ func (ns *Namespace) Format(info NamespaceInfo, root *editpb.Permission, now int
 	}
 	// Format is the one write that is synced: an unformatted directory is
 	// not a valid working directory to rebuild from.
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := ns.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("namespace: format: %w", err)
 	}
 	ns.m = m

@@ -82,9 +82,9 @@ func (ns *Namespace) PrepareMkdirs(c Call, path string, mode uint32, createParen
 		if !isDir(last) {
 			return nil, rpc.Errorf(rpc.ErrFileAlreadyExists, "Path is not a directory: %s", path)
 		}
-		return nil, pc.checkPermission(ns.db, r, false, noCheck, noCheck, noCheck, noCheck, false)
+		return nil, pc.checkPermission(ns.rd, r, false, noCheck, noCheck, noCheck, noCheck, false)
 	}
-	if err := pc.checkPermission(ns.db, r, false, actWrite, noCheck, noCheck, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, actWrite, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	missing := r.missingAncestors()
@@ -156,7 +156,7 @@ func (ns *Namespace) PrepareCreate(c Call, req CreateRequest) (*editpb.Op, error
 	if req.Overwrite && last != nil {
 		access = actWrite
 	}
-	if err := pc.checkPermission(ns.db, r, false, actWrite, noCheck, access, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, actWrite, noCheck, access, noCheck, false); err != nil {
 		return nil, err
 	}
 	missing := r.missingAncestors()
@@ -211,7 +211,7 @@ func (ns *Namespace) PrepareDelete(c Call, path string, recursive bool) (*editpb
 	if !recursive && isDir(last) && last.Children > 0 {
 		return nil, rpc.Errorf(rpc.ErrPathIsNotEmptyDirectory, "`%s is non empty': Directory is not empty", path)
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, actWrite, noCheck, actAll, true); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, actWrite, noCheck, actAll, true); err != nil {
 		return nil, err
 	}
 	if last == nil || last.Id == RootINodeID {
@@ -226,10 +226,10 @@ func (ns *Namespace) PrepareDelete(c Call, path string, recursive bool) (*editpb
 // the source's parent (with the sticky bit), WRITE on the destination's
 // deepest existing ancestor.
 func (ns *Namespace) renamePerms(pc *checker, src, dst *resolved) error {
-	if err := pc.checkPermission(ns.db, src, false, noCheck, actWrite, noCheck, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, src, false, noCheck, actWrite, noCheck, noCheck, false); err != nil {
 		return err
 	}
-	return pc.checkPermission(ns.db, dst, false, actWrite, noCheck, noCheck, noCheck, false)
+	return pc.checkPermission(ns.rd, dst, false, actWrite, noCheck, noCheck, noCheck, false)
 }
 
 func isUnder(dst, src []string) bool {
@@ -260,7 +260,7 @@ func (ns *Namespace) PrepareRenameOld(c Call, src, dst string) (*editpb.Op, bool
 	}
 	if isDir(dr.last()) && sr.last() != nil && len(sr.comps) > 0 {
 		comps := append(append([]string(nil), dr.comps...), sr.comps[len(sr.comps)-1])
-		if dr, err = resolve(ns.db, comps); err != nil {
+		if dr, err = resolve(ns.rd, comps); err != nil {
 			return nil, false, err
 		}
 	}
@@ -328,7 +328,7 @@ func (ns *Namespace) PrepareRename(c Call, src, dst string, overwrite bool) (*ed
 		}
 		// Replacing dst removes it from its parent: the sticky bit of
 		// that parent applies as for a delete.
-		if err := pc.checkPermission(ns.db, dr, false, noCheck, actWrite, noCheck, noCheck, false); err != nil {
+		if err := pc.checkPermission(ns.rd, dr, false, noCheck, actWrite, noCheck, noCheck, false); err != nil {
 			return nil, err
 		}
 	}
@@ -371,7 +371,7 @@ func (ns *Namespace) PrepareSetPermission(c Call, path string, mode uint32) (*ed
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.checkPermission(ns.db, r, true, noCheck, noCheck, noCheck, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, true, noCheck, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	op := c.op()
@@ -387,7 +387,7 @@ func (ns *Namespace) PrepareSetOwner(c Call, path, username, group string) (*edi
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.checkPermission(ns.db, r, true, noCheck, noCheck, noCheck, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, true, noCheck, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	if pc.enabled() {
@@ -410,7 +410,7 @@ func (ns *Namespace) PrepareSetTimes(c Call, path string, mtime, atime int64) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
 		return nil, err
 	}
 	op := c.op()
@@ -429,7 +429,7 @@ func (ns *Namespace) PrepareSetReplication(c Call, path string, repl uint32) (*e
 	if err != nil {
 		return nil, false, err
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
 		return nil, false, err
 	}
 	if !isFile(r.last()) {
@@ -453,9 +453,9 @@ const (
 func (ns *Namespace) xattrChangeAccess(pc *checker, r *resolved, x *editpb.XAttr) error {
 	n := r.last()
 	if x.Namespace == editpb.XAttrNamespace_USER && isDir(n) && n.GetPerm().GetMode()&stickyBit != 0 {
-		return pc.checkPermission(ns.db, r, true, noCheck, noCheck, noCheck, noCheck, false)
+		return pc.checkPermission(ns.rd, r, true, noCheck, noCheck, noCheck, noCheck, false)
 	}
-	return pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false)
+	return pc.checkPermission(ns.rd, r, false, noCheck, noCheck, actWrite, noCheck, false)
 }
 
 // PrepareSetXAttr checks setXAttr, including the CREATE/REPLACE flag
@@ -478,7 +478,7 @@ func (ns *Namespace) PrepareSetXAttr(c Call, path string, x *editpb.XAttr, flag 
 	if size := len(name) + len(x.Value); ns.opts.Limits.MaxXAttrSize > 0 && size > ns.opts.Limits.MaxXAttrSize {
 		return nil, rpc.Errorf(rpc.ErrIllegalArgument, "The XAttr is too big. The maximum combined size of the name and value is %d, but the total size is %d", ns.opts.Limits.MaxXAttrSize, size)
 	}
-	all, err := xattrsOf(ns.db, r.last().Id)
+	all, err := xattrsOf(ns.rd, r.last().Id)
 	if err != nil {
 		return nil, err
 	}
@@ -523,7 +523,7 @@ func (ns *Namespace) PrepareRemoveXAttr(c Call, path string, x *editpb.XAttr) (*
 	if err := ns.xattrChangeAccess(pc, r, x); err != nil {
 		return nil, err
 	}
-	all, err := xattrsOf(ns.db, r.last().Id)
+	all, err := xattrsOf(ns.rd, r.last().Id)
 	if err != nil {
 		return nil, err
 	}

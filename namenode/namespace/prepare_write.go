@@ -14,7 +14,7 @@ func (ns *Namespace) fileUnderLease(c Call, path, holder string) (*resolved, err
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	n := r.last()
@@ -141,7 +141,7 @@ func (ns *Namespace) PrepareAppend(c Call, path, holder, machine string) (*editp
 	if err != nil {
 		return nil, err
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
 		return nil, err
 	}
 	n := r.last()
@@ -169,7 +169,7 @@ func (ns *Namespace) PrepareTruncate(c Call, path string, newLength uint64, hold
 	if err != nil {
 		return nil, false, err
 	}
-	if err := pc.checkPermission(ns.db, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
+	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, actWrite, noCheck, false); err != nil {
 		return nil, false, err
 	}
 	n := r.last()

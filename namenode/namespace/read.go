@@ -66,7 +66,7 @@ func (ns *Namespace) readPath(user, p string) (*resolved, *checker, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := resolve(ns.db, comps)
+	r, err := resolve(ns.rd, comps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,7 +80,7 @@ func (ns *Namespace) GetFileInfo(user, path string) (*FileStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
+	if err := c.checkPermission(ns.rd, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
 	if r.last() == nil {
@@ -96,7 +96,7 @@ func (ns *Namespace) ResolvePath(path string) (*FileStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := resolve(ns.db, comps)
+	r, err := resolve(ns.rd, comps)
 	if err != nil || r.last() == nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (ns *Namespace) ResolvePath(path string) (*FileStatus, error) {
 
 // GetINode returns the status of inode id, or nil.
 func (ns *Namespace) GetINode(id uint64) (*FileStatus, error) {
-	n, err := getINode(ns.db, id)
+	n, err := getINode(ns.rd, id)
 	if err != nil || n == nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (ns *Namespace) GetINode(id uint64) (*FileStatus, error) {
 func (ns *Namespace) FullPath(id uint64) (string, error) {
 	var names []string
 	for id != RootINodeID {
-		n, err := getINode(ns.db, id)
+		n, err := getINode(ns.rd, id)
 		if err != nil || n == nil {
 			return "", err
 		}
@@ -164,7 +164,7 @@ func (ns *Namespace) List(user, path, startAfter string, limit int) (*Listing, e
 	if isDir(n) {
 		access = actRead | actExecute
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, noCheck, access, noCheck, false); err != nil {
+	if err := c.checkPermission(ns.rd, r, false, noCheck, noCheck, access, noCheck, false); err != nil {
 		return nil, err
 	}
 	if n == nil {
@@ -177,12 +177,12 @@ func (ns *Namespace) List(user, path, startAfter string, limit int) (*Listing, e
 		limit = 1
 	}
 	l := &Listing{}
-	err = forEachChild(ns.db, n.Id, startAfter, func(name string, id uint64) (bool, error) {
+	err = forEachChild(ns.rd, n.Id, startAfter, func(name string, id uint64) (bool, error) {
 		if len(l.Entries) == limit {
 			l.Remaining = 1
 			return false, nil
 		}
-		c, err := getINode(ns.db, id)
+		c, err := getINode(ns.rd, id)
 		if err != nil {
 			return false, err
 		}
@@ -215,7 +215,7 @@ func (ns *Namespace) ContentSummary(user, path string) (*ContentSummary, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, noCheck, noCheck, actRead|actExecute, false); err != nil {
+	if err := c.checkPermission(ns.rd, r, false, noCheck, noCheck, noCheck, actRead|actExecute, false); err != nil {
 		return nil, err
 	}
 	if r.last() == nil {
@@ -238,8 +238,8 @@ func (ns *Namespace) summarize(n *editpb.INode, s *ContentSummary) error {
 		return nil
 	}
 	s.DirectoryCount++
-	return forEachChild(ns.db, n.Id, "", func(name string, id uint64) (bool, error) {
-		c, err := getINode(ns.db, id)
+	return forEachChild(ns.rd, n.Id, "", func(name string, id uint64) (bool, error) {
+		c, err := getINode(ns.rd, id)
 		if err != nil {
 			return false, err
 		}
@@ -291,10 +291,10 @@ func (ns *Namespace) GetXAttrs(user, path string, names []*editpb.XAttr) ([]*edi
 	if r.last() == nil {
 		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", path)
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, noCheck, actRead, noCheck, false); err != nil {
+	if err := c.checkPermission(ns.rd, r, false, noCheck, noCheck, actRead, noCheck, false); err != nil {
 		return nil, err
 	}
-	all, err := xattrsOf(ns.db, r.last().Id)
+	all, err := xattrsOf(ns.rd, r.last().Id)
 	if err != nil {
 		return nil, err
 	}
@@ -334,10 +334,10 @@ func (ns *Namespace) ListXAttrs(user, path string) ([]*editpb.XAttr, error) {
 	if r.last() == nil {
 		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", path)
 	}
-	if err := c.checkPermission(ns.db, r, false, noCheck, actExecute, noCheck, noCheck, false); err != nil {
+	if err := c.checkPermission(ns.rd, r, false, noCheck, actExecute, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
-	all, err := xattrsOf(ns.db, r.last().Id)
+	all, err := xattrsOf(ns.rd, r.last().Id)
 	if err != nil {
 		return nil, err
 	}
