@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -35,7 +36,7 @@ func (ns *Namespace) Apply(txid int64, op *editpb.Op) (Applied, error) {
 	if txid != ns.m.lastTxID+1 {
 		panic(fmt.Sprintf("namespace: apply txid %d after txid %d", txid, ns.m.lastTxID))
 	}
-	t := &txn{b: ns.db.NewIndexedBatch(), m: ns.m}
+	t := &txn{b: ns.db.NewIndexedBatch(), rd: ns.rd, m: ns.m}
 	defer t.b.Close()
 	if err := t.apply(op); err != nil {
 		return Applied{}, fmt.Errorf("namespace: apply txid %d (%T): %w", txid, op.GetBody(), err)
@@ -54,9 +55,46 @@ func (ns *Namespace) Apply(txid int64, op *editpb.Op) (Applied, error) {
 // txn is one Apply: an indexed batch (reads see its own writes) and the
 // metadata it will commit.
 type txn struct {
-	b       *pebble.Batch
+	// b holds the changes. Invariant: every write to b goes through Set
+	// or Delete, so written names every key b changes.
+	b *pebble.Batch
+	// rd reads the committed store (through the read cache); a key not in
+	// written reads the same there as in b.
+	rd      cachedReader
+	written map[string]struct{}
 	m       meta
 	applied Applied
+}
+
+// Get reads key as b would (the store with b's changes), going to b only
+// for keys b wrote: an indexed batch's Get builds a full Pebble get
+// iterator, the cache does not.
+func (t *txn) Get(key []byte) ([]byte, io.Closer, error) {
+	if t.rd.c != nil && cacheable(key) {
+		if _, ok := t.written[string(key)]; !ok {
+			return t.rd.Get(key)
+		}
+	}
+	return t.b.Get(key)
+}
+
+func (t *txn) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) { return t.b.NewIter(o) }
+
+func (t *txn) note(key []byte) {
+	if t.written == nil {
+		t.written = make(map[string]struct{})
+	}
+	t.written[string(key)] = struct{}{}
+}
+
+func (t *txn) Set(key, value []byte, o *pebble.WriteOptions) error {
+	t.note(key)
+	return t.b.Set(key, value, o)
+}
+
+func (t *txn) Delete(key []byte, o *pebble.WriteOptions) error {
+	t.note(key)
+	return t.b.Delete(key, o)
 }
 
 func (t *txn) apply(op *editpb.Op) error {
@@ -155,7 +193,7 @@ func (t *txn) resolveExisting(path string) (n, parent *editpb.INode, err error) 
 	if err != nil {
 		return nil, nil, corruptf("op path %q: %v", path, err)
 	}
-	r, err := resolve(t.b, comps)
+	r, err := resolve(t, comps)
 	if err != nil {
 		return nil, nil, corruptf("op path %q: %v", path, err)
 	}
@@ -176,7 +214,7 @@ func (t *txn) update(path string, fn func(n *editpb.INode) error) error {
 	if err := fn(n); err != nil {
 		return err
 	}
-	return putINode(t.b, n)
+	return putINode(t, n)
 }
 
 func (t *txn) updateFile(path string, fn func(n *editpb.INode) error) error {
@@ -191,14 +229,14 @@ func (t *txn) updateFile(path string, fn func(n *editpb.INode) error) error {
 // addChild links child under the directory parentID (bumping its entry
 // count and setting its mtime) and writes child.
 func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64) error {
-	parent, err := getINode(t.b, parentID)
+	parent, err := getINode(t, parentID)
 	if err != nil {
 		return err
 	}
 	if !isDir(parent) {
 		return corruptf("parent %d of %q is not a directory", parentID, child.Name)
 	}
-	if id, err := lookup(t.b, parentID, child.Name); err != nil {
+	if id, err := lookup(t, parentID, child.Name); err != nil {
 		return err
 	} else if id != 0 {
 		return corruptf("%q already exists in inode %d", child.Name, parentID)
@@ -206,20 +244,20 @@ func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64) error 
 	child.ParentId = parentID
 	parent.Children++
 	parent.Mtime = mtime
-	if err := putINode(t.b, parent); err != nil {
+	if err := putINode(t, parent); err != nil {
 		return err
 	}
-	if err := t.b.Set(direntKey(parentID, child.Name), u64(child.Id), nil); err != nil {
+	if err := t.Set(direntKey(parentID, child.Name), u64(child.Id), nil); err != nil {
 		return err
 	}
 	t.m.lastINodeID = max(t.m.lastINodeID, child.Id)
-	return putINode(t.b, child)
+	return putINode(t, child)
 }
 
 // unlinkChild removes the entry of child from its parent and sets the
 // parent's mtime; the child inode itself is left alone.
 func (t *txn) unlinkChild(child *editpb.INode, mtime int64) error {
-	parent, err := getINode(t.b, child.ParentId)
+	parent, err := getINode(t, child.ParentId)
 	if err != nil {
 		return err
 	}
@@ -228,10 +266,10 @@ func (t *txn) unlinkChild(child *editpb.INode, mtime int64) error {
 	}
 	parent.Children--
 	parent.Mtime = mtime
-	if err := putINode(t.b, parent); err != nil {
+	if err := putINode(t, parent); err != nil {
 		return err
 	}
-	return t.b.Delete(direntKey(child.ParentId, child.Name), nil)
+	return t.Delete(direntKey(child.ParentId, child.Name), nil)
 }
 
 // createAncestors creates the missing ancestors of comps' last component
@@ -240,7 +278,7 @@ func (t *txn) createAncestors(path string, comps []string, ids []uint64, perm *e
 	if len(comps) == 0 {
 		return 0, corruptf("op path %q is the root", path)
 	}
-	r, err := resolve(t.b, comps[:len(comps)-1])
+	r, err := resolve(t, comps[:len(comps)-1])
 	if err != nil {
 		return 0, corruptf("op path %q: %v", path, err)
 	}
@@ -302,10 +340,10 @@ func (t *txn) add(a *editpb.Add) error {
 		return err
 	}
 	name := comps[len(comps)-1]
-	if id, err := lookup(t.b, parent, name); err != nil {
+	if id, err := lookup(t, parent, name); err != nil {
 		return err
 	} else if id != 0 {
-		old, err := getINode(t.b, id)
+		old, err := getINode(t, id)
 		if err != nil {
 			return err
 		}
@@ -375,7 +413,7 @@ func (t *txn) setBlocks(n *editpb.INode, blocks []*editpb.Block) error {
 	}
 	for _, b := range n.Blocks {
 		if !keep[b.BlockId] {
-			if err := t.b.Delete(blockKey(b.BlockId), nil); err != nil {
+			if err := t.Delete(blockKey(b.BlockId), nil); err != nil {
 				return err
 			}
 			t.applied.RemovedBlocks = append(t.applied.RemovedBlocks, b)
@@ -383,7 +421,7 @@ func (t *txn) setBlocks(n *editpb.INode, blocks []*editpb.Block) error {
 	}
 	out := make([]*editpb.Block, len(blocks))
 	for i, b := range blocks {
-		if err := t.b.Set(blockKey(b.BlockId), u64(n.Id), nil); err != nil {
+		if err := t.Set(blockKey(b.BlockId), u64(n.Id), nil); err != nil {
 			return err
 		}
 		out[i] = &editpb.Block{BlockId: b.BlockId, GenStamp: b.GenStamp, NumBytes: b.NumBytes}
@@ -424,14 +462,14 @@ func (t *txn) destroy(n *editpb.INode) error {
 			id   uint64
 		}
 		var children []entry
-		if err := forEachChild(t.b, n.Id, "", func(name string, id uint64) (bool, error) {
+		if err := forEachChild(t, n.Id, "", func(name string, id uint64) (bool, error) {
 			children = append(children, entry{name, id})
 			return true, nil
 		}); err != nil {
 			return err
 		}
 		for _, e := range children {
-			c, err := getINode(t.b, e.id)
+			c, err := getINode(t, e.id)
 			if err != nil {
 				return err
 			}
@@ -441,14 +479,14 @@ func (t *txn) destroy(n *editpb.INode) error {
 			if err := t.destroy(c); err != nil {
 				return err
 			}
-			if err := t.b.Delete(direntKey(n.Id, e.name), nil); err != nil {
+			if err := t.Delete(direntKey(n.Id, e.name), nil); err != nil {
 				return err
 			}
 		}
 		t.m.dirs--
 	} else {
 		for _, b := range n.Blocks {
-			if err := t.b.Delete(blockKey(b.BlockId), nil); err != nil {
+			if err := t.Delete(blockKey(b.BlockId), nil); err != nil {
 				return err
 			}
 			t.applied.RemovedBlocks = append(t.applied.RemovedBlocks, b)
@@ -458,7 +496,7 @@ func (t *txn) destroy(n *editpb.INode) error {
 	if err := t.deletePrefix(xattrPrefix(n.Id)); err != nil {
 		return err
 	}
-	return t.b.Delete(inodeKey(n.Id), nil)
+	return t.Delete(inodeKey(n.Id), nil)
 }
 
 // deletePrefix point-deletes every key under p (see destroy for why not
@@ -476,7 +514,7 @@ func (t *txn) deletePrefix(p []byte) error {
 		return err
 	}
 	for _, k := range keys {
-		if err := t.b.Delete(k, nil); err != nil {
+		if err := t.Delete(k, nil); err != nil {
 			return err
 		}
 	}
@@ -495,7 +533,7 @@ func (t *txn) rename(src, dst string, ts int64, overwrite bool) error {
 	if err != nil || len(dcomps) == 0 {
 		return corruptf("rename destination %q", dst)
 	}
-	r, err := resolve(t.b, dcomps)
+	r, err := resolve(t, dcomps)
 	if err != nil {
 		return corruptf("rename destination %q: %v", dst, err)
 	}
@@ -526,9 +564,9 @@ func (t *txn) xattrs(path string, xs []*editpb.XAttr, set bool) error {
 	for _, x := range xs {
 		k := xattrKey(n.Id, byte(x.Namespace), x.Name)
 		if set {
-			err = t.b.Set(k, x.Value, nil)
+			err = t.Set(k, x.Value, nil)
 		} else {
-			err = t.b.Delete(k, nil)
+			err = t.Delete(k, nil)
 		}
 		if err != nil {
 			return err

@@ -492,7 +492,12 @@ func getINode(r reader, id uint64) (*editpb.INode, error) {
 	return n, nil
 }
 
-func putINode(b *pebble.Batch, n *editpb.INode) error {
+// writer is a batch, or a txn that notes what it writes.
+type writer interface {
+	Set(key, value []byte, o *pebble.WriteOptions) error
+}
+
+func putINode(b writer, n *editpb.INode) error {
 	v, err := marshalOpts.Marshal(n)
 	if err != nil {
 		return err
