@@ -9,7 +9,7 @@ PROTO_DIRS := $(sort $(dir $(wildcard proto/*/*.proto)))
 GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 60s
 
-.PHONY: all build test deps lint proto proto-check bench fuzz demo clean
+.PHONY: all build test deps lint proto proto-check bench bench-restart fuzz demo clean
 
 all: build
 
@@ -58,6 +58,11 @@ proto-check: $(TOOLS)/protoc-gen-go
 # bench runs the Go benchmarks; the figures go into the closing notes.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# bench-restart measures a NameNode restart on ~1,000,000 inodes (docs/bench.md);
+# the first run builds the namespace in /tmp/hdfsha-restart-bench (a few minutes).
+bench-restart:
+	bash scripts/restart-bench.sh
 
 # fuzz runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

@@ -342,15 +342,13 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("namenode: %w", err)
 	}
 	n.si = si
-	img, err := image.Newest(n.cfg.NameDir)
+	// The newest image is verified once (every file's SHA-256), then copied
+	// into the working directory and opened.
+	img, ns, err := image.LoadNewest(n.cfg.NameDir, n.workDir(), n.nsOptions())
 	if err != nil {
 		return fmt.Errorf("namenode: load image from %s: %w", n.cfg.NameDir, err)
 	}
-	n.log.Info("loading image", zap.String("image", img.Path), zap.Int64("txid", img.TxID))
-	ns, err := image.Load(img, n.workDir(), n.nsOptions())
-	if err != nil {
-		return fmt.Errorf("namenode: load image %s: %w", img.Path, err)
-	}
+	n.log.Info("loaded image", zap.String("image", img.Path), zap.Int64("txid", img.TxID))
 	n.ns = ns
 	if info := ns.Info(); info.ClusterID != si.ClusterID || info.NamespaceID != si.NamespaceID || info.BlockPoolID != si.BlockPoolID {
 		return fmt.Errorf("namenode: image %s belongs to cluster %s namespace %d block pool %s, but %s says cluster %s namespace %d block pool %s",

@@ -300,6 +300,27 @@ func Load(info Info, workDir string, opts namespace.Options) (*namespace.Namespa
 	if err := Verify(info); err != nil {
 		return nil, err
 	}
+	return open(info, workDir, opts)
+}
+
+// LoadNewest is Newest then Load with one verification instead of two (a
+// NameNode start): the image with the highest txid of nameDir, verified
+// (its corruption error otherwise, never an older image), opened as a
+// copy in workDir.
+func LoadNewest(nameDir, workDir string, opts namespace.Options) (Info, *namespace.Namespace, error) {
+	info, err := Newest(nameDir)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	ns, err := open(info, workDir, opts)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	return info, ns, nil
+}
+
+// open opens a copy of the verified image info in workDir.
+func open(info Info, workDir string, opts namespace.Options) (*namespace.Namespace, error) {
 	ns, err := namespace.OpenCheckpoint(info.Path, workDir, opts)
 	if err != nil {
 		if errors.Is(err, namespace.ErrCorrupt) {

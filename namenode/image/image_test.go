@@ -260,3 +260,33 @@ func TestAt(t *testing.T) {
 		t.Fatal("At of an empty dir succeeded")
 	}
 }
+
+// LoadNewest is Newest + Load with one verification: the same namespace, the
+// same errors.
+func TestLoadNewest(t *testing.T) {
+	if _, _, err := LoadNewest(t.TempDir(), filepath.Join(t.TempDir(), "work"), namespace.Options{}); !errors.Is(err, ErrNoImage) {
+		t.Fatalf("no image: %v", err)
+	}
+	n, nameDir, info := saved(t)
+	got, ns, err := LoadNewest(nameDir, filepath.Join(t.TempDir(), "work"), namespace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != info || checksum(t, ns) != checksum(t, n.ns) || ns.LastAppliedTxID() != info.TxID {
+		t.Fatalf("LoadNewest = %v, want %v and the saved namespace", got, info)
+	}
+	if err := ns.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range corruptCases {
+		t.Run(c.name, func(t *testing.T) {
+			_, nameDir, info := saved(t)
+			file := c.damage(t, info.Path)
+			_, ns, err := LoadNewest(nameDir, filepath.Join(t.TempDir(), "work"), namespace.Options{})
+			if ns != nil {
+				ns.Close()
+			}
+			checkCorrupt(t, err, info.Path, file)
+		})
+	}
+}
