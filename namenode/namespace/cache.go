@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"errors"
 	"hash/maphash"
 	"io"
 	"sync"
@@ -22,13 +23,16 @@ const readCacheEntryOverhead = 64
 
 // readCache holds copies of inode and directory-entry values as they are in
 // the committed store, so that path resolution does not build a Pebble
-// iterator per component. It caches only keys that exist (a miss is always
-// read from Pebble) and is bounded by bytes: a full shard drops arbitrary
-// entries, so the namespace stays usable when it is larger than memory.
+// iterator per component. A key known to be missing is cached as a nil
+// value. It is bounded by bytes: a full shard drops arbitrary entries, so
+// the namespace stays usable when it is larger than memory.
 //
 // Consistency: every commit goes through commit, which advances gen to odd
-// before the batch commits, drops every key the batch wrote after it
-// commits, and advances gen to even. A read fills the cache only when gen
+// before the batch commits, then stores every key the batch wrote with the
+// value it committed (nil for a deletion; a failed commit clears the
+// cache), and advances gen to even. Writing through matters: each create
+// or mkdirs rewrites its parent's inode, which the next call in that
+// directory reads. A read fills the cache only when gen
 // was even before its Pebble read and is unchanged when it inserts, so a
 // value read before or during a commit is never inserted after that commit
 // dropped its key. Invariant: when gen is even, every cached value equals
@@ -80,24 +84,33 @@ func (c *readCache) get(key []byte) ([]byte, bool) {
 	return v, ok
 }
 
-// put caches a copy of v for key if no commit started since gen was g.
-func (c *readCache) put(key, v []byte, g uint64) {
+// put caches a copy of v (nil: key is missing) for key if no commit
+// started since gen was g.
+func (c *readCache) put(key, v []byte, g uint64) { c.store(key, v, true, g) }
+
+// store caches a copy of v for key; with check, only if gen is still g.
+func (c *readCache) store(key, v []byte, check bool, g uint64) {
 	cost := int64(len(key) + len(v) + readCacheEntryOverhead)
+	s := c.shard(key)
 	if cost > c.perShard {
+		s.mu.Lock()
+		s.dropLocked(key)
+		s.mu.Unlock()
 		return
 	}
-	kv := make([]byte, len(key)+len(v))
+	kv := make([]byte, len(key)+len(v), len(key)+len(v)+1)
 	copy(kv, key)
 	copy(kv[len(key):], v)
-	s := c.shard(key)
+	val := kv[len(key):len(kv):cap(kv)] // never nil: nil marks a missing key
+	if v == nil {
+		val = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.gen.Load() != g {
+	if check && c.gen.Load() != g {
 		return
 	}
-	if old, ok := s.m[string(key)]; ok {
-		s.bytes -= int64(len(key) + len(old) + readCacheEntryOverhead)
-	}
+	s.dropLocked(key)
 	for k, old := range s.m {
 		if s.bytes+cost <= c.perShard {
 			break
@@ -105,18 +118,15 @@ func (c *readCache) put(key, v []byte, g uint64) {
 		delete(s.m, k)
 		s.bytes -= int64(len(k) + len(old) + readCacheEntryOverhead)
 	}
-	s.m[string(kv[:len(key)])] = kv[len(key):len(kv):len(kv)]
+	s.m[string(kv[:len(key)])] = val
 	s.bytes += cost
 }
 
-func (c *readCache) drop(key []byte) {
-	s := c.shard(key)
-	s.mu.Lock()
+func (s *readCacheShard) dropLocked(key []byte) {
 	if old, ok := s.m[string(key)]; ok {
 		delete(s.m, string(key))
 		s.bytes -= int64(len(key) + len(old) + readCacheEntryOverhead)
 	}
-	s.mu.Unlock()
 }
 
 func (c *readCache) clear() {
@@ -129,12 +139,13 @@ func (c *readCache) clear() {
 	}
 }
 
-// dropBatch drops every cached key b writes; a write it cannot name by key
-// (a range deletion, anything unexpected) clears the whole cache.
-func (c *readCache) dropBatch(b *pebble.Batch) {
+// storeBatch stores what a committed batch b wrote to cached key spaces; a
+// write it cannot name by key (a range deletion, anything unexpected)
+// clears the whole cache.
+func (c *readCache) storeBatch(b *pebble.Batch) {
 	r := batchrepr.Read(b.Repr())
 	for {
-		kind, ukey, _, ok, err := r.Next()
+		kind, ukey, value, ok, err := r.Next()
 		if err != nil {
 			c.clear()
 			return
@@ -143,11 +154,18 @@ func (c *readCache) dropBatch(b *pebble.Batch) {
 			return
 		}
 		switch kind {
-		case pebble.InternalKeyKindSet, pebble.InternalKeyKindDelete, pebble.InternalKeyKindSingleDelete,
-			pebble.InternalKeyKindSetWithDelete, pebble.InternalKeyKindLogData:
+		case pebble.InternalKeyKindSet, pebble.InternalKeyKindSetWithDelete:
 			if cacheable(ukey) {
-				c.drop(ukey)
+				if value == nil {
+					value = []byte{}
+				}
+				c.store(ukey, value, false, 0)
 			}
+		case pebble.InternalKeyKindDelete, pebble.InternalKeyKindSingleDelete:
+			if cacheable(ukey) {
+				c.store(ukey, nil, false, 0)
+			}
+		case pebble.InternalKeyKindLogData:
 		default:
 			c.clear()
 			return
@@ -164,9 +182,12 @@ func (ns *Namespace) commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
 	}
 	c.gen.Add(1)
 	defer c.gen.Add(1)
-	err := b.Commit(opts)
-	c.dropBatch(b)
-	return err
+	if err := b.Commit(opts); err != nil {
+		c.clear()
+		return err
+	}
+	c.storeBatch(b)
+	return nil
 }
 
 // cachedReader reads the committed store through the cache.
@@ -186,12 +207,19 @@ func (r cachedReader) Get(key []byte) ([]byte, io.Closer, error) {
 		return r.db.Get(key)
 	}
 	if v, ok := r.c.get(key); ok {
+		if v == nil {
+			return nil, nil, pebble.ErrNotFound
+		}
 		return v, nopCloser{}, nil
 	}
 	g := r.c.gen.Load()
 	v, cl, err := r.db.Get(key)
-	if err == nil && g&1 == 0 {
+	switch {
+	case g&1 != 0:
+	case err == nil:
 		r.c.put(key, v, g)
+	case errors.Is(err, pebble.ErrNotFound):
+		r.c.put(key, nil, g)
 	}
 	return v, cl, err
 }

@@ -1,10 +1,12 @@
 package namespace
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -80,7 +82,8 @@ func TestReadCacheDifferential(t *testing.T) {
 }
 
 // TestReadCacheNoStaleFill: a value read before a commit is not cached
-// after it, and a range deletion empties the cache.
+// after it, a commit writes its values (and deletions) through, and a range
+// deletion empties the cache.
 func TestReadCacheNoStaleFill(t *testing.T) {
 	ns := newTestNS(t, testOptions())
 	c := ns.cache
@@ -95,8 +98,25 @@ func TestReadCacheNoStaleFill(t *testing.T) {
 	}
 	b.Close()
 	c.put(key, []byte("stale"), g)
-	if _, ok := c.get(key); ok {
+	if v, ok := c.get(key); ok && string(v) == "stale" {
 		t.Fatal("value read before a commit was cached after it")
+	}
+	if v, ok := c.get(direntKey(RootINodeID, "x")); !ok || string(v) != string(u64(7)) {
+		t.Fatalf("committed write not in the cache: %q, %v", v, ok)
+	}
+	b = ns.db.NewBatch()
+	if err := b.Delete(direntKey(RootINodeID, "x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.commit(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if v, ok := c.get(direntKey(RootINodeID, "x")); !ok || v != nil {
+		t.Fatalf("committed deletion not cached as missing: %q, %v", v, ok)
+	}
+	if _, _, err := ns.rd.Get(direntKey(RootINodeID, "x")); !errors.Is(err, pebble.ErrNotFound) {
+		t.Fatalf("read of a deleted key: %v", err)
 	}
 	c.put(key, []byte("v"), c.gen.Load())
 	if _, ok := c.get(key); !ok {
@@ -112,5 +132,29 @@ func TestReadCacheNoStaleFill(t *testing.T) {
 	b.Close()
 	if _, ok := c.get(key); ok {
 		t.Fatal("range deletion left the cache full")
+	}
+}
+
+// TestReadCacheBound: replacing and evicting keep the byte count exact and
+// under the bound.
+func TestReadCacheBound(t *testing.T) {
+	c := newReadCache(readCacheShards * 1024)
+	for i := 0; i < 20000; i++ {
+		k := inodeKey(uint64(i % 500))
+		v := make([]byte, i%300)
+		if i%7 == 0 {
+			v = nil
+		}
+		c.put(k, v, c.gen.Load())
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		var n int64
+		for k, v := range s.m {
+			n += int64(len(k) + len(v) + readCacheEntryOverhead)
+		}
+		if n != s.bytes || n > c.perShard {
+			t.Fatalf("shard %d: counted %d bytes, holds %d, bound %d", i, s.bytes, n, c.perShard)
+		}
 	}
 }
