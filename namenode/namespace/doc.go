@@ -39,6 +39,11 @@
 // namesystem read lock: each Pebble read is atomic, but a read made of
 // several lookups is consistent only while no Apply runs.
 //
+// Path resolution reads inodes and directory entries through a bounded
+// read cache (Options.ReadCacheSize; cache.go) of committed values. Every
+// write to the store commits through Namespace.commit, which writes the
+// batch through to the cache; nothing else may write to the Pebble store.
+//
 // Times come from Call.Now (milliseconds, the caller's clock), users from
 // Call.User; the umask is applied by the caller to the mode it passes.
 //
