@@ -19,9 +19,6 @@ import (
 	"github.com/hdfsha/hdfsha/journalnode/storage"
 )
 
-// lockFileName is the lock each journal directory holds while open.
-const lockFileName = "in_use.lock"
-
 // fetchTimeout bounds one download of a segment during acceptRecovery.
 const fetchTimeout = 2 * time.Minute
 
@@ -303,7 +300,7 @@ func (j *JournalNode) journalLocked(jid string, mustExist bool) (*journal, error
 	unlock := func() error { return nil }
 	if j.fs == vfs.Default {
 		var err error
-		if unlock, err = lockDir(dir); err != nil {
+		if unlock, err = vfs.LockDir(dir, "JournalNode"); err != nil {
 			return nil, err
 		}
 	}

@@ -579,7 +579,7 @@ func TestStartSkipsForeignDirectories(t *testing.T) {
 	must(t, os.Mkdir(filepath.Join(dir, "lost+found"), 0o500))
 	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "lost+found"), 0o700) })
 	startJN(t, testConfig(t, dir))
-	if _, err := os.Stat(filepath.Join(dir, "lost+found", lockFileName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "lost+found", vfs.LockFileName)); !os.IsNotExist(err) {
 		t.Fatalf("lock file in a foreign directory: %v", err)
 	}
 }

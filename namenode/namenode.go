@@ -338,7 +338,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("namenode: %w", err)
 	}
-	if n.unlock, err = lockDir(n.cfg.NameDir); err != nil {
+	if n.unlock, err = lockNameDir(n.cfg.NameDir); err != nil {
 		return fmt.Errorf("namenode: %w", err)
 	}
 	n.si = si
@@ -701,7 +701,7 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	if err != nil || !ok {
 		return StorageInfo{}, errors.Join(ErrFormatAborted, err)
 	}
-	unlock, err := lockDir(cfg.NameDir)
+	unlock, err := lockNameDir(cfg.NameDir)
 	if err != nil {
 		return StorageInfo{}, fmt.Errorf("namenode: %w", err)
 	}

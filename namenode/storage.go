@@ -159,9 +159,19 @@ func hasData(dir string) bool {
 		return false
 	}
 	for _, e := range ents {
-		if e.Name() != lockFileName {
+		if e.Name() != vfs.LockFileName {
 			return true
 		}
 	}
 	return false
+}
+
+// lockNameDir creates the name directory if needed and takes its
+// in_use.lock (vfs.LockDir), so two NameNodes, or a format and a running
+// NameNode, never share it.
+func lockNameDir(dir string) (release func() error, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return vfs.LockDir(dir, "NameNode")
 }
