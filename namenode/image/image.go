@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 )
 
@@ -400,15 +401,7 @@ func syncFile(p string) error {
 }
 
 func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := vfs.Default.SyncDir(dir); err != nil {
 		return fmt.Errorf("image: sync dir %s: %w", dir, err)
 	}
 	return nil
@@ -417,25 +410,8 @@ func syncDir(dir string) error {
 // mkdirAllDurable creates dir and its missing parents, syncing the parent
 // of each directory it creates.
 func mkdirAllDurable(dir string) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
-			break
-		} else if !os.IsNotExist(err) {
-			return fmt.Errorf("image: %w", err)
-		}
-		missing = append(missing, d)
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o755); err != nil && !os.IsExist(err) {
-			return fmt.Errorf("image: %w", err)
-		}
-		if err := syncDir(filepath.Dir(missing[i])); err != nil {
-			return err
-		}
+	if err := vfs.MkdirAllDurable(vfs.Default, dir, 0o755); err != nil {
+		return fmt.Errorf("image: %w", err)
 	}
 	return nil
 }
