@@ -404,6 +404,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	}
 	n.srv = srv
 	s.Register(srv)
+	n.registerNamenodeProtocol(srv)
 	if n.cfg.HTTPAddress != "" {
 		w, err := web.New(web.Config{Address: n.cfg.HTTPAddress, Logger: n.log.Named("web")})
 		if err != nil {
@@ -551,32 +552,8 @@ func (n *NameNode) saveImage(ctx context.Context, ns *namespace.Namespace) error
 	return nil
 }
 
-// imageStore serves /imagetransfer from the name directory.
-type imageStore struct{ dir string }
-
-func (s imageStore) Stream(w io.Writer, txid int64) error {
-	p := image.Path(s.dir, txid)
-	if _, err := os.Stat(p); err != nil {
-		return fmt.Errorf("%w: %s", web.ErrNoImage, image.Name(txid))
-	}
-	return image.Stream(w, image.Info{TxID: txid, Path: p})
-}
-
-func (s imageStore) Receive(r io.Reader, txid int64) error {
-	_, err := image.Receive(r, s.dir, txid)
-	return err
-}
-
-func (s imageStore) Newest() (int64, error) {
-	info, err := image.Newest(s.dir)
-	if errors.Is(err, image.ErrNoImage) {
-		return 0, fmt.Errorf("%w: %v", web.ErrNoImage, err)
-	}
-	return info.TxID, err
-}
-
 func (n *NameNode) registerWeb(w *web.Server) {
-	w.ServeImages(imageStore{dir: n.cfg.NameDir})
+	w.ServeImages(n.imageStore())
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
 		return map[string]any{
 			"modelerType": "org.apache.hadoop.hdfs.server.namenode.NameNode",
