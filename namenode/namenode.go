@@ -21,6 +21,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
+	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/image"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/namenode/namesystem"
@@ -756,3 +757,6 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 	log.Info("formatted", zap.String("nameDir", cfg.NameDir), zap.String("clusterId", si.ClusterID), zap.String("blockPoolId", si.BlockPoolID), zap.Int32("namespaceId", si.NamespaceID))
 	return si, nil
 }
+
+// HAState is the NameNode's HA state.
+func (n *NameNode) HAState() ha.State { return ha.Active }
