@@ -29,17 +29,21 @@ var (
 	ErrQuotaExceeded           = errors.New("quota exceeded")
 	ErrNSQuotaExceeded         = errors.New("namespace quota exceeded")
 	ErrDSQuotaExceeded         = errors.New("disk space quota exceeded")
-	ErrUnsupportedOperation    = errors.New("unsupported operation")
-	ErrJournalNotFormatted     = errors.New("journal not formatted")
-	ErrJournalOutOfSync        = errors.New("journal out of sync")
-	ErrInconsistentFSState     = errors.New("inconsistent file system state")
-	ErrServiceFailed           = errors.New("service failed")
-	ErrHealthCheckFailed       = errors.New("health check failed")
-	ErrNoSuchMethod            = errors.New("no such RPC method")
-	ErrNoSuchProtocol          = errors.New("no such RPC protocol")
-	ErrRPCServer               = errors.New("RPC server error")
-	ErrVersionMismatch         = errors.New("RPC version mismatch")
-	ErrIPC                     = errors.New("IPC error")
+	// ErrPathComponentTooLong and ErrMaxDirectoryItemsExceeded are
+	// FSLimitException's subclasses (a QuotaExceededException in Java).
+	ErrPathComponentTooLong      = errors.New("path component too long")
+	ErrMaxDirectoryItemsExceeded = errors.New("directory item limit exceeded")
+	ErrUnsupportedOperation      = errors.New("unsupported operation")
+	ErrJournalNotFormatted       = errors.New("journal not formatted")
+	ErrJournalOutOfSync          = errors.New("journal out of sync")
+	ErrInconsistentFSState       = errors.New("inconsistent file system state")
+	ErrServiceFailed             = errors.New("service failed")
+	ErrHealthCheckFailed         = errors.New("health check failed")
+	ErrNoSuchMethod              = errors.New("no such RPC method")
+	ErrNoSuchProtocol            = errors.New("no such RPC protocol")
+	ErrRPCServer                 = errors.New("RPC server error")
+	ErrVersionMismatch           = errors.New("RPC version mismatch")
+	ErrIPC                       = errors.New("IPC error")
 )
 
 // exceptionTable is the one mapping between Java exception class names on the
@@ -69,6 +73,8 @@ var exceptionTable = []struct {
 	{"org.apache.hadoop.HadoopIllegalArgumentException", ErrIllegalArgument, nil},
 	{"org.apache.hadoop.hdfs.protocol.NSQuotaExceededException", ErrNSQuotaExceeded, ErrQuotaExceeded},
 	{"org.apache.hadoop.hdfs.protocol.DSQuotaExceededException", ErrDSQuotaExceeded, ErrQuotaExceeded},
+	{"org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException", ErrPathComponentTooLong, ErrQuotaExceeded},
+	{"org.apache.hadoop.hdfs.protocol.FSLimitException$MaxDirectoryItemsExceededException", ErrMaxDirectoryItemsExceeded, ErrQuotaExceeded},
 	{"org.apache.hadoop.hdfs.protocol.QuotaExceededException", ErrQuotaExceeded, nil},
 	{"java.lang.UnsupportedOperationException", ErrUnsupportedOperation, nil},
 	{"org.apache.hadoop.hdfs.qjournal.protocol.JournalNotFormattedException", ErrJournalNotFormatted, nil},

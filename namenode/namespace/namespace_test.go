@@ -114,11 +114,11 @@ func TestErrors(t *testing.T) {
 			return err
 		}, rpc.ErrIO, "Specified block size is less than configured minimum value (dfs.namenode.fs-limits.min-block-size): 1 < 1048576"},
 		{"component too long", func(e *env) error { return e.mkdirs("hdfs", "/d/"+strings.Repeat("x", 256)+"/y", 0o755) },
-			rpc.ErrIO, "The maximum path component name limit of " + strings.Repeat("x", 256) + " in directory /d is exceeded: limit=255 length=256"},
+			rpc.ErrPathComponentTooLong, "The maximum path component name limit of " + strings.Repeat("x", 256) + " in directory /d is exceeded: limit=255 length=256"},
 		{"directory item limit", func(e *env) error {
 			e.ns.opts.Limits.MaxDirectoryItems = 2
 			return e.create("hdfs", "/d/third", false)
-		}, rpc.ErrIO, "The directory item limit of /d is exceeded: limit=2 items=2"},
+		}, rpc.ErrMaxDirectoryItemsExceeded, "The directory item limit of /d is exceeded: limit=2 items=2"},
 		{"mkdir under a file", func(e *env) error { return e.mkdirs("hdfs", "/file/x/y", 0o755) },
 			rpc.ErrParentNotDirectory, "/file (is not a directory)"},
 		{"create under a file", func(e *env) error { return e.create("hdfs", "/d/f/g", false) },

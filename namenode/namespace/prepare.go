@@ -51,20 +51,20 @@ func groupFor(r *resolved) string {
 
 // verifyFsLimits follows FSDirectory.verifyMaxComponentLength and
 // verifyMaxDirItems for the components of r from the first missing one on
-// (the names the call creates). Hadoop sends FSLimitException subclasses,
-// which are IOExceptions; the wire class here is java.io.IOException.
+// (the names the call creates), with Hadoop's FSLimitException subclasses
+// and texts.
 func (ns *Namespace) verifyFsLimits(r *resolved) error {
 	l := ns.opts.Limits
 	first := r.missingAncestors()
 	start := len(r.comps) - 1 - first
 	for i := start; i < len(r.comps); i++ {
 		if name := r.comps[i]; l.MaxComponentLength > 0 && len(name) > l.MaxComponentLength {
-			return rpc.Errorf(rpc.ErrIO, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d",
+			return rpc.Errorf(rpc.ErrPathComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d",
 				name, r.pathAt(i), l.MaxComponentLength, len(name))
 		}
 	}
 	if parent := r.inodes[start]; parent != nil && l.MaxDirectoryItems > 0 && parent.Children >= l.MaxDirectoryItems {
-		return rpc.Errorf(rpc.ErrIO, "The directory item limit of %s is exceeded: limit=%d items=%d", r.pathAt(start), l.MaxDirectoryItems, parent.Children)
+		return rpc.Errorf(rpc.ErrMaxDirectoryItemsExceeded, "The directory item limit of %s is exceeded: limit=%d items=%d", r.pathAt(start), l.MaxDirectoryItems, parent.Children)
 	}
 	return nil
 }
