@@ -5,6 +5,9 @@ set -euo pipefail
 
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+# sshfence's test runs its own sshd on 127.0.0.1 and fences with fuser, as Hadoop does.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v fuser >/dev/null 2>&1 || [ -x /usr/bin/fuser ] || [ -x /bin/fuser ] || need+=(psmisc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
