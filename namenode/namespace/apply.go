@@ -496,6 +496,11 @@ func (t *txn) destroy(n *editpb.INode) error {
 	if err := t.deletePrefix(xattrPrefix(n.Id)); err != nil {
 		return err
 	}
+	if isFile(n) && n.ClientName != "" {
+		if err := t.Delete(openKey(n.Id), nil); err != nil {
+			return err
+		}
+	}
 	return t.Delete(inodeKey(n.Id), nil)
 }
 

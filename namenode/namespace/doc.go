@@ -83,7 +83,7 @@
 //
 // # Key layout
 //
-// All integers are big-endian, so byte order is numeric order. Five key
+// All integers are big-endian, so byte order is numeric order. Six key
 // spaces, told apart by the first byte:
 //
 //	metadata     0x01 | name (ASCII)                   → value
@@ -91,17 +91,21 @@
 //	dir entry    0x03 | parentID (8) | name (UTF-8)    → childID (8)
 //	block        0x04 | blockID (8)                    → inodeID (8) of the file
 //	xattr        0x05 | inodeID (8) | ns (1) | name    → value (raw bytes)
+//	open file    0x06 | inodeID (8)                    → empty
 //
 // Directory entries of one directory are contiguous and sorted by the
 // bytes of their names, as HDFS sorts children, so a listing page is one
 // range scan from parentID|startAfter|0x00. An inode records its parent id
 // and name, so FullPath walks up without a reverse index. ns in an xattr key
 // is the editpb.XAttrNamespace value (USER=0, TRUSTED=1, SECURITY=2,
-// SYSTEM=3, RAW=4).
+// SYSTEM=3, RAW=4). The open-file index holds exactly the files with a
+// client name (under construction), written with the inode in the same
+// batch, so the lease manager rebuilds its leases after an image load
+// without reading every inode.
 //
 // Metadata names and values (integers as 8 bytes):
 //
-//	layoutVersion    LayoutVersion of this layout (1)
+//	layoutVersion    LayoutVersion of this layout (2; 1 lacked the open-file index and is upgraded at Open)
 //	lastAppliedTxid  txid of the last applied op (0 after Format)
 //	lastInodeId      last allocated inode id (root: 16385, Hadoop's ROOT_INODE_ID)
 //	lastBlockId      last allocated block id (starts at 1<<30, Hadoop's reserved range)

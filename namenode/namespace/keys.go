@@ -14,6 +14,7 @@ const (
 	prefixDirent byte = 0x03
 	prefixBlock  byte = 0x04
 	prefixXAttr  byte = 0x05
+	prefixOpen   byte = 0x06
 )
 
 // Metadata keys (prefixMeta + ASCII name). Integer values are 8-byte
@@ -56,6 +57,14 @@ func direntKey(parent uint64, name string) []byte {
 func blockKey(id uint64) []byte {
 	k := make([]byte, 9)
 	k[0] = prefixBlock
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k
+}
+
+// openKey marks file id as under construction (layout version 2).
+func openKey(id uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixOpen
 	binary.BigEndian.PutUint64(k[1:], id)
 	return k
 }

@@ -27,7 +27,8 @@ const (
 	// LastReservedGenStamp is Hadoop's GenerationStamp.LAST_RESERVED_STAMP.
 	LastReservedGenStamp uint64 = 1000
 	// LayoutVersion is the version of the key layout drawn in doc.go.
-	LayoutVersion = 1
+	// Version 1 had no open-file index; Open adds it (upgradeLayout).
+	LayoutVersion = 2
 
 	// imageTxIDFile names the file Checkpoint writes next to the Pebble
 	// files: the txid of the checkpoint in decimal.
@@ -230,7 +231,11 @@ func (ns *Namespace) loadMeta() error {
 	if err != nil || !ok {
 		return err
 	}
-	if lv != LayoutVersion {
+	if lv == 1 {
+		if err := ns.upgradeLayout(); err != nil {
+			return err
+		}
+	} else if lv != LayoutVersion {
 		return fmt.Errorf("%w: layout version %d, want %d", ErrCorrupt, lv, LayoutVersion)
 	}
 	var m meta
@@ -495,14 +500,63 @@ func getINode(r reader, id uint64) (*editpb.INode, error) {
 // writer is a batch, or a txn that notes what it writes.
 type writer interface {
 	Set(key, value []byte, o *pebble.WriteOptions) error
+	Delete(key []byte, o *pebble.WriteOptions) error
 }
 
+// putINode writes n and keeps the open-file index in step with it: a file
+// with a client name has an openKey, any other file has none.
 func putINode(b writer, n *editpb.INode) error {
 	v, err := marshalOpts.Marshal(n)
 	if err != nil {
 		return err
 	}
-	return b.Set(inodeKey(n.Id), v, nil)
+	if err := b.Set(inodeKey(n.Id), v, nil); err != nil {
+		return err
+	}
+	if !isFile(n) {
+		return nil
+	}
+	if n.ClientName != "" {
+		return b.Set(openKey(n.Id), nil, nil)
+	}
+	return b.Delete(openKey(n.Id), nil)
+}
+
+// upgradeLayout turns a layout-1 store (no open-file index) into layout
+// 2: one scan of the inodes writes the index and the new version in one
+// batch. It runs at Open, before anything else reads the store.
+func (ns *Namespace) upgradeLayout() error {
+	it, err := ns.db.NewIter(iterPrefix([]byte{prefixINode}))
+	if err != nil {
+		return err
+	}
+	b := ns.db.NewBatch()
+	defer b.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return err
+		}
+		n := &editpb.INode{}
+		if err := proto.Unmarshal(v, n); err != nil {
+			_ = it.Close()
+			return corruptf("inode key %x: %v", it.Key(), err)
+		}
+		if isFile(n) && n.ClientName != "" {
+			if err := b.Set(openKey(n.Id), nil, nil); err != nil {
+				_ = it.Close()
+				return err
+			}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if err := b.Set(metaLayoutVersion, u64(LayoutVersion), nil); err != nil {
+		return err
+	}
+	return ns.db.Apply(b, pebble.Sync)
 }
 
 // lookup returns the inode id of name in directory parent, or 0.

@@ -1,9 +1,8 @@
 package namespace
 
 import (
+	"encoding/binary"
 	"strings"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/proto/editpb"
@@ -354,22 +353,23 @@ func (ns *Namespace) ListXAttrs(user, path string) ([]*editpb.XAttr, error) {
 // under construction, in inode id order: the lease manager rebuilds its
 // leases from them after an image load or replay.
 func (ns *Namespace) ForEachUnderConstruction(fn func(path string, s *FileStatus) error) error {
-	it, err := ns.db.NewIter(iterPrefix([]byte{prefixINode}))
+	it, err := ns.db.NewIter(iterPrefix([]byte{prefixOpen}))
 	if err != nil {
 		return err
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
+		k := it.Key()
+		if len(k) != 9 {
+			return corruptf("open-file key %x has %d bytes", k, len(k))
+		}
+		id := binary.BigEndian.Uint64(k[1:])
+		n, err := getINode(ns.rd, id)
 		if err != nil {
 			return err
 		}
-		n := &editpb.INode{}
-		if err := proto.Unmarshal(v, n); err != nil {
-			return corruptf("inode key %x: %v", it.Key(), err)
-		}
-		if !isFile(n) || n.ClientName == "" {
-			continue
+		if n == nil || !isFile(n) || n.ClientName == "" {
+			return corruptf("open-file index names inode %d, which is not a file under construction", id)
 		}
 		p, err := ns.FullPath(n.Id)
 		if err != nil {
