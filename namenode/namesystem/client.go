@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/editpb"
@@ -247,6 +248,9 @@ func (s *Namesystem) getFsStats(ctx context.Context, _ *hdfspb.GetFsStatusReques
 	if err := s.checkFailed(); err != nil {
 		return nil, err
 	}
+	if err := s.checkOperation(ha.Read); err != nil {
+		return nil, err
+	}
 	z := proto.Uint64(0)
 	return &hdfspb.GetFsStatsResponseProto{Capacity: z, Used: z, Remaining: z, UnderReplicated: z, CorruptBlocks: z, MissingBlocks: z,
 		MissingReplOneBlocks: z, BlocksInFuture: z, PendingDeletionBlocks: z}, nil
@@ -254,6 +258,9 @@ func (s *Namesystem) getFsStats(ctx context.Context, _ *hdfspb.GetFsStatusReques
 
 func (s *Namesystem) getServerDefaults(ctx context.Context, _ *hdfspb.GetServerDefaultsRequestProto) (*hdfspb.GetServerDefaultsResponseProto, error) {
 	if err := s.checkFailed(); err != nil {
+		return nil, err
+	}
+	if err := s.checkOperation(ha.Read); err != nil {
 		return nil, err
 	}
 	d := s.cfg.Defaults
@@ -738,6 +745,9 @@ func (s *Namesystem) renewLease(ctx context.Context, req *hdfspb.RenewLeaseReque
 	if err := s.checkFailed(); err != nil {
 		return nil, err
 	}
+	if err := s.checkOperation(ha.Write); err != nil {
+		return nil, err
+	}
 	if s.InSafeMode() {
 		return nil, s.safeModeError("Cannot renew lease for " + req.GetClientName())
 	}
@@ -781,6 +791,17 @@ func (s *Namesystem) setSafeMode(ctx context.Context, req *hdfspb.SetSafeModeReq
 	if err := s.checkFailed(); err != nil {
 		return nil, err
 	}
+	// Unchecked unless the client asks for a check (dfsadmin -safemode
+	// on an HA nameservice does): then GET is a read, the rest writes.
+	if req.GetChecked() {
+		c := ha.Write
+		if req.GetAction() == hdfspb.SafeModeActionProto_SAFEMODE_GET {
+			c = ha.Read
+		}
+		if err := s.checkOperation(c); err != nil {
+			return nil, err
+		}
+	}
 	switch req.GetAction() {
 	case hdfspb.SafeModeActionProto_SAFEMODE_GET:
 	case hdfspb.SafeModeActionProto_SAFEMODE_ENTER:
@@ -821,11 +842,22 @@ func (s *Namesystem) rollEdits(ctx context.Context, _ *hdfspb.RollEditsRequestPr
 }
 
 func (s *Namesystem) msync(ctx context.Context, _ *hdfspb.MsyncRequestProto) (*hdfspb.MsyncResponseProto, error) {
-	return &hdfspb.MsyncResponseProto{}, s.checkFailed()
+	if err := s.checkFailed(); err != nil {
+		return nil, err
+	}
+	// msync succeeds only on the active (Hadoop checks WRITE).
+	if err := s.checkOperation(ha.Write); err != nil {
+		return nil, err
+	}
+	return &hdfspb.MsyncResponseProto{}, nil
 }
 
 func (s *Namesystem) getHAServiceState(ctx context.Context, _ *hdfspb.HAServiceStateRequestProto) (*hdfspb.HAServiceStateResponseProto, error) {
-	return &hdfspb.HAServiceStateResponseProto{State: commonpb.HAServiceStateProto_ACTIVE.Enum()}, nil
+	st := s.haState()
+	if st == ha.Active && !s.active.Load() {
+		st = ha.Standby
+	}
+	return &hdfspb.HAServiceStateResponseProto{State: st.Proto().Enum()}, nil
 }
 
 func (s *Namesystem) getDatanodeReport(ctx context.Context, _ *hdfspb.GetDatanodeReportRequestProto) (*hdfspb.GetDatanodeReportResponseProto, error) {

@@ -34,6 +34,38 @@
 // refused with java.io.IOException, and Config.OnFailed tells the daemon,
 // which stops its RPC server. Nothing is acknowledged after the failure.
 //
+// # HA
+//
+// With Config.HA the namesystem starts in standby with no writer. Every
+// ClientNamenodeProtocol call has Hadoop's operation category (READ,
+// WRITE, JOURNAL, UNCHECKED; see package ha); outside the active state
+// every checked call is refused with org.apache.hadoop.ipc.StandbyException
+// ("Operation category READ is not supported in state standby. Visit
+// https://s.apache.org/sbnn-error"), checked before the retry cache and
+// again under the lock. UNCHECKED calls (getHAServiceState,
+// getDatanodeReport, saveNamespace, setSafeMode unless checked) pass.
+//
+// The daemon drives the transitions:
+//
+//   - standby: Tail(ctx, el) applies what a reader EditLog returns after
+//     the last applied txid, one edit per write-lock hold, through the
+//     same apply path as startup replay, and records retry cache entries
+//     exactly as replay does.
+//   - becoming active: the daemon recovers the writer's journal (new
+//     epoch), Tails to its end, then StartActive(ctx, el) starts writing
+//     at the next txid, rebuilds the leases (all renewed now) and serves.
+//     EditLog() returns that writer while active and nil otherwise.
+//   - stepping down: StopActive() refuses calls and detaches the writer;
+//     the daemon closes it. A writer whose journal failed (fenced by a
+//     newer active) is reported through WriterFailed: calls are refused at
+//     once and Config.OnWriterFailed tells the daemon, which steps down.
+//     Such a writer may have applied edits it never made durable:
+//     NeedsReload says so, and ReloadNamespace swaps in the namespace of
+//     the newest image before tailing resumes. Nothing unsynced was ever
+//     acknowledged.
+//
+// Without HA a journal failure is permanent (below).
+//
 // # Retry cache
 //
 // Non-idempotent calls (create, append, delete, rename, rename2, truncate,

@@ -1,6 +1,7 @@
 package namesystem
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 )
@@ -29,6 +31,13 @@ type lease struct {
 
 func newLeaseManager() *leaseManager {
 	return &leaseManager{holders: map[string]*lease{}, paths: map[string]string{}}
+}
+
+// replace takes o's leases (o is not used afterwards).
+func (m *leaseManager) replace(o *leaseManager) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.holders, m.paths = o.holders, o.paths
 }
 
 func (m *leaseManager) add(holder, path string, now time.Time) {
@@ -182,7 +191,7 @@ func (s *Namesystem) leaseMonitor() {
 // CheckLeases recovers the files of holders past the hard limit now (the
 // monitor calls it; tests call it with a fake clock).
 func (s *Namesystem) CheckLeases() {
-	if s.Failed() != nil {
+	if s.Failed() != nil || !s.active.Load() {
 		return
 	}
 	exp := s.leases.expired(s.cfg.Now(), s.cfg.HardLimit)
@@ -191,6 +200,11 @@ func (s *Namesystem) CheckLeases() {
 	}
 	var last int64
 	s.mu.Lock()
+	if !s.active.Load() {
+		s.mu.Unlock()
+		return
+	}
+	el := s.el
 	for _, hp := range exp {
 		txid, err := s.releaseLeaseLocked(hp[0], hp[1])
 		if err != nil {
@@ -202,8 +216,11 @@ func (s *Namesystem) CheckLeases() {
 	}
 	s.mu.Unlock()
 	if last > 0 {
-		if err := s.el.Sync(s.ctxStop(), last); err != nil {
+		if err := el.Sync(s.ctxStop(), last); err != nil {
 			s.log.Warn("lease recovery sync failed", zap.Error(err))
+			if errors.Is(err, editlog.ErrJournalFailed) {
+				s.WriterFailed(el, err)
+			}
 		}
 	}
 }

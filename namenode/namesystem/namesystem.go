@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
+	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 )
@@ -36,9 +38,23 @@ func DefaultServerDefaults() ServerDefaults {
 type Config struct {
 	// Namespace and EditLog are owned by the caller, who closes them after
 	// the Namesystem. The edit log must be writing (StartWriting) before
-	// the first mutation.
+	// the first mutation. With HA set, EditLog is nil: the namesystem
+	// starts in standby and StartActive hands it a writer.
 	Namespace *namespace.Namespace
 	EditLog   *editlog.EditLog
+	// HA starts the namesystem in standby (every checked call refused
+	// with StandbyException) and makes a journal failure a step-down
+	// (OnWriterFailed) instead of a permanent failure.
+	HA bool
+	// OnWriterFailed (HA) is called once per writer EditLog, from a
+	// goroutine of its own, when its journal failed (e.g. fenced by a
+	// newer writer). The namesystem already refuses calls; the daemon
+	// must step down (StopActive, close the log, ReloadNamespace if
+	// NeedsReload).
+	OnWriterFailed func(el *editlog.EditLog, err error)
+	// State reports the daemon's HA state (getHAServiceState and the
+	// StandbyException text); nil: active or standby as the namesystem is.
+	State func() ha.State
 	Logger    *zap.Logger
 	// Now is the clock (time.Now when nil); tests pass a fake one.
 	Now func() time.Time
@@ -103,13 +119,25 @@ func (c *Config) setDefaults() {
 // Namesystem serves the client protocol over a namespace and an edit log.
 type Namesystem struct {
 	cfg Config
-	ns  *namespace.Namespace
-	el  *editlog.EditLog
 	log *zap.Logger
 
 	// mu is the namesystem lock: write for Prepare through Apply, read for
 	// reads. Never held while waiting for a sync.
 	mu sync.RWMutex
+	// ns is guarded by mu (ReloadNamespace replaces it); nsp mirrors it
+	// for lock-free readers (Stats, Namespace).
+	ns  *namespace.Namespace
+	nsp atomic.Pointer[namespace.Namespace]
+	// el is the writer, guarded by mu: set while active, nil in standby.
+	// elp mirrors it for lock-free readers (EditLog, Stats).
+	el  *editlog.EditLog
+	elp atomic.Pointer[editlog.EditLog]
+	// active: checked calls are served. Set under mu; cleared under mu,
+	// or without it by a writer failure (which must not take mu: the
+	// editlog may report it from under the lock).
+	active atomic.Bool
+	// notifiedEL is the writer whose failure OnWriterFailed was told.
+	notifiedEL atomic.Pointer[editlog.EditLog]
 	// safeMode is guarded by mu.
 	safeMode bool
 
@@ -136,7 +164,7 @@ var ErrFailed = errors.New("namesystem: failed")
 // New returns a Namesystem. Call Replay (startup) before serving, and
 // Start to run the lease monitor; Close stops it.
 func New(cfg Config) (*Namesystem, error) {
-	if cfg.Namespace == nil || cfg.EditLog == nil {
+	if cfg.Namespace == nil || (cfg.EditLog == nil && !cfg.HA) {
 		return nil, errors.New("namesystem: Namespace and EditLog are required")
 	}
 	cfg.setDefaults()
@@ -149,15 +177,23 @@ func New(cfg Config) (*Namesystem, error) {
 		cache:  newRetryCache(cfg.RetryCacheExpiry),
 		stop:   make(chan struct{}),
 	}
+	s.nsp.Store(cfg.Namespace)
+	s.elp.Store(cfg.EditLog)
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
-// Namespace returns the namespace (for images and metrics).
-func (s *Namesystem) Namespace() *namespace.Namespace { return s.ns }
+// Namespace returns the namespace (for images and metrics). It changes
+// only when ReloadNamespace runs (stepping down after a writer failure).
+func (s *Namesystem) Namespace() *namespace.Namespace { return s.nsp.Load() }
 
-// EditLog returns the edit log.
-func (s *Namesystem) EditLog() *editlog.EditLog { return s.el }
+// EditLog returns the writer EditLog while active, nil otherwise.
+func (s *Namesystem) EditLog() *editlog.EditLog {
+	if !s.active.Load() {
+		return nil
+	}
+	return s.elp.Load()
+}
 
 // Start runs the lease monitor until Close.
 func (s *Namesystem) Start() {
@@ -214,17 +250,7 @@ func (s *Namesystem) Replay(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("namesystem: recover edit log: %w", err)
 	}
 	from := s.ns.LastAppliedTxID() + 1
-	last, err := s.el.ReadFrom(ctx, from, func(txid int64, b []byte) error {
-		op := &editpb.Op{}
-		if err := proto.Unmarshal(b, op); err != nil {
-			return fmt.Errorf("edit txid %d does not decode: %w: %w", txid, namespace.ErrCorrupt, err)
-		}
-		if _, err := s.ns.Apply(txid, op); err != nil {
-			return fmt.Errorf("edit txid %d: %w", txid, err)
-		}
-		s.cache.addReplayed(op, s.cfg.Now())
-		return nil
-	})
+	last, err := s.el.ReadFrom(ctx, from, s.applyReplayedLocked)
 	if err != nil {
 		return 0, fmt.Errorf("namesystem: replay from txid %d: %w", from, err)
 	}
@@ -237,16 +263,45 @@ func (s *Namesystem) Replay(ctx context.Context) (int64, error) {
 	if err := s.el.StartWriting(ctx, last+1); err != nil {
 		return 0, fmt.Errorf("namesystem: start writing at txid %d: %w", last+1, err)
 	}
+	if err := s.rebuildLeasesLocked(); err != nil {
+		return 0, err
+	}
+	s.active.Store(true)
+	s.log.Info("replayed edits", zap.Int64("from", from), zap.Int64("last", last))
+	return last, nil
+}
+
+// applyReplayedLocked applies one edit read from the journal (startup
+// replay, the standby's tailer, catching up before becoming active) and
+// records its retry cache entry, so that a new active answers retries of
+// calls its predecessor made. The caller holds the write lock.
+func (s *Namesystem) applyReplayedLocked(txid int64, b []byte) error {
+	op := &editpb.Op{}
+	if err := proto.Unmarshal(b, op); err != nil {
+		return fmt.Errorf("edit txid %d does not decode: %w: %w", txid, namespace.ErrCorrupt, err)
+	}
+	if _, err := s.ns.Apply(txid, op); err != nil {
+		return fmt.Errorf("edit txid %d: %w", txid, err)
+	}
+	s.cache.addReplayed(op, s.cfg.Now())
+	return nil
+}
+
+// rebuildLeasesLocked replaces the leases by the files under construction
+// in the namespace, every lease renewed now (Hadoop renews all leases on
+// becoming active: a standby renews none).
+func (s *Namesystem) rebuildLeasesLocked() error {
 	now := s.cfg.Now()
-	err = s.ns.ForEachUnderConstruction(func(path string, st *namespace.FileStatus) error {
-		s.leases.add(st.ClientName, path, now)
+	lm := newLeaseManager()
+	err := s.ns.ForEachUnderConstruction(func(path string, st *namespace.FileStatus) error {
+		lm.add(st.ClientName, path, now)
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	s.log.Info("replayed edits", zap.Int64("from", from), zap.Int64("last", last))
-	return last, nil
+	s.leases.replace(lm)
+	return nil
 }
 
 // nowMillis is the call time ops carry.
@@ -280,13 +335,17 @@ func (s *Namesystem) mutate(ctx context.Context, safeModeMsg string, prep func()
 	if err := s.checkFailed(); err != nil {
 		return mutateResult{}, err
 	}
+	if err := s.checkOperation(ha.Write); err != nil {
+		return mutateResult{}, err
+	}
 	s.mu.Lock()
+	el := s.el
 	res, waitTxID, err := s.mutateLocked(safeModeMsg, prep, after)
 	s.mu.Unlock()
-	if waitTxID > 0 {
-		if serr := s.el.Sync(ctx, waitTxID); serr != nil {
-			if s.Failed() == nil && errors.Is(serr, editlog.ErrJournalFailed) {
-				s.Fail(serr)
+	if waitTxID > 0 && el != nil {
+		if serr := el.Sync(ctx, waitTxID); serr != nil {
+			if errors.Is(serr, editlog.ErrJournalFailed) {
+				s.WriterFailed(el, serr)
 			}
 			return mutateResult{}, rpc.Errorf(rpc.ErrIO, "Failed to sync edit log at txid %d: %v", waitTxID, serr)
 		}
@@ -296,6 +355,9 @@ func (s *Namesystem) mutate(ctx context.Context, safeModeMsg string, prep func()
 
 func (s *Namesystem) mutateLocked(safeModeMsg string, prep func() (*editpb.Op, error), after func(op *editpb.Op, r mutateResult)) (mutateResult, int64, error) {
 	if err := s.checkFailed(); err != nil {
+		return mutateResult{}, 0, err
+	}
+	if err := s.checkOperation(ha.Write); err != nil {
 		return mutateResult{}, 0, err
 	}
 	if s.safeMode && safeModeMsg != "" {
@@ -337,16 +399,24 @@ func (s *Namesystem) read(ctx context.Context, fn func() error) error {
 	if err := s.checkFailed(); err != nil {
 		return err
 	}
+	if err := s.checkOperation(ha.Read); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	if err := s.checkFailed(); err != nil {
 		s.mu.RUnlock()
 		return err
 	}
+	if err := s.checkOperation(ha.Read); err != nil {
+		s.mu.RUnlock()
+		return err
+	}
+	el := s.el
 	err := fn()
 	txid := s.ns.LastAppliedTxID()
 	s.mu.RUnlock()
-	if txid > 0 {
-		if werr := s.el.WaitSynced(ctx, txid); werr != nil {
+	if txid > 0 && el != nil {
+		if werr := el.WaitSynced(ctx, txid); werr != nil {
 			return rpc.Errorf(rpc.ErrIO, "Edit log not synced at txid %d: %v", txid, werr)
 		}
 	}
@@ -410,8 +480,14 @@ func (s *Namesystem) RollEdits(ctx context.Context) (int64, error) {
 	if err := s.checkFailed(); err != nil {
 		return 0, err
 	}
+	if err := s.checkOperation(ha.Journal); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkOperation(ha.Journal); err != nil {
+		return 0, err
+	}
 	txid, err := s.el.Roll(ctx)
 	if err != nil {
 		return 0, rpc.Errorf(rpc.ErrIO, "roll edit log: %v", err)
@@ -433,11 +509,14 @@ func (s *Namesystem) SaveNamespace(ctx context.Context) error {
 	if s.cfg.SaveImage == nil {
 		return rpc.Errorf(rpc.ErrUnsupportedOperation, "saveNamespace is not supported by this NameNode")
 	}
-	if _, err := s.el.Roll(ctx); err != nil {
-		return rpc.Errorf(rpc.ErrIO, "roll edit log: %v", err)
-	}
-	if err := s.el.WaitSynced(ctx, s.ns.LastAppliedTxID()); err != nil {
-		return rpc.Errorf(rpc.ErrIO, "sync edit log: %v", err)
+	// A standby saves what it tailed; it has no segment to roll.
+	if s.el != nil {
+		if _, err := s.el.Roll(ctx); err != nil {
+			return rpc.Errorf(rpc.ErrIO, "roll edit log: %v", err)
+		}
+		if err := s.el.WaitSynced(ctx, s.ns.LastAppliedTxID()); err != nil {
+			return rpc.Errorf(rpc.ErrIO, "sync edit log: %v", err)
+		}
 	}
 	if err := s.cfg.SaveImage(ctx, s.ns); err != nil {
 		return rpc.Errorf(rpc.ErrIO, "save namespace image: %v", err)
@@ -458,9 +537,17 @@ type Stats struct {
 
 // Stats returns counters for /jmx and /metrics.
 func (s *Namesystem) Stats() Stats {
+	s.mu.RLock()
 	c := s.ns.Counters()
+	last := s.ns.LastAppliedTxID()
+	synced := last
+	if s.el != nil {
+		synced = s.el.SyncedTxID()
+	}
+	safeMode := s.safeMode
+	s.mu.RUnlock()
 	h, f := s.leases.counts()
-	return Stats{FilesTotal: c.Files, DirsTotal: c.Dirs, LastTxID: s.ns.LastAppliedTxID(), SyncedTxID: s.el.SyncedTxID(), SafeMode: s.InSafeMode(), LeaseHolders: h, OpenFiles: f}
+	return Stats{FilesTotal: c.Files, DirsTotal: c.Dirs, LastTxID: last, SyncedTxID: synced, SafeMode: safeMode, LeaseHolders: h, OpenFiles: f}
 }
 
 func (s *Namesystem) ctxStop() context.Context { return s.baseCtx }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 )
 
@@ -126,6 +127,11 @@ func (c *retryCache) size() int {
 // answer. replayed builds the answer for an entry rebuilt from edits.
 func atMostOnce[Resp proto.Message](s *Namesystem, ctx context.Context, fn func() (Resp, error), replayed func() (Resp, error)) (Resp, error) {
 	var zero Resp
+	// Hadoop checks the category before the retry cache: a standby
+	// answers a retry with StandbyException, never from its cache.
+	if err := s.checkOperation(ha.Write); err != nil {
+		return zero, err
+	}
 	caller, ok := rpc.CallerFromContext(ctx)
 	if !ok || len(caller.ClientID) == 0 || caller.CallID < 0 {
 		return fn()
