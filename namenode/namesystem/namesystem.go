@@ -54,8 +54,8 @@ type Config struct {
 	OnWriterFailed func(el *editlog.EditLog, err error)
 	// State reports the daemon's HA state (getHAServiceState and the
 	// StandbyException text); nil: active or standby as the namesystem is.
-	State func() ha.State
-	Logger    *zap.Logger
+	State  func() ha.State
+	Logger *zap.Logger
 	// Now is the clock (time.Now when nil); tests pass a fake one.
 	Now func() time.Time
 	// Superuser is the NameNode's own user; Permissions of the namespace
