@@ -3,15 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -26,37 +20,14 @@ import (
 // addresses and directory given by -D, formats a journal through it, and stops it with
 // SIGTERM: it must exit 0. A second process on the same directory must refuse to start.
 func TestJournalNodeProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the hdfs binary")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command to build the binary with")
-	}
-	bin := filepath.Join(t.TempDir(), "hdfs")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildHDFS(t)
 	editsDir := t.TempDir()
 	rpcAddr := testcluster.ReserveAddr(t, "127.0.0.1")
-	args := []string{"journalnode",
-		"-D", "dfs.journalnode.edits.dir=" + editsDir,
-		"-D", "dfs.journalnode.rpc-address=" + rpcAddr,
-		"-D", "dfs.journalnode.http-address=" + testcluster.ReserveAddr(t, "127.0.0.1"),
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	jn := startDaemon(t, "journalnode", bin, processEnv(), "journalnode",
+		"-D", "dfs.journalnode.edits.dir="+editsDir,
+		"-D", "dfs.journalnode.rpc-address="+rpcAddr,
+		"-D", "dfs.journalnode.http-address="+testcluster.ReserveAddr(t, "127.0.0.1"),
+	)
 
 	c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
 	if err != nil {
@@ -65,37 +36,22 @@ func TestJournalNodeProcess(t *testing.T) {
 	defer c.Close()
 	jid := &qjournalpb.JournalIdProto{Identifier: proto.String("mycluster")}
 	ns := &qjournalpb.FormatRequestProto{Jid: jid, NsInfo: testNamespace()}
-	// Poll until it serves; the bound only guards against hanging.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		err = c.Call(context.Background(), rpcAddr, journalnode.Protocol, "format", ns, &qjournalpb.FormatResponseProto{})
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("format through the process: %v\nstderr: %s", err, stderr.String())
-	}
+	jn.waitFor("format through the process", func() error {
+		return c.Call(context.Background(), rpcAddr, journalnode.Protocol, "format", ns, &qjournalpb.FormatResponseProto{})
+	})
 
 	// A second JournalNode on the same directory refuses to start.
-	second := exec.Command(bin, "journalnode",
+	_, errOut, code := runBinary(t, bin, processEnv(), "", "journalnode",
 		"-D", "dfs.journalnode.edits.dir="+editsDir,
 		"-D", "dfs.journalnode.rpc-address=127.0.0.1:0",
 		"-D", "dfs.journalnode.http-address=127.0.0.1:0")
-	second.Env = cmd.Env
-	out, err := second.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "The directory is already locked") {
-		t.Fatalf("second JournalNode: %v\n%s", err, out)
+	if code != 1 || !strings.Contains(errOut, "The directory is already locked") {
+		t.Fatalf("second JournalNode: exit %d\n%s", code, errOut)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-exited; err != nil {
-		t.Fatalf("exit after SIGTERM: %v\nstderr: %s", err, stderr.String())
-	}
-	exited <- nil // for the cleanup
-	if !strings.Contains(stderr.String(), "JournalNode stopped") {
-		t.Fatalf("stderr: %s", stderr.String())
+	jn.term()
+	if !strings.Contains(jn.stderr.String(), "JournalNode stopped") {
+		t.Fatalf("stderr: %s", jn.stderr)
 	}
 }
 

@@ -3,17 +3,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,102 +19,45 @@ import (
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
+// nnProcess is a non-HA NameNode process configured with -D options.
 type nnProcess struct {
-	t      *testing.T
-	bin    string
-	conf   []string
-	addr   string
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	exited chan error
+	t    *testing.T
+	bin  string
+	conf []string
+	addr string
+	d    *daemonProcess
 }
 
-func buildHDFS(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the hdfs binary")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command to build the binary with")
-	}
-	bin := filepath.Join(t.TempDir(), "hdfs")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
+// run runs `hdfs <args[0]> <conf...> <args[1:]...>` as the current user.
 func (p *nnProcess) run(stdin string, args ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command(p.bin, append(append([]string{args[0]}, p.conf...), args[1:]...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HADOOP_USER_NAME=" + currentUser()}
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		p.t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return runBinary(p.t, p.bin, processEnv("HADOOP_USER_NAME="+currentUser()), stdin, append(append([]string{args[0]}, p.conf...), args[1:]...)...)
 }
 
 func currentUser() string { return benchUser() }
 
+// start runs the NameNode and waits until it answers msync.
 func (p *nnProcess) start() {
-	cmd := exec.Command(p.bin, append([]string{"namenode"}, p.conf...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	p.stderr = &bytes.Buffer{}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.cmd = cmd
-	p.exited = make(chan error, 1)
-	go func() { p.exited <- cmd.Wait() }()
+	p.d = startDaemon(p.t, "namenode", p.bin, processEnv(), append([]string{"namenode"}, p.conf...)...)
 	c, _ := rpc.NewClient(rpc.DefaultClientConfig(currentUser()))
 	defer c.Close()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		err := c.Call(context.Background(), p.addr, namesystem.ClientProtocol, "msync", &hdfspb.MsyncRequestProto{}, &hdfspb.MsyncResponseProto{})
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("NameNode does not serve: %v\nstderr: %s", err, p.stderr)
-		}
-	}
+	p.d.waitFor("NameNode serving", func() error {
+		return c.Call(context.Background(), p.addr, namesystem.ClientProtocol, "msync", &hdfspb.MsyncRequestProto{}, &hdfspb.MsyncResponseProto{})
+	})
 }
 
-func (p *nnProcess) kill9() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-	p.cmd = nil
-}
+func (p *nnProcess) kill9() { p.d.kill9() }
 
-func (p *nnProcess) term() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := <-p.exited; err != nil {
-		p.t.Fatalf("exit after SIGTERM: %v\nstderr: %s", err, p.stderr)
-	}
-	p.cmd = nil
-}
+func (p *nnProcess) term() { p.d.term() }
 
 func newNNProcess(t *testing.T) *nnProcess {
 	dir := t.TempDir()
 	addr := testcluster.ReserveAddr(t, "127.0.0.1")
-	p := &nnProcess{t: t, bin: buildHDFS(t), addr: addr, conf: []string{
+	return &nnProcess{t: t, bin: buildHDFS(t), addr: addr, conf: []string{
 		"-D", "dfs.namenode.name.dir=file://" + dir,
 		"-D", "dfs.namenode.rpc-address=" + addr,
 		"-D", "dfs.namenode.http-address=" + testcluster.ReserveAddr(t, "127.0.0.1"),
 		"-D", "fs.defaultFS=hdfs://" + addr,
 	}}
-	t.Cleanup(func() {
-		if p.cmd != nil {
-			p.kill9()
-		}
-	})
-	return p
 }
 
 // TestNameNodeProcessDurability: format, run, mkdirs from 16 goroutines,
