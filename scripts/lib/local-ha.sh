@@ -1,0 +1,285 @@
+# shellcheck shell=bash
+# Local HA cluster helpers: configuration generation, start, stop, wait for a port.
+#
+# Source this file, then:
+#
+#   ha_init DIR BIN      lay out a cluster under DIR (conf/, <daemon>/conf, data, logs/,
+#                        run/) for the hdfs binary BIN, on free 127.0.0.1 ports. Knobs, set
+#                        before ha_init: HA_NAMESERVICE (mycluster), HA_NAMENODES (2),
+#                        HA_JOURNALNODES (3), HA_HOST (127.0.0.1), HA_EXTRA_PROPS (array
+#                        of "name=value" added to hdfs-site.xml, winning over the defaults).
+#   ha_load DIR          pick up a cluster laid out earlier (reads DIR/cluster.env).
+#   ha_hdfs ARGS...      run hdfs with the shared client configuration (conf/).
+#   ha_hdfs_as ID ARGS.. run hdfs with daemon ID's configuration (nn1/conf, ...).
+#   ha_start ID          start daemon ID (jn1.., nn1..) in the background; log in
+#                        logs/ID.log, pid in run/ID.pid; returns once its RPC port listens.
+#   ha_stop ID           SIGTERM, then SIGKILL after HA_STOP_WAIT seconds (10).
+#   ha_kill9 ID          SIGKILL, as a crash.
+#   ha_stop_all          stop every daemon with a pid file, NameNodes first.
+#   ha_running ID        true if ID's process is alive.
+#   ha_wait_port H:P [S] wait up to S seconds (30) for a TCP listener on H:P.
+#   ha_rpc ID, ha_http ID  the RPC and HTTP addresses of daemon ID.
+#   ha_log_tail          the last lines of every daemon log (for failure reports).
+#
+# The layout matches internal/testcluster's NewHA, so what the tests run is what an
+# operator runs here: shared conf/ for clients and tools, and per-daemon conf dirs that
+# add dfs.ha.namenode.id (NameNodes) or the JournalNode's own addresses and directory.
+# Ports are chosen between 20000 and 32767 (below Linux's ephemeral range), skipping any
+# that already has a listener.
+
+HA_STOP_WAIT=${HA_STOP_WAIT:-10}
+
+ha_die() {
+	echo "local-ha: $*" >&2
+	return 1
+}
+
+# ha_port_busy H P: something accepts connections on H:P.
+ha_port_busy() {
+	(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# ha_pick_port H: sets HA_PORT to a port on H with no listener and not handed out before
+# (not a subshell, so HA_USED_PORTS remembers it).
+ha_pick_port() {
+	local host=$1 port tries=0
+	while ((tries++ < 500)); do
+		port=$((20000 + RANDOM % 12768))
+		[[ " ${HA_USED_PORTS:-} " == *" $port "* ]] && continue
+		ha_port_busy "$host" "$port" && continue
+		HA_USED_PORTS="${HA_USED_PORTS:-} $port"
+		HA_PORT=$port
+		return 0
+	done
+	ha_die "no free port on $host"
+}
+
+# ha_write_site FILE NAME=VALUE...: a Hadoop configuration file.
+ha_write_site() {
+	local file=$1 kv name value
+	shift
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo '<configuration>'
+		for kv in "$@"; do
+			name=${kv%%=*}
+			value=${kv#*=}
+			value=${value//&/&amp;}
+			value=${value//</&lt;}
+			value=${value//>/&gt;}
+			printf '  <property>\n    <name>%s</name>\n    <value>%s</value>\n  </property>\n' "$name" "$value"
+		done
+		echo '</configuration>'
+	} >"$file"
+}
+
+ha_init() {
+	local dir=$1 bin=$2 i id rpc http
+	[[ -n $dir && -n $bin ]] || ha_die "usage: ha_init DIR BIN" || return
+	[[ -x $bin ]] || ha_die "$bin is not an executable (run 'make build')" || return
+	mkdir -p "$dir" || return
+	HA_DIR=$(cd "$dir" && pwd) || return
+	HA_BIN=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+	HA_NAMESERVICE=${HA_NAMESERVICE:-mycluster}
+	HA_NAMENODES=${HA_NAMENODES:-2}
+	HA_JOURNALNODES=${HA_JOURNALNODES:-3}
+	HA_HOST=${HA_HOST:-127.0.0.1}
+	mkdir -p "$HA_DIR/conf" "$HA_DIR/logs" "$HA_DIR/run" "$HA_DIR/tmp"
+
+	# cluster.env records the binary, the daemons and their addresses (ha_load reads it).
+	local ns=$HA_NAMESERVICE env=() jns=() nns=()
+	env+=("HA_BIN=$HA_BIN" "HA_NAMESERVICE=$ns" "HA_NAMENODES=$HA_NAMENODES" "HA_JOURNALNODES=$HA_JOURNALNODES" "HA_HOST=$HA_HOST")
+	for ((i = 1; i <= HA_JOURNALNODES; i++)); do jns+=("jn$i"); done
+	for ((i = 1; i <= HA_NAMENODES; i++)); do nns+=("nn$i"); done
+	for id in "${jns[@]}" "${nns[@]}"; do
+		ha_pick_port "$HA_HOST" || return
+		rpc=$HA_HOST:$HA_PORT
+		ha_pick_port "$HA_HOST" || return
+		http=$HA_HOST:$HA_PORT
+		env+=("HA_RPC_$id=$rpc" "HA_HTTP_$id=$http")
+	done
+	printf '%s\n' "${env[@]}" >"$HA_DIR/cluster.env"
+	ha_load "$HA_DIR" || return
+
+	local hdfs=("dfs.nameservices=$ns" "dfs.ha.namenodes.$ns=$(IFS=,; echo "${nns[*]}")") quorum=()
+	for id in "${nns[@]}"; do
+		mkdir -p "$HA_DIR/$id/conf" "$HA_DIR/$id/name"
+		hdfs+=("dfs.namenode.rpc-address.$ns.$id=$(ha_rpc "$id")"
+			"dfs.namenode.http-address.$ns.$id=$(ha_http "$id")"
+			"dfs.namenode.name.dir.$ns.$id=$HA_DIR/$id/name")
+	done
+	for id in "${jns[@]}"; do quorum+=("$(ha_rpc "$id")"); done
+	hdfs+=(
+		"dfs.namenode.shared.edits.dir=qjournal://$(IFS=';'; echo "${quorum[*]}")/$ns"
+		"dfs.client.failover.proxy.provider.$ns=org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider"
+		"dfs.ha.fencing.methods=shell($HA_DIR/fence.sh)"
+		"dfs.ha.automatic-failover.enabled=false"
+		# A standby tails in-progress edits every second (Hadoop's default period is 60 s).
+		"dfs.ha.tail-edits.in-progress=true"
+		"dfs.ha.tail-edits.period=1s"
+		"dfs.replication=1"
+		${HA_EXTRA_PROPS[@]+"${HA_EXTRA_PROPS[@]}"}
+	)
+	local core=("fs.defaultFS=hdfs://$ns" "hadoop.tmp.dir=$HA_DIR/tmp")
+
+	ha_write_site "$HA_DIR/conf/core-site.xml" "${core[@]}"
+	ha_write_site "$HA_DIR/conf/hdfs-site.xml" "${hdfs[@]}"
+	for id in "${nns[@]}"; do
+		cp "$HA_DIR/conf/core-site.xml" "$HA_DIR/$id/conf/"
+		ha_write_site "$HA_DIR/$id/conf/hdfs-site.xml" "${hdfs[@]}" "dfs.ha.namenode.id=$id"
+	done
+	for id in "${jns[@]}"; do
+		mkdir -p "$HA_DIR/$id/conf" "$HA_DIR/$id/edits"
+		cp "$HA_DIR/conf/core-site.xml" "$HA_DIR/$id/conf/"
+		ha_write_site "$HA_DIR/$id/conf/hdfs-site.xml" "${hdfs[@]}" \
+			"dfs.journalnode.rpc-address=$(ha_rpc "$id")" \
+			"dfs.journalnode.http-address=$(ha_http "$id")" \
+			"dfs.journalnode.edits.dir=$HA_DIR/$id/edits"
+	done
+
+	# The fencing method: shell(fence.sh) runs with Hadoop's $target_* environment. It
+	# records what it was asked to fence and makes sure that NameNode process is gone,
+	# which is what fencing is for.
+	cat >"$HA_DIR/fence.sh" <<EOF
+#!/usr/bin/env bash
+echo "\$(date -u +%FT%TZ) fence \$target_namenodeid of \$target_nameserviceid at \$target_host:\$target_port" >>"$HA_DIR/fence.log"
+pidfile="$HA_DIR/run/\$target_namenodeid.pid"
+if [[ -f \$pidfile ]] && kill -0 "\$(cat "\$pidfile")" 2>/dev/null; then
+	kill -9 "\$(cat "\$pidfile")"
+fi
+exit 0
+EOF
+	chmod +x "$HA_DIR/fence.sh"
+}
+
+ha_load() {
+	HA_DIR=$(cd "$1" && pwd) || return
+	[[ -f $HA_DIR/cluster.env ]] || ha_die "$HA_DIR is not a local HA cluster (no cluster.env)" || return
+	local line
+	while IFS= read -r line; do
+		[[ -n $line ]] && declare -g "$line"
+	done <"$HA_DIR/cluster.env"
+}
+
+ha_http() {
+	local v=HA_HTTP_$1
+	[[ -n ${!v:-} ]] || ha_die "no daemon $1" || return
+	echo "${!v}"
+}
+
+ha_rpc() {
+	local v=HA_RPC_$1
+	[[ -n ${!v:-} ]] || ha_die "no daemon $1" || return
+	echo "${!v}"
+}
+
+ha_hdfs() { "$HA_BIN" --config "$HA_DIR/conf" "$@"; }
+
+ha_hdfs_as() {
+	local id=$1
+	shift
+	"$HA_BIN" --config "$HA_DIR/$id/conf" "$@"
+}
+
+ha_pid() { cat "$HA_DIR/run/$1.pid" 2>/dev/null; }
+
+ha_running() {
+	local pid
+	pid=$(ha_pid "$1") && [[ -n $pid ]] && ha_alive "$pid"
+}
+
+ha_wait_port() {
+	local hostport=$1 secs=${2:-30} i
+	for ((i = 0; i < secs * 10; i++)); do
+		ha_port_busy "${hostport%:*}" "${hostport##*:}" && return 0
+		sleep 0.1
+	done
+	ha_die "nothing listens on $hostport after ${secs}s"
+}
+
+ha_start() {
+	local id=$1 role
+	case $id in
+	jn*) role=journalnode ;;
+	nn*) role=namenode ;;
+	*) ha_die "unknown daemon $id" || return ;;
+	esac
+	if ha_running "$id"; then
+		ha_die "$id already runs (pid $(ha_pid "$id"))"
+		return
+	fi
+	# Started from a subshell, so the daemon is not a job of this shell: killing it prints
+	# no job notice, and whoever reaps orphans reaps it.
+	(
+		"$HA_BIN" --config "$HA_DIR/$id/conf" "$role" >>"$HA_DIR/logs/$id.log" 2>&1 </dev/null &
+		echo $! >"$HA_DIR/run/$id.pid"
+	)
+	local addr i
+	addr=$(ha_rpc "$id") || return
+	for ((i = 0; i < 300; i++)); do
+		ha_port_busy "${addr%:*}" "${addr##*:}" && return 0
+		ha_running "$id" || { ha_die "$id exited at start; see $HA_DIR/logs/$id.log"; return; }
+		sleep 0.1
+	done
+	ha_die "$id does not listen on $addr after 30s; see $HA_DIR/logs/$id.log"
+}
+
+# ha_alive PID: the process exists and is not a zombie.
+ha_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# ha_gone ID PID: wait for PID to end, then forget it.
+ha_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ha_alive "$2" || break
+		sleep 0.05
+	done
+	rm -f "$HA_DIR/run/$1.pid"
+}
+
+ha_kill9() {
+	local pid
+	pid=$(ha_pid "$1") || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	ha_gone "$1" "$pid"
+}
+
+ha_stop() {
+	local id=$1 pid i
+	pid=$(ha_pid "$id") || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < HA_STOP_WAIT * 10; i++)); do
+		ha_alive "$pid" || break
+		sleep 0.1
+	done
+	if ha_alive "$pid"; then
+		echo "local-ha: $id did not stop in ${HA_STOP_WAIT}s; killing it" >&2
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	ha_gone "$id" "$pid"
+}
+
+ha_stop_all() {
+	[[ -n ${HA_DIR:-} && -d $HA_DIR/run ]] || return 0
+	local f id
+	for f in "$HA_DIR"/run/nn*.pid "$HA_DIR"/run/*.pid; do
+		[[ -f $f ]] || continue
+		id=$(basename "$f" .pid)
+		ha_stop "$id"
+	done
+}
+
+ha_log_tail() {
+	local f
+	for f in "$HA_DIR"/logs/*.log; do
+		[[ -f $f ]] || continue
+		echo "--- last lines of $f"
+		tail -n "${1:-15}" "$f"
+	done
+}
