@@ -1,0 +1,535 @@
+package main
+
+// `hdfs dfs`: Hadoop's FsShell, grown one command at a time.
+//
+// The shape every command follows is FsShell's (org.apache.hadoop.fs.shell.Command):
+//
+//   - the command's own switches come first and are single letters given separately
+//     ("-ls -R -d /a", never "-Rd"); an unknown one, or too few paths, is a usage error:
+//     "-ls: Illegal option -x" then "Usage: hadoop fs [generic options] -ls ...", exit 255;
+//   - each path argument is processed on its own; a failure prints "<cmd>: <message>" on
+//     stderr (the first line of the NameNode's exception, or "`<path>': No such file or
+//     directory") and the command goes on with the next argument;
+//   - the exit status is 0 when no argument failed, else 1.
+//
+// Paths resolve as Hadoop's Path does against the default filesystem: "hdfs://ns/a" names
+// its filesystem, "/a" is on fs.defaultFS, and "a" is relative to the user's home
+// /user/<user> on fs.defaultFS. Output names a path the way it was typed (relative paths
+// stay relative), and children as "<typed path>/<name>".
+//
+// Every NameNode call goes through package client, so an HA nameservice fails over.
+//
+// To add a command: write a func(*fsShell, []string) error beside runMkdir and runLs,
+// parse its switches with parseFsOptions, report per-path failures with sh.displayError,
+// and add a toolOp to dfsTool. Not yet here: globs, -h/-t/-S/-r/-u/-C for -ls, and every
+// command that moves data (those need DataNodes).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os/user"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/client"
+	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+// fsUsagePrefix is how FsShell introduces a command's usage (Hadoop keeps "hadoop fs" in
+// `hdfs dfs` too).
+const fsUsagePrefix = "Usage: hadoop fs [generic options]"
+
+// dfsCallTimeout bounds one NameNode call, failovers included.
+const dfsCallTimeout = 2 * time.Minute
+
+func dfsTool(e *appEnv) *hadoopTool {
+	t := &hadoopTool{
+		Name:     "dfs",
+		Category: categoryClient,
+		Summary:  "run a filesystem command on the file system",
+		Description: "Runs a filesystem command on fs.defaultFS (or the filesystem a path names, hdfs://...).\n" +
+			"Relative paths are relative to /user/<user> ($HADOOP_USER_NAME, else the OS user).",
+	}
+	shellOp := func(name, args, help string, run func(*fsShell, []string) error) toolOp {
+		return toolOp{Name: name, Args: args, Help: help, MinArgs: 0, MaxArgs: -1,
+			Run: func(tc *toolContext, a []string) error {
+				sh, err := newFsShell(tc, e, name, args)
+				if err != nil {
+					return err
+				}
+				defer sh.close()
+				return sh.finish(run(sh, a))
+			}}
+	}
+	t.Ops = []toolOp{
+		shellOp("-ls", "[-d] [-R] [<path> ...]",
+			"List the contents that match the specified file pattern. If path is not specified, the contents of /user/<currentUser> will be listed. "+
+				"For a directory a list of its direct children is returned (unless -d is given). -d: Directories are listed as plain files. -R: Recursively list the contents of directories.",
+			runLs),
+		shellOp("-mkdir", "[-p] <path> ...",
+			"Create a directory in specified location. -p: Do not fail if the directory already exists (and create missing parents).",
+			runMkdir),
+	}
+	return t
+}
+
+// fsShell is one run of one dfs command.
+type fsShell struct {
+	tc   *toolContext
+	name string // "ls", as errors are prefixed
+	args string // the command's usage arguments
+	user string
+	home string
+	// defaultFS is the scheme and authority of fs.defaultFS ("hdfs://mycluster").
+	defaultFS string
+	umask     uint32
+	clients   map[string]*client.Client
+	numErrors int
+
+	// -ls column widths; like Hadoop's Ls they only grow during one command.
+	maxRepl, maxLen, maxOwner, maxGroup int
+}
+
+func newFsShell(tc *toolContext, e *appEnv, op, args string) (*fsShell, error) {
+	u := e.getenv("HADOOP_USER_NAME")
+	if u == "" {
+		if cur, err := user.Current(); err == nil && cur.Username != "" {
+			u = cur.Username
+		} else {
+			u = "hdfs"
+		}
+	}
+	umask, err := parseOctalUmask(tc.Conf.GetTrimmed("fs.permissions.umask-mode", "022"))
+	if err != nil {
+		return nil, err
+	}
+	fs := tc.Conf.GetTrimmed(conf.KeyDefaultFS, "file:///")
+	d, err := url.Parse(fs)
+	if err != nil {
+		return nil, fmt.Errorf("bad fs.defaultFS %q: %w", fs, err)
+	}
+	return &fsShell{
+		tc: tc, name: strings.TrimPrefix(op, "-"), args: args,
+		user: u, home: "/user/" + u,
+		defaultFS: strings.ToLower(d.Scheme) + "://" + d.Host,
+		umask:     umask,
+		clients:   map[string]*client.Client{},
+		maxRepl:   3, maxLen: 10,
+	}, nil
+}
+
+func (sh *fsShell) close() {
+	for _, c := range sh.clients {
+		_ = c.Close()
+	}
+}
+
+// finish turns a command's result into the exit status FsShell gives: a usage error
+// (255), else 1 when any path failed, else 0.
+func (sh *fsShell) finish(err error) error {
+	var ue fsUsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(sh.tc.Err, "-%s: %s\n%s -%s %s\n", sh.name, ue.msg, fsUsagePrefix, sh.name, sh.args)
+		return cli.Exit("", exitToolError)
+	}
+	if err != nil {
+		sh.displayError(err)
+	}
+	if sh.numErrors > 0 {
+		return cli.Exit("", exitShellError)
+	}
+	return nil
+}
+
+// displayError prints "<cmd>: <first line of the message>" and counts the failure.
+func (sh *fsShell) displayError(err error) {
+	sh.numErrors++
+	msg := err.Error()
+	var re *rpc.RemoteError
+	if errors.As(err, &re) {
+		msg = re.Message
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	fmt.Fprintf(sh.tc.Err, "%s: %s\n", sh.name, msg)
+}
+
+// fsUsageError is a bad command line (Hadoop's IllegalArgumentException from CommandFormat).
+type fsUsageError struct{ msg string }
+
+func (e fsUsageError) Error() string { return e.msg }
+
+// parseFsOptions is Hadoop's CommandFormat: leading single-letter switches from opts, each
+// given on its own, up to the first non-switch, a lone "-", or "--" (dropped). It then
+// checks there are at least minArgs arguments left.
+func parseFsOptions(args []string, minArgs int, opts string) (map[byte]bool, []string, error) {
+	set := map[byte]bool{}
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		if len(a) != 2 || !strings.ContainsRune(opts, rune(a[1])) {
+			return nil, nil, fsUsageError{"Illegal option " + a}
+		}
+		set[a[1]] = true
+	}
+	rest := args[i:]
+	if len(rest) < minArgs {
+		return nil, nil, fsUsageError{fmt.Sprintf("Not enough arguments: expected %d but got %d", minArgs, len(rest))}
+	}
+	return set, rest, nil
+}
+
+// fsPath is one path argument (or a child found under one): where it is and how to show it.
+type fsPath struct {
+	// display is the path as the user wrote it, normalized as Hadoop's Path does: prefix
+	// ("hdfs://ns" when the argument named its filesystem, else "") then the path part.
+	display string
+	prefix  string
+	// fs is the scheme and authority of its filesystem ("hdfs://mycluster").
+	fs string
+	// abs is the absolute path inside that filesystem.
+	abs  string
+	stat *hdfspb.HdfsFileStatusProto
+}
+
+// pathNotFound is Hadoop's PathNotFoundException.
+type pathNotFound struct{ path string }
+
+func (e pathNotFound) Error() string { return "`" + e.path + "': No such file or directory" }
+
+// resolve turns an argument into an fsPath.
+func (sh *fsShell) resolve(arg string) (*fsPath, error) {
+	if arg == "" {
+		return nil, errors.New("Can not create a Path from an empty string")
+	}
+	if scheme, _, ok := strings.Cut(arg, "://"); ok && !strings.Contains(scheme, "/") {
+		u, err := url.Parse(arg)
+		if err != nil {
+			return nil, fmt.Errorf("`%s': %w", arg, err)
+		}
+		if !strings.EqualFold(u.Scheme, "hdfs") {
+			return nil, fmt.Errorf("No FileSystem for scheme %q", u.Scheme)
+		}
+		fs := "hdfs://" + u.Host
+		p := &fsPath{display: fs, prefix: fs, fs: fs, abs: cleanAbs(u.Path)}
+		if u.Path != "" {
+			p.display += p.abs
+		}
+		return p, nil
+	}
+	if !strings.HasPrefix(sh.defaultFS, "hdfs://") {
+		return nil, fmt.Errorf("fs.defaultFS is %s: dfs needs an hdfs:// filesystem", sh.defaultFS)
+	}
+	if strings.HasPrefix(arg, "/") {
+		abs := cleanAbs(arg)
+		return &fsPath{display: abs, fs: sh.defaultFS, abs: abs}, nil
+	}
+	rel := path.Clean(arg)
+	return &fsPath{display: rel, fs: sh.defaultFS, abs: cleanAbs(sh.home + "/" + rel)}, nil
+}
+
+func cleanAbs(p string) string { return path.Clean("/" + p) }
+
+// child is the entry st under p, shown as Hadoop's PathData shows children: the bare name
+// under ".", else "<p>/<name>".
+func (p *fsPath) child(st *hdfspb.HdfsFileStatusProto) *fsPath {
+	name := string(st.GetPath())
+	display := p.display + "/" + name
+	switch {
+	case p.display == ".":
+		display = name
+	case strings.HasSuffix(p.display, "/"):
+		display = p.display + name
+	}
+	return &fsPath{display: display, prefix: p.prefix, fs: p.fs, abs: path.Join(p.abs, name), stat: st}
+}
+
+// parent is p's parent directory as Hadoop's Path.getParent shows it ("." for a bare
+// relative name); nil for a root.
+func (p *fsPath) parent() *fsPath {
+	if p.abs == "/" {
+		return nil
+	}
+	part := strings.TrimPrefix(p.display, p.prefix)
+	switch i := strings.LastIndex(part, "/"); {
+	case i < 0:
+		part = "."
+	case i == 0:
+		part = "/"
+	default:
+		part = part[:i]
+	}
+	return &fsPath{display: p.prefix + part, prefix: p.prefix, fs: p.fs, abs: path.Dir(p.abs)}
+}
+
+func (sh *fsShell) client(fs string) (*client.Client, error) {
+	if c, ok := sh.clients[fs]; ok {
+		return c, nil
+	}
+	c, err := client.New(client.Config{Conf: sh.tc.Conf, User: sh.user, Logger: sh.tc.Log.Named("client")}, fs)
+	if err != nil {
+		return nil, err
+	}
+	sh.clients[fs] = c
+	return c, nil
+}
+
+func (sh *fsShell) call(fs, method string, req, resp proto.Message) error {
+	c, err := sh.client(fs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(sh.tc.Ctx, dfsCallTimeout)
+	defer cancel()
+	return c.Call(ctx, method, req, resp)
+}
+
+// stat fills p.stat; a missing path leaves it nil.
+func (sh *fsShell) stat(p *fsPath) error {
+	resp := &hdfspb.GetFileInfoResponseProto{}
+	if err := sh.call(p.fs, "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String(p.abs)}, resp); err != nil {
+		return err
+	}
+	p.stat = resp.Fs
+	return nil
+}
+
+// list returns every entry of directory p, page by page (getListing with startAfter).
+func (sh *fsShell) list(p *fsPath) ([]*fsPath, error) {
+	var out []*fsPath
+	after := []byte{}
+	for {
+		resp := &hdfspb.GetListingResponseProto{}
+		req := &hdfspb.GetListingRequestProto{Src: proto.String(p.abs), StartAfter: after, NeedLocation: proto.Bool(false)}
+		if err := sh.call(p.fs, "getListing", req, resp); err != nil {
+			return nil, err
+		}
+		if resp.DirList == nil {
+			// DistributedFileSystem.listStatus's text for a directory gone meanwhile.
+			return nil, fmt.Errorf("File %s does not exist.", p.abs)
+		}
+		page := resp.DirList.GetPartialListing()
+		for _, st := range page {
+			out = append(out, p.child(st))
+		}
+		if resp.DirList.GetRemainingEntries() == 0 || len(page) == 0 {
+			return out, nil
+		}
+		after = page[len(page)-1].GetPath()
+	}
+}
+
+// ---- -mkdir ----
+
+func runMkdir(sh *fsShell, args []string) error {
+	opts, paths, err := parseFsOptions(args, 1, "p")
+	if err != nil {
+		return err
+	}
+	parents := opts['p']
+	for _, a := range paths {
+		if err := sh.mkdir(a, parents); err != nil {
+			sh.displayError(err)
+		}
+	}
+	return nil
+}
+
+func (sh *fsShell) mkdir(arg string, parents bool) error {
+	p, err := sh.resolve(arg)
+	if err != nil {
+		return err
+	}
+	if err := sh.stat(p); err != nil {
+		return err
+	}
+	if p.stat != nil {
+		switch {
+		case p.stat.GetFileType() != hdfspb.HdfsFileStatusProto_IS_DIR:
+			return fmt.Errorf("`%s': Is not a directory", p.display)
+		case !parents:
+			return fmt.Errorf("`%s': File exists", p.display)
+		}
+		return nil
+	}
+	if !parents {
+		if par := p.parent(); par != nil {
+			if err := sh.stat(par); err != nil {
+				return err
+			}
+			if par.stat == nil {
+				return pathNotFound{par.display}
+			}
+		}
+	}
+	// DistributedFileSystem.mkdirs: the default directory permission 0777, masked by
+	// fs.permissions.umask-mode, parents created.
+	resp := &hdfspb.MkdirsResponseProto{}
+	req := &hdfspb.MkdirsRequestProto{
+		Src:          proto.String(p.abs),
+		Masked:       &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o777 &^ sh.umask)},
+		Unmasked:     &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o777)},
+		CreateParent: proto.Bool(true),
+	}
+	if err := sh.call(p.fs, "mkdirs", req, resp); err != nil {
+		return err
+	}
+	if !resp.GetResult() {
+		return fmt.Errorf("`%s': Input/output error", p.display)
+	}
+	return nil
+}
+
+// parseOctalUmask reads fs.permissions.umask-mode in its octal form ("022").
+func parseOctalUmask(v string) (uint32, error) {
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil {
+		return 0, fmt.Errorf("fs.permissions.umask-mode %q: dfs takes an octal umask", v)
+	}
+	return uint32(n) & 0o777, nil
+}
+
+// ---- -ls ----
+
+type lsOptions struct{ dirRecurse, recursive bool }
+
+func runLs(sh *fsShell, args []string) error {
+	opts, paths, err := parseFsOptions(args, 0, "dR")
+	if err != nil {
+		return err
+	}
+	o := lsOptions{dirRecurse: !opts['d']}
+	o.recursive = opts['R'] && o.dirRecurse
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	for _, a := range paths {
+		p, err := sh.resolve(a)
+		if err == nil {
+			err = sh.stat(p)
+		}
+		if err == nil && p.stat == nil {
+			err = pathNotFound{p.display}
+		}
+		if err != nil {
+			sh.displayError(err)
+			continue
+		}
+		if o.dirRecurse && isDir(p) {
+			sh.lsRecurse(o, p)
+		} else {
+			sh.lsPaths(o, nil, []*fsPath{p})
+		}
+	}
+	return nil
+}
+
+// lsRecurse lists directory p's entries (Hadoop's recursePath).
+func (sh *fsShell) lsRecurse(o lsOptions, p *fsPath) {
+	items, err := sh.list(p)
+	if err != nil {
+		sh.displayError(err)
+		return
+	}
+	sh.lsPaths(o, p, items)
+}
+
+// lsPaths prints items (Hadoop's Ls.processPaths): the "Found N items" header for a
+// directory listed without -R, then one line per item, descending into directories
+// under -R right after each one's line.
+func (sh *fsShell) lsPaths(o lsOptions, parent *fsPath, items []*fsPath) {
+	if parent != nil && !o.recursive && len(items) != 0 {
+		sh.tc.Printf("Found %d items\n", len(items))
+	}
+	for _, it := range items {
+		sh.maxRepl = max(sh.maxRepl, len(strconv.FormatUint(uint64(it.stat.GetBlockReplication()), 10)))
+		sh.maxLen = max(sh.maxLen, len(strconv.FormatUint(it.stat.GetLength(), 10)))
+		sh.maxOwner = max(sh.maxOwner, len(it.stat.GetOwner()))
+		sh.maxGroup = max(sh.maxGroup, len(it.stat.GetGroup()))
+	}
+	for _, it := range items {
+		sh.tc.Println(sh.lsLine(it))
+		if o.recursive && isDir(it) {
+			sh.lsRecurse(o, it)
+		}
+	}
+}
+
+// lsLine is one line of -ls, column for column as Hadoop's Ls formats it.
+func (sh *fsShell) lsLine(p *fsPath) string {
+	st := p.stat
+	var b strings.Builder
+	if isDir(p) {
+		b.WriteString("d")
+	} else {
+		b.WriteString("-")
+	}
+	b.WriteString(lsPermString(st))
+	repl := "-"
+	if st.GetFileType() == hdfspb.HdfsFileStatusProto_IS_FILE {
+		repl = strconv.FormatUint(uint64(st.GetBlockReplication()), 10)
+	}
+	fmt.Fprintf(&b, "%*s ", sh.maxRepl, repl)
+	// Hadoop drops the padding and the separator for a column that is empty throughout.
+	if sh.maxOwner > 0 {
+		fmt.Fprintf(&b, "%-*s ", sh.maxOwner, st.GetOwner())
+	} else {
+		b.WriteString(st.GetOwner())
+	}
+	if sh.maxGroup > 0 {
+		fmt.Fprintf(&b, "%-*s ", sh.maxGroup, st.GetGroup())
+	} else {
+		b.WriteString(st.GetGroup())
+	}
+	fmt.Fprintf(&b, "%*d ", sh.maxLen, st.GetLength())
+	mtime := time.UnixMilli(int64(st.GetModificationTime())).In(time.Local)
+	b.WriteString(mtime.Format("2006-01-02 15:04"))
+	b.WriteString(" ")
+	b.WriteString(p.display)
+	return b.String()
+}
+
+func isDir(p *fsPath) bool { return p.stat.GetFileType() == hdfspb.HdfsFileStatusProto_IS_DIR }
+
+// aclBit is FsPermissionExtension's ACL bit in the permission of older NameNodes; newer
+// ones set HAS_ACL in flags.
+const aclBit = 1 << 12
+
+// lsPermString is FsPermission.toString ("rwxr-xr-x", sticky shown as t/T) followed by "+"
+// when the inode has an ACL, else a space.
+func lsPermString(st *hdfspb.HdfsFileStatusProto) string {
+	perm := st.GetPermission().GetPerm()
+	const sym = "rwxrwxrwx"
+	b := []byte("---------")
+	for i := range 9 {
+		if perm&(1<<(8-i)) != 0 {
+			b[i] = sym[i]
+		}
+	}
+	if perm&0o1000 != 0 {
+		if b[8] == 'x' {
+			b[8] = 't'
+		} else {
+			b[8] = 'T'
+		}
+	}
+	if perm&aclBit != 0 || st.GetFlags()&uint32(hdfspb.HdfsFileStatusProto_HAS_ACL) != 0 {
+		return string(b) + "+"
+	}
+	return string(b) + " "
+}
