@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,6 +28,7 @@ import (
 	"github.com/hdfsha/hdfsha/namenode/namesystem"
 	"github.com/hdfsha/hdfsha/namenode/qjm"
 	"github.com/hdfsha/hdfsha/namenode/web"
+	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
@@ -61,7 +63,37 @@ type Config struct {
 	Now                                      func() time.Time
 	// Groups maps a user to its groups; the OS's groups by default.
 	Groups func(user string) []string
+
+	// HA: a nameservice with >= 2 NameNodes and a qjournal shared edits
+	// dir (ConfigFromConf decides). The NameNode then starts in standby.
+	HA bool
+	// TailPeriod is dfs.ha.tail-edits.period and TailBackoffMax
+	// dfs.ha.tail-edits.period.backoff-max: after a round that found no
+	// edit the tailer sleeps TailPeriod, doubling up to TailBackoffMax;
+	// after a round that found edits it tails again at once. Defaults
+	// here are DefaultTailPeriod and DefaultTailBackoffMax (Hadoop: 60 s
+	// and no backoff), see docs/ha.md.
+	TailPeriod, TailBackoffMax time.Duration
+	// TailInProgress is dfs.ha.tail-edits.in-progress (true here; Hadoop:
+	// false): in-progress edits are read with getJournaledEdits.
+	TailInProgress bool
+	// AutoFailover is dfs.ha.automatic-failover.enabled: manual
+	// transitions (REQUEST_BY_USER) are refused, ZKFC ones accepted.
+	AutoFailover bool
+	// DUReserved is dfs.namenode.resource.du.reserved: monitorHealth is
+	// unhealthy when the name directory's volume has less space free.
+	DUReserved int64
 }
+
+// Defaults of the tail-edits keys here (Hadoop's are 60 s and 0): the
+// project's goals are a standby lag of a few ms and a failover in well
+// under 300 ms.
+const (
+	DefaultTailPeriod     = 5 * time.Millisecond
+	DefaultTailBackoffMax = time.Second
+	// DefaultDUReserved is Hadoop's dfs.namenode.resource.du.reserved.
+	DefaultDUReserved = 100 << 20
+)
 
 func stripFileScheme(key, d string) (string, error) {
 	if rest, ok := strings.CutPrefix(d, "file://"); ok {
@@ -153,6 +185,21 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	cfg.ExtraEditsRetained = geti("dfs.namenode.num.extra.edits.retained", 1000000)
 	cfg.RetryCacheExpiry = time.Duration(geti("dfs.namenode.retrycache.expirytime.millis", 600000)) * time.Millisecond
 	cfg.LeaseCheckInterval = time.Duration(geti("dfs.namenode.lease-recheck-interval-ms", 2000)) * time.Millisecond
+	getd := func(key string, def time.Duration) time.Duration {
+		v, err := c.GetDuration(key, time.Second, def)
+		errs = append(errs, err)
+		return v
+	}
+	cfg.TailPeriod = getd("dfs.ha.tail-edits.period", DefaultTailPeriod)
+	cfg.TailBackoffMax = getd("dfs.ha.tail-edits.period.backoff-max", DefaultTailBackoffMax)
+	cfg.TailInProgress = getb("dfs.ha.tail-edits.in-progress", true)
+	cfg.AutoFailover = getb("dfs.ha.automatic-failover.enabled", false)
+	cfg.DUReserved = getsz("dfs.namenode.resource.du.reserved", DefaultDUReserved)
+	if _, shared, err := c.SharedEditsDir(ns, nn); err != nil {
+		errs = append(errs, err)
+	} else if nns, err := c.NameNodes(ns); err == nil && shared && len(nns) >= 2 {
+		cfg.HA = true
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("namenode: %w", err)
 	}
@@ -226,6 +273,15 @@ func (c *Config) setDefaults() {
 	if c.Conf == nil {
 		c.Conf = conf.New()
 	}
+	if c.TailPeriod <= 0 {
+		c.TailPeriod = DefaultTailPeriod
+	}
+	if c.TailBackoffMax < 0 {
+		c.TailBackoffMax = 0
+	}
+	if c.DUReserved == 0 {
+		c.DUReserved = DefaultDUReserved
+	}
 }
 
 func osUser() string {
@@ -280,8 +336,28 @@ type NameNode struct {
 	web     *web.Server
 	served  chan struct{}
 	unlock  func() error
-	// startedAt is when the NameNode became active (LastHATransitionTime).
+	// startedAt is when the NameNode started serving.
 	startedAt time.Time
+
+	// trMu serializes HA transitions and Stop (Hadoop's NameNode methods
+	// are synchronized). Order: trMu, then mu.
+	trMu sync.Mutex
+	// state is the ha.State; lastTransition the time of the last
+	// transition in Unix ms. Written under trMu.
+	state          atomic.Int32
+	lastTransition atomic.Int64
+	// reader is the EditLog the standby tails with (under trMu); on
+	// becoming active it is recovered and becomes the writer (el). Each
+	// active term has its own EditLog: a failed one stays failed.
+	reader *editlog.EditLog
+	tailer *tailer
+	// stepDown carries writer failures to haLoop, which steps down.
+	stepDown chan *editlog.EditLog
+	quit     chan struct{}
+	quitOnce sync.Once
+	haDone   chan struct{}
+	// sysp mirrors sys for callbacks that must not take mu.
+	sysp atomic.Pointer[namesystem.Namesystem]
 }
 
 // New validates cfg and returns a NameNode that is not started.
@@ -293,7 +369,9 @@ func New(cfg Config) (*NameNode, error) {
 	if cfg.RPCAddress == "" {
 		return nil, errors.New("namenode: RPCAddress (dfs.namenode.rpc-address) is not set")
 	}
-	return &NameNode{cfg: cfg, log: cfg.Logger}, nil
+	n := &NameNode{cfg: cfg, log: cfg.Logger, stepDown: make(chan *editlog.EditLog, 4), quit: make(chan struct{})}
+	n.state.Store(int32(ha.Initializing))
+	return n, nil
 }
 
 func (n *NameNode) workDir() string { return filepath.Join(n.cfg.NameDir, "current", "namespace.work") }
@@ -322,8 +400,13 @@ func nsInfoProto(si StorageInfo) *hdfspb.NamespaceInfoProto {
 }
 
 // Start loads the newest image, replays the edits, and serves. It returns
-// once the RPC and HTTP servers listen.
+// once the RPC and HTTP servers listen. Without HA the NameNode recovers
+// the journal and becomes active at once; in an HA nameservice it reads
+// every durable edit without taking an epoch and starts in standby,
+// tailing the journal until TransitionToActive.
 func (n *NameNode) Start(ctx context.Context) (err error) {
+	n.trMu.Lock()
+	defer n.trMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started {
@@ -332,6 +415,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	n.started = true
 	defer func() {
 		if err != nil {
+			n.stopTailerLocked()
 			n.closeLocked()
 		}
 	}()
@@ -355,56 +439,59 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("namenode: image %s belongs to cluster %s namespace %d block pool %s, but %s says cluster %s namespace %d block pool %s",
 			img.Path, info.ClusterID, info.NamespaceID, info.BlockPoolID, versionPath(n.cfg.NameDir), si.ClusterID, si.NamespaceID, si.BlockPoolID)
 	}
-	j, err := editlog.JournalFromConf(n.cfg.Conf, n.cfg.Nameservice, n.cfg.NameNodeID, nsInfoProto(si), vfs.Default, n.log)
+	el, err := n.openEditLog()
 	if err != nil {
-		return fmt.Errorf("namenode: journal: %w", err)
+		return err
 	}
-	var sys *namesystem.Namesystem
-	var sysMu sync.Mutex
-	el, err := editlog.Open(j, editlog.Options{Logger: n.log.Named("editlog"), OnFatal: func(err error) {
-		sysMu.Lock()
-		s := sys
-		sysMu.Unlock()
-		if s != nil {
-			s.Fail(err)
-		}
-	}})
-	if err != nil {
-		j.Close()
-		return fmt.Errorf("namenode: edit log: %w", err)
-	}
-	n.el = el
 	host, _, _ := net.SplitHostPort(n.cfg.RPCAddress)
-	s, err := namesystem.New(namesystem.Config{
-		Namespace: ns, EditLog: el, Logger: n.log.Named("namesystem"), Now: n.cfg.Now,
+	scfg := namesystem.Config{
+		Namespace: ns, Logger: n.log.Named("namesystem"), Now: n.cfg.Now,
 		Superuser: n.cfg.Superuser, SuperGroup: n.cfg.SuperGroup, PermissionsEnabled: n.cfg.PermissionsEnabled, Groups: n.cfg.Groups,
 		Umask: n.cfg.Umask, Defaults: n.cfg.Defaults, SoftLimit: n.cfg.SoftLimit, HardLimit: n.cfg.HardLimit,
 		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry, MinReplication: int(n.cfg.Limits.MinReplication),
 		SaveImage: n.saveImage, OnFailed: n.onFailed, HostName: host,
-	})
+		HA: n.cfg.HA, State: n.HAState, OnWriterFailed: n.onWriterFailed,
+	}
+	if n.cfg.HA {
+		n.reader = el
+	} else {
+		n.el = el
+		scfg.EditLog = el
+	}
+	s, err := namesystem.New(scfg)
 	if err != nil {
+		el.Close()
+		n.reader, n.el = nil, nil
 		return err
 	}
-	sysMu.Lock()
-	sys = s
-	sysMu.Unlock()
 	n.sys = s
-	last, err := s.Replay(ctx)
-	if err != nil {
-		return fmt.Errorf("namenode: %w", err)
+	n.sysp.Store(s)
+	if n.cfg.HA {
+		// Standby: every durable edit, no epoch.
+		last, _, err := s.Tail(ctx, el)
+		if err != nil {
+			return fmt.Errorf("namenode: %w", err)
+		}
+		n.log.Info("namespace loaded; standby", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
+	} else {
+		last, err := s.Replay(ctx)
+		if err != nil {
+			return fmt.Errorf("namenode: %w", err)
+		}
+		n.log.Info("namespace loaded", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
 	}
-	n.log.Info("namespace loaded", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
 
-	scfg := rpc.DefaultServerConfig()
-	scfg.Addr = n.cfg.RPCAddress
-	scfg.HandlerCount = n.cfg.HandlerCount
-	scfg.Logger = n.log.Named("rpc")
-	srv, err := rpc.NewServer(scfg)
+	rcfg := rpc.DefaultServerConfig()
+	rcfg.Addr = n.cfg.RPCAddress
+	rcfg.HandlerCount = n.cfg.HandlerCount
+	rcfg.Logger = n.log.Named("rpc")
+	srv, err := rpc.NewServer(rcfg)
 	if err != nil {
 		return fmt.Errorf("namenode: rpc server at %s: %w", n.cfg.RPCAddress, err)
 	}
 	n.srv = srv
 	s.Register(srv)
+	n.registerHAService(srv)
 	n.registerNamenodeProtocol(srv)
 	if n.cfg.HTTPAddress != "" {
 		w, err := web.New(web.Config{Address: n.cfg.HTTPAddress, Logger: n.log.Named("web")})
@@ -424,9 +511,61 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		defer close(n.served)
 		srv.Serve()
 	}()
+	if n.cfg.HA {
+		n.haDone = make(chan struct{})
+		go n.haLoop()
+		n.startTailerLocked()
+		n.state.Store(int32(ha.Standby))
+		n.startCheckpointer()
+		n.log.Info("NameNode standby", zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", si.ClusterID))
+		return nil
+	}
+	n.state.Store(int32(ha.Active))
 	n.log.Info("NameNode active", zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", si.ClusterID))
 	return nil
 }
+
+// openEditLog opens a new EditLog over a new journal client: the reader
+// a standby tails with, which becomes the writer of the next active term.
+// Its fatal journal errors go to the namesystem (WriterFailed).
+func (n *NameNode) openEditLog() (*editlog.EditLog, error) {
+	var j editlog.Journal
+	if n.cfg.HA {
+		qcfg, err := qjm.ConfigFromConf(n.cfg.Conf, n.cfg.Nameservice, n.cfg.NameNodeID, nsInfoProto(n.si))
+		if err != nil {
+			return nil, fmt.Errorf("namenode: journal: %w", err)
+		}
+		qcfg.InProgressRPC = n.cfg.TailInProgress
+		qcfg.Logger = n.log.Named("qjm")
+		m, err := qjm.NewManager(qcfg)
+		if err != nil {
+			return nil, fmt.Errorf("namenode: journal: %w", err)
+		}
+		j = editlog.NewQJMJournal(m)
+	} else {
+		var err error
+		j, err = editlog.JournalFromConf(n.cfg.Conf, n.cfg.Nameservice, n.cfg.NameNodeID, nsInfoProto(n.si), vfs.Default, n.log)
+		if err != nil {
+			return nil, fmt.Errorf("namenode: journal: %w", err)
+		}
+	}
+	var self atomic.Pointer[editlog.EditLog]
+	el, err := editlog.Open(j, editlog.Options{Logger: n.log.Named("editlog"), OnFatal: func(err error) {
+		if s := n.namesystem(); s != nil {
+			s.WriterFailed(self.Load(), err)
+		}
+	}})
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("namenode: edit log: %w", err)
+	}
+	self.Store(el)
+	return el, nil
+}
+
+// namesystem returns the namesystem without n.mu: it is set once in
+// Start, before any EditLog can fail.
+func (n *NameNode) namesystem() *namesystem.Namesystem { return n.sysp.Load() }
 
 // onFailed stops serving after a journal failure: nothing more is answered.
 func (n *NameNode) onFailed(err error) {
@@ -449,10 +588,25 @@ func (n *NameNode) Failed() error {
 	return n.sys.Failed()
 }
 
-// Stop stops everything Start started. Safe after a failed Start.
+// Stop stops everything Start started. Safe after a failed Start, and
+// more than once.
 func (n *NameNode) Stop() error {
+	n.quitOnce.Do(func() { close(n.quit) })
+	n.mu.Lock()
+	haDone := n.haDone
+	n.mu.Unlock()
+	if haDone != nil {
+		<-haDone // a step-down in progress finishes first
+	}
+	n.stopCheckpointer()
+	n.trMu.Lock()
+	defer n.trMu.Unlock()
+	n.stopTailerLocked()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.started && !n.stopped {
+		n.state.Store(int32(ha.Stopping))
+	}
 	return n.closeLocked()
 }
 
@@ -477,9 +631,12 @@ func (n *NameNode) closeLocked() error {
 		errs = append(errs, n.sys.Close())
 	}
 	if n.el != nil {
-		if err := n.el.Close(); err != nil && n.sys != nil && n.sys.Failed() == nil {
+		if err := n.el.Close(); err != nil && n.sys != nil && n.sys.Failed() == nil && n.el.Failed() == nil {
 			errs = append(errs, err)
 		}
+	}
+	if n.reader != nil {
+		errs = append(errs, n.reader.Close())
 	}
 	if n.ns != nil {
 		errs = append(errs, n.ns.Close())
@@ -545,8 +702,11 @@ func (n *NameNode) saveImage(ctx context.Context, ns *namespace.Namespace) error
 		return err
 	}
 	purgeFrom := imgs[0].TxID + 1 - n.cfg.ExtraEditsRetained
-	if purgeFrom > 1 {
-		if err := n.el.Purge(ctx, purgeFrom); err != nil {
+	// Only the active purges the shared journal (a standby saves what it
+	// tailed and leaves the edits alone).
+	el := n.namesystem().EditLog()
+	if purgeFrom > 1 && el != nil {
+		if err := el.Purge(ctx, purgeFrom); err != nil {
 			n.log.Warn("purging old edits failed", zap.Error(err))
 		}
 	}
@@ -558,15 +718,15 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
 		return map[string]any{
 			"modelerType": "org.apache.hadoop.hdfs.server.namenode.NameNode",
-			"NNRole":      "NameNode", "State": "active", "HostAndPort": n.RPCAddress(),
-			"SecurityEnabled": false, "LastHATransitionTime": int64(0),
+			"NNRole":      "NameNode", "State": n.HAState().String(), "HostAndPort": n.RPCAddress(),
+			"SecurityEnabled": false, "LastHATransitionTime": n.lastTransition.Load(),
 			"BytesWithFutureGenerationStamps": 0,
 		}
 	})
 	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
 		st := n.sys.Stats()
 		return map[string]any{
-			"tag.HAState": "active", "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": 0,
+			"tag.HAState": n.HAState().String(), "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": 0,
 			"CapacityTotal": 0, "CapacityUsed": 0, "CapacityRemaining": 0, "NumLiveDataNodes": 0, "NumDeadDataNodes": 0,
 			"LastWrittenTransactionId": st.LastTxID, "TransactionsSinceLastCheckpoint": 0,
 			"UnderReplicatedBlocks": 0, "CorruptBlocks": 0, "MissingBlocks": 0, "PendingDeletionBlocks": 0,
@@ -581,6 +741,12 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.RegisterGauge("namenode_last_written_txid", "Last txid logged.", func() float64 { return float64(n.sys.Stats().LastTxID) })
 	w.RegisterGauge("namenode_synced_txid", "Last txid durable in the journal.", func() float64 { return float64(n.sys.Stats().SyncedTxID) })
 	w.RegisterGauge("namenode_open_files", "Files under construction with a lease.", func() float64 { return float64(n.sys.Stats().OpenFiles) })
+	w.RegisterGauge("namenode_ha_state", "HA state: 0 initializing or stopping, 1 active, 2 standby (HAServiceStateProto numbers).", func() float64 {
+		return float64(n.HAState().Proto())
+	})
+	w.RegisterGauge("namenode_applied_txid", "Last txid applied to the namespace (a standby's tailing progress).", func() float64 {
+		return float64(n.sys.Stats().LastTxID)
+	})
 	w.RegisterGauge("namenode_safe_mode", "1 in safe mode.", func() float64 {
 		if n.sys.Stats().SafeMode {
 			return 1
@@ -759,4 +925,245 @@ func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, erro
 }
 
 // HAState is the NameNode's HA state.
-func (n *NameNode) HAState() ha.State { return ha.Active }
+func (n *NameNode) HAState() ha.State { return ha.State(n.state.Load()) }
+
+// LastHATransitionTime is when the NameNode last changed HA state (zero
+// before its first transition; startup is not one, as in Hadoop).
+func (n *NameNode) LastHATransitionTime() time.Time {
+	ms := n.lastTransition.Load()
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// AppliedTxID is the namespace's last applied txid (0 before Start).
+func (n *NameNode) AppliedTxID() int64 {
+	if s := n.namesystem(); s != nil {
+		return s.AppliedTxID()
+	}
+	return 0
+}
+
+// setState records a transition. Called under trMu.
+func (n *NameNode) setState(st ha.State) {
+	n.state.Store(int32(st))
+	n.lastTransition.Store(n.cfg.Now().UnixMilli())
+}
+
+// ---- HA transitions ----
+
+// TransitionToActive makes a standby active: stop checkpointing and
+// tailing, read to the end of the journal, recover it with a new epoch
+// (fencing every older writer), read what recovery finalized, open a new
+// segment at the next txid, and serve with lease management. Already
+// active: a no-op success. On failure the NameNode stays standby, tailing
+// again with a fresh reader, and the error is a ServiceFailedException.
+func (n *NameNode) TransitionToActive(ctx context.Context, source commonpb.HARequestSource) error {
+	n.trMu.Lock()
+	defer n.trMu.Unlock()
+	n.log.Info("transition to active requested", zap.Stringer("source", source), zap.Stringer("state", n.HAState()))
+	if !n.cfg.HA {
+		return rpc.Errorf(rpc.ErrServiceFailed, "HA for namenode is not enabled")
+	}
+	return n.transitionLocked(ctx, ha.Active)
+}
+
+// TransitionToStandby makes an active NameNode standby: refuse client
+// calls, close the writer (syncing and finalizing its segment), reload
+// the namespace from the newest image if the writer had failed with edits
+// applied but not durable, open a fresh reader and tail again. Already
+// standby: a no-op success.
+func (n *NameNode) TransitionToStandby(ctx context.Context, source commonpb.HARequestSource) error {
+	n.trMu.Lock()
+	defer n.trMu.Unlock()
+	n.log.Info("transition to standby requested", zap.Stringer("source", source), zap.Stringer("state", n.HAState()))
+	if !n.cfg.HA {
+		return rpc.Errorf(rpc.ErrServiceFailed, "HA for namenode is not enabled")
+	}
+	return n.transitionLocked(ctx, ha.Standby)
+}
+
+// transition is one run of the steps ha.Plan returned.
+type transition struct {
+	n *NameNode
+	// writer is the EditLog StopActiveServices detached, for CloseWriter
+	// and ReloadNamespace.
+	writer *editlog.EditLog
+	// bestEffort: CatchUp errors are logged, not returned (stepping down:
+	// the tailer retries).
+	bestEffort bool
+}
+
+func (n *NameNode) transitionLocked(ctx context.Context, to ha.State) error {
+	from := n.HAState()
+	if from == ha.Initializing || from == ha.Stopping {
+		return rpc.Errorf(rpc.ErrServiceFailed, "NameNode is %s", from)
+	}
+	steps, err := ha.Plan(from, to)
+	if err != nil {
+		return rpc.Errorf(rpc.ErrServiceFailed, "%s", err.Error())
+	}
+	if steps == nil {
+		return nil
+	}
+	start := time.Now()
+	tr := &transition{n: n, bestEffort: to == ha.Standby}
+	for _, st := range steps {
+		if err := tr.run(ctx, st); err != nil {
+			n.log.Error("HA transition failed", zap.Stringer("from", from), zap.Stringer("to", to), zap.Stringer("step", st), zap.Error(err))
+			if to == ha.Active {
+				n.backToStandbyLocked(ctx)
+			}
+			return rpc.Errorf(rpc.ErrServiceFailed, "Failed to transition from %s to %s at step %q: %v", from, to, st.String(), err)
+		}
+	}
+	n.setState(to)
+	n.log.Info("HA state changed", zap.Stringer("from", from), zap.Stringer("to", to), zap.Int64("txid", n.AppliedTxID()), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+func (t *transition) run(ctx context.Context, st ha.Step) error {
+	n := t.n
+	sys := n.namesystem()
+	switch st {
+	case ha.StopCheckpointer:
+		n.stopCheckpointer()
+	case ha.StopTailing:
+		n.stopTailerLocked()
+	case ha.CatchUp, ha.CatchUpRecovered:
+		n.mu.Lock()
+		r := n.reader
+		n.mu.Unlock()
+		if _, _, err := sys.Tail(ctx, r); err != nil {
+			if !t.bestEffort {
+				return err
+			}
+			n.log.Warn("catching up before tailing failed; the tailer retries", zap.Error(err))
+		}
+	case ha.RecoverJournal:
+		n.mu.Lock()
+		r := n.reader
+		n.mu.Unlock()
+		return r.Recover(ctx)
+	case ha.OpenSegment:
+		n.mu.Lock()
+		r := n.reader
+		n.mu.Unlock()
+		if err := sys.StartActive(ctx, r); err != nil {
+			return err
+		}
+		n.mu.Lock()
+		n.el, n.reader = r, nil
+		n.mu.Unlock()
+	case ha.StartActiveServices:
+		// StartActive rebuilt the leases; the monitor acts while active.
+	case ha.StopActiveServices:
+		t.writer = sys.StopActive()
+	case ha.CloseWriter:
+		if t.writer != nil {
+			if err := t.writer.Close(); err != nil {
+				n.log.Warn("closing the writer", zap.Error(err))
+			}
+		}
+		n.mu.Lock()
+		n.el = nil
+		n.mu.Unlock()
+	case ha.ReloadNamespace:
+		if !sys.NeedsReload(t.writer) {
+			return nil
+		}
+		n.log.Warn("the namespace holds edits the journal refused; reloading it from the newest image")
+		ns, err := sys.ReloadNamespace(func() (*namespace.Namespace, error) {
+			_, ns, err := image.LoadNewest(n.cfg.NameDir, n.workDir(), n.nsOptions())
+			return ns, err
+		})
+		n.mu.Lock()
+		n.ns = ns
+		n.mu.Unlock()
+		return err
+	case ha.OpenReader:
+		r, err := n.openEditLog()
+		if err != nil {
+			return err
+		}
+		n.mu.Lock()
+		n.reader = r
+		n.mu.Unlock()
+	case ha.StartTailing:
+		n.startTailerLocked()
+	case ha.StartCheckpointer:
+		n.startCheckpointer()
+	default:
+		return fmt.Errorf("namenode: step %v is not a transition step", st)
+	}
+	return nil
+}
+
+// backToStandbyLocked undoes a failed transition to active: the namesystem
+// refuses calls, the reader (which may hold an epoch) is closed, and a
+// fresh reader tails again.
+func (n *NameNode) backToStandbyLocked(ctx context.Context) {
+	sys := n.namesystem()
+	w := sys.StopActive()
+	n.mu.Lock()
+	r := n.reader
+	n.reader, n.el = nil, nil
+	n.mu.Unlock()
+	for _, el := range []*editlog.EditLog{w, r} {
+		if el != nil {
+			el.Close()
+		}
+	}
+	if sys.NeedsReload(w) {
+		tr := &transition{n: n, writer: w}
+		if err := tr.run(ctx, ha.ReloadNamespace); err != nil {
+			n.log.Error("reloading the namespace after a failed transition", zap.Error(err))
+		}
+	}
+	r, err := n.openEditLog()
+	if err != nil {
+		n.log.Error("cannot reopen the journal reader; not tailing", zap.Error(err))
+		return
+	}
+	n.mu.Lock()
+	n.reader = r
+	n.mu.Unlock()
+	n.startTailerLocked()
+	n.startCheckpointer()
+}
+
+// onWriterFailed is the namesystem's OnWriterFailed: haLoop steps down.
+func (n *NameNode) onWriterFailed(el *editlog.EditLog, err error) {
+	select {
+	case n.stepDown <- el:
+	default:
+		n.log.Warn("step-down already pending", zap.Error(err))
+	}
+}
+
+// haLoop steps down when the writer's journal fails (an old active
+// fenced by a newer one). It runs from Start to Stop.
+func (n *NameNode) haLoop() {
+	defer close(n.haDone)
+	for {
+		select {
+		case <-n.quit:
+			return
+		case el := <-n.stepDown:
+			n.trMu.Lock()
+			n.mu.Lock()
+			current := n.el == el
+			n.mu.Unlock()
+			if current && n.HAState() == ha.Active {
+				n.log.Warn("the journal refused this NameNode's writes; stepping down to standby")
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				if err := n.transitionLocked(ctx, ha.Standby); err != nil {
+					n.log.Error("stepping down failed", zap.Error(err))
+				}
+				cancel()
+			}
+			n.trMu.Unlock()
+		}
+	}
+}
