@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrUploadRefused is what UploadImage returns, wrapped, when the NameNode answers 409: another
@@ -49,14 +51,25 @@ func DownloadImage(ctx context.Context, c *http.Client, addr string, txid int64,
 }
 
 // UploadImage sends the image stamped txid, read from r, to the NameNode whose HTTP address is
-// addr. A 409 answer gives an error wrapping ErrUploadRefused.
-func UploadImage(ctx context.Context, c *http.Client, addr string, txid int64, r io.Reader) error {
-	u := "http://" + addr + "/imagetransfer?txid=" + strconv.FormatInt(txid, 10)
+// addr. storageInfo, when not empty, is the uploader's storage identity (ImageStore.StorageInfo);
+// the NameNode refuses (403) an image of another namespace. A 409 answer gives an error
+// wrapping ErrUploadRefused, a 417 (the NameNode is not active) one wrapping ErrNotActive.
+//
+// The request carries "Expect: 100-continue": when c's transport waits for the go-ahead
+// (http.Transport.ExpectContinueTimeout > 0, as NewImageClient's does), a refused upload
+// costs no image bytes, and r is closed unread if it is an io.Closer.
+func UploadImage(ctx context.Context, c *http.Client, addr string, txid int64, storageInfo string, r io.Reader) error {
+	q := url.Values{"txid": {strconv.FormatInt(txid, 10)}}
+	if storageInfo != "" {
+		q.Set(StorageInfoParam, storageInfo)
+	}
+	u := "http://" + addr + "/imagetransfer?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, r)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Expect", "100-continue")
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("web: uploading image %d: %w", txid, err)
@@ -79,6 +92,24 @@ func statusError(method, u string, resp *http.Response) error {
 		return fmt.Errorf("%w (%w)", err, ErrNoImage)
 	case http.StatusConflict:
 		return fmt.Errorf("%w (%w)", err, ErrUploadRefused)
+	case http.StatusExpectationFailed:
+		return fmt.Errorf("%w (%w)", err, ErrNotActive)
 	}
 	return err
+}
+
+// NewImageClient returns an HTTP client for image transfers: it waits up to a few seconds
+// for a server's go-ahead before sending an upload's body (so a refusal costs nothing), and
+// bounds only connecting and the response header, never the transfer itself (an image may
+// take minutes; the caller's context bounds it). CloseIdleConnections releases it.
+func NewImageClient(headerTimeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ExpectContinueTimeout: 5 * time.Second,
+		ResponseHeaderTimeout: headerTimeout,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	return &http.Client{Transport: tr}
 }

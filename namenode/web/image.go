@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+
+	"go.uber.org/zap"
 )
 
 // ImageStore is what /imagetransfer serves from and receives into: the NameNode's image
@@ -15,9 +19,19 @@ type ImageStore interface {
 	// Stream writes the image stamped txid, as one checksummed stream, to w. An error wrapping
 	// ErrNoImage means there is no such image (404).
 	Stream(w io.Writer, txid int64) error
+	// AcceptsUploads reports whether the NameNode takes image uploads now (only an active
+	// one does) and names its HA state for the refusal (417). It is asked before anything
+	// of an upload is read, and must not block on the NameNode's own lifecycle: the
+	// server's Stop waits for it.
+	AcceptsUploads() (ok bool, state string)
+	// StorageInfo is the NameNode's storage identity in Hadoop's colon-separated form
+	// (layoutVersion:namespaceID:cTime:clusterID). An upload naming another is refused (403).
+	StorageInfo() string
 	// Receive reads an image stamped txid from r and installs it only if it is complete and
-	// valid; r ends (io.EOF) at the end of the request body.
-	Receive(r io.Reader, txid int64) error
+	// valid; r ends (io.EOF) at the end of the request body. What the NameNode does after
+	// keeping the image (retention, purging old edits) belongs here too; ctx ends when the
+	// request does.
+	Receive(ctx context.Context, r io.Reader, txid int64) error
 	// Newest returns the txid of the newest image. An error wrapping ErrNoImage means there is
 	// none.
 	Newest() (int64, error)
@@ -25,6 +39,14 @@ type ImageStore interface {
 
 // ErrNoImage is what an ImageStore wraps when the image asked for does not exist.
 var ErrNoImage = errors.New("no such image")
+
+// ErrNotActive is what UploadImage wraps when the NameNode answers 417: it is not in a state
+// that accepts images (it is not the active). The uploader tries the next NameNode.
+var ErrNotActive = errors.New("NameNode does not accept image uploads in its state")
+
+// StorageInfoParam is the query parameter naming the uploader's storage identity (Hadoop's
+// "storageInfo"); an upload from another namespace is refused before it is read.
+const StorageInfoParam = "storageInfo"
 
 // TxIDHeader carries the txid of a streamed image in GET /imagetransfer responses.
 const TxIDHeader = "X-Image-TxId"
@@ -113,6 +135,21 @@ func (s *Server) putImage(w http.ResponseWriter, r *http.Request, store ImageSto
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if theirs := r.URL.Query().Get(StorageInfoParam); theirs != "" {
+		if mine := store.StorageInfo(); theirs != mine {
+			// Hadoop's validateRequest refuses with 403 and this text.
+			s.log.Warn("refused an image upload from another namespace", zap.String("theirs", theirs), zap.String("mine", mine), zap.String("remote", r.RemoteAddr))
+			http.Error(w, fmt.Sprintf("This namenode has storage info %s but the secondary expected %s", mine, theirs), http.StatusForbidden)
+			return
+		}
+	}
+	if ok, state := store.AcceptsUploads(); !ok {
+		// Hadoop's ImageServlet answers 417 with this text (its typo included), so that an
+		// uploader can tell "wrong NameNode" from "not needed" (409) and from a failure.
+		http.Error(w, fmt.Sprintf("Nameode %s is currently not in a state which can accept uploads of new fsimages. State: %s", localAddr(r), state),
+			http.StatusExpectationFailed)
+		return
+	}
 	if busy, ok := s.beginUpload(txid); !ok {
 		// Hadoop's ImageServlet refuses concurrent uploads with 409 and this text.
 		http.Error(w, fmt.Sprintf("Another checkpointer is already in the process of uploading a checkpoint made at transaction ID %d", busy),
@@ -125,7 +162,7 @@ func (s *Server) putImage(w http.ResponseWriter, r *http.Request, store ImageSto
 			http.StatusConflict)
 		return
 	}
-	if err := store.Receive(r.Body, txid); err != nil {
+	if err := store.Receive(r.Context(), r.Body, txid); err != nil {
 		storeError(w, fmt.Sprintf("receiving image %d", txid), err)
 		return
 	}
@@ -148,6 +185,17 @@ func (s *Server) endUpload() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mu.uploading = -1
+}
+
+// localAddr is the server address the request came in on (Hadoop names it in the 417 text).
+func localAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if host, _, err := net.SplitHostPort(a.String()); err == nil {
+			return host
+		}
+		return a.String()
+	}
+	return r.Host
 }
 
 func storeError(w http.ResponseWriter, what string, err error) {

@@ -262,6 +262,7 @@ type fakeStore struct {
 	entered  chan struct{}
 	failMid  bool // Stream writes a little, then fails
 	received int
+	state    string // AcceptsUploads refuses unless it is "" or "active"
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{images: map[int64][]byte{}} }
@@ -285,7 +286,18 @@ func (f *fakeStore) Stream(w io.Writer, txid int64) error {
 	return err
 }
 
-func (f *fakeStore) Receive(r io.Reader, txid int64) error {
+func (f *fakeStore) AcceptsUploads() (bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state == "" {
+		return true, "active"
+	}
+	return f.state == "active", f.state
+}
+
+func (f *fakeStore) StorageInfo() string { return "-1:42:0:CID-test" }
+
+func (f *fakeStore) Receive(_ context.Context, r io.Reader, txid int64) error {
 	if f.entered != nil {
 		f.entered <- struct{}{}
 	}
@@ -561,10 +573,10 @@ func TestImageClient(t *testing.T) {
 		t.Errorf("download from an empty store: %v", err)
 	}
 	img := bytes.Repeat([]byte{1, 2, 3}, 5000)
-	if err := UploadImage(ctx, c, addr, 42, bytes.NewReader(img)); err != nil {
+	if err := UploadImage(ctx, c, addr, 42, "", bytes.NewReader(img)); err != nil {
 		t.Fatal(err)
 	}
-	if err := UploadImage(ctx, c, addr, 42, bytes.NewReader(img)); !errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "txid 42") {
+	if err := UploadImage(ctx, c, addr, 42, "", bytes.NewReader(img)); !errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "txid 42") {
 		t.Errorf("second upload of 42: %v", err)
 	}
 	for _, txid := range []int64{-1, 42} {
@@ -587,7 +599,70 @@ func TestImageClient(t *testing.T) {
 	store.failMid = false
 	store.err = errors.New("disk full")
 	store.mu.Unlock()
-	if err := UploadImage(ctx, c, addr, 50, bytes.NewReader(img)); err == nil || errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "disk full") {
+	if err := UploadImage(ctx, c, addr, 50, "", bytes.NewReader(img)); err == nil || errors.Is(err, ErrUploadRefused) || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("upload into a failing store: %v", err)
+	}
+}
+
+// readWatcher records whether anything read it.
+type readWatcher struct {
+	mu   sync.Mutex
+	read bool
+	r    io.Reader
+}
+
+func (w *readWatcher) Read(p []byte) (int, error) {
+	w.mu.Lock()
+	w.read = true
+	w.mu.Unlock()
+	return w.r.Read(p)
+}
+
+func (w *readWatcher) wasRead() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.read
+}
+
+// TestUploadToStandbyRefused: a NameNode that is not active answers 417 with Hadoop's text
+// before reading the image, UploadImage reports ErrNotActive, and with NewImageClient not a
+// byte of the image is sent.
+func TestUploadToStandbyRefused(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	s, base := startServer(t)
+	store := newFakeStore()
+	store.state = "standby"
+	s.ServeImages(store)
+
+	status, msg := put(t, client(t), base+"/imagetransfer?txid=5", strings.NewReader("img"))
+	if status != http.StatusExpectationFailed || !strings.Contains(msg, "Nameode 127.0.0.1 is currently not in a state which can accept uploads of new fsimages. State: standby") {
+		t.Errorf("PUT to a standby: %d %q", status, msg)
+	}
+	c := NewImageClient(10 * time.Second)
+	t.Cleanup(c.CloseIdleConnections)
+	img := &readWatcher{r: bytes.NewReader(bytes.Repeat([]byte("x"), 1<<20))}
+	err := UploadImage(context.Background(), c, s.Address(), 5, "", img)
+	if !errors.Is(err, ErrNotActive) || errors.Is(err, ErrUploadRefused) {
+		t.Errorf("UploadImage to a standby: %v", err)
+	}
+	if img.wasRead() {
+		t.Error("the image body was read although the server refused before the go-ahead")
+	}
+	if store.received != 0 {
+		t.Errorf("standby received %d images", store.received)
+	}
+	// Once active, the same client uploads.
+	store.mu.Lock()
+	store.state = "active"
+	store.mu.Unlock()
+	err = UploadImage(context.Background(), c, s.Address(), 5, "-1:7:0:CID-other", strings.NewReader("img"))
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "This namenode has storage info -1:42:0:CID-test but the secondary expected -1:7:0:CID-other") {
+		t.Errorf("upload from another namespace: %v", err)
+	}
+	if err := UploadImage(context.Background(), c, s.Address(), 5, "-1:42:0:CID-test", strings.NewReader("img")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(body(store, 5)); got != "img" {
+		t.Errorf("received %q", got)
 	}
 }
