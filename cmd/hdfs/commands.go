@@ -13,6 +13,7 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(oevTool()),
 		e.tool(namenodeTool()),
 		e.tool(dfsadminTool()),
+		e.tool(haadminTool()),
 		e.tool(dfsTool(e)),
 		e.tool(benchTool()),
 	}
