@@ -358,6 +358,11 @@ type NameNode struct {
 	haDone   chan struct{}
 	// sysp mirrors sys for callbacks that must not take mu.
 	sysp atomic.Pointer[namesystem.Namesystem]
+	// ckpt is the running standby checkpointer (checkpointer.go).
+	ckpt struct {
+		sync.Mutex
+		r *runningCheckpointer
+	}
 }
 
 // New validates cfg and returns a NameNode that is not started.
