@@ -1,20 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
-	"os/user"
-	"slices"
-	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/bench"
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/rpc"
@@ -75,11 +68,7 @@ func runNNThroughput(tc *toolContext, args []string) error {
 		cfg.Logger = tc.Log.Named("rpc")
 		return rpc.NewClient(cfg)
 	}
-	addrs, err := benchNameNodes(tc.Conf)
-	if err != nil {
-		return tc.Fail(exitToolError, "%v", err)
-	}
-	addr, err := pickActive(tc.Ctx, newClient, addrs)
+	addr, err := activeNameNode(tc, userName)
 	if err != nil {
 		return err
 	}
@@ -96,69 +85,24 @@ func runNNThroughput(tc *toolContext, args []string) error {
 }
 
 // benchUser is the user the benchmark runs as: $HADOOP_USER_NAME, else the OS user.
-func benchUser() string {
-	if u := os.Getenv("HADOOP_USER_NAME"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "hdfs"
-}
+func benchUser() string { return client.DefaultUser() }
 
-// benchNameNodes returns the RPC addresses to try: the authority of fs.defaultFS when it names
-// a host:port (not a nameservice), else the NameNodes of the default nameservice, else the
-// cluster's single NameNode.
-func benchNameNodes(c *conf.Conf) ([]string, error) {
-	if v, ok := c.Get(conf.KeyDefaultFS); ok {
-		if u, err := url.Parse(strings.TrimSpace(v)); err == nil && strings.EqualFold(u.Scheme, "hdfs") && u.Host != "" {
-			if u.Port() != "" {
-				return []string{u.Host}, nil
-			}
-			ns := u.Hostname()
-			if !slices.Contains(c.Nameservices(), ns) && len(c.GetStrings("dfs.ha.namenodes."+ns)) == 0 {
-				return []string{net.JoinHostPort(ns, strconv.Itoa(conf.DefaultNNRPCPort))}, nil
-			}
-		}
-	}
-	var nns []conf.NameNode
-	if ns, err := c.DefaultNameservice(); err == nil {
-		if nns, err = c.NameNodes(ns); err != nil {
-			return nil, err
-		}
-	} else if nns, err = c.AllNameNodes(); err != nil {
-		return nil, err
-	}
-	addrs := make([]string, 0, len(nns))
-	for _, nn := range nns {
-		addrs = append(addrs, nn.RPCAddress)
-	}
-	if len(addrs) == 0 {
-		return nil, errors.New("no NameNode configured")
-	}
-	return addrs, nil
-}
-
-// pickActive returns the only address, or the first of several whose NameNode answers
-// getFileInfo("/") (a standby refuses it with StandbyException).
-func pickActive(ctx context.Context, newClient func() (bench.Caller, error), addrs []string) (string, error) {
-	if len(addrs) == 1 {
-		return addrs[0], nil
-	}
-	c, err := newClient()
+// activeNameNode returns the RPC address to benchmark: the only NameNode of fs.defaultFS
+// (-fs hdfs://host:port), or the active one of the default nameservice, found the way every
+// client finds it (client.Client's failover, here on getFileInfo("/"), which a standby
+// refuses).
+func activeNameNode(tc *toolContext, userName string) (string, error) {
+	c, err := client.New(client.Config{Conf: tc.Conf, User: userName, Logger: tc.Log.Named("client")}, "")
 	if err != nil {
-		return "", err
+		return "", tc.Fail(exitToolError, "%v", err)
 	}
 	defer c.Close()
-	var errs []error
-	for _, a := range addrs {
-		var resp hdfspb.GetFileInfoResponseProto
-		err := c.Call(ctx, a, bench.ClientProtocol, "getFileInfo",
-			&hdfspb.GetFileInfoRequestProto{Src: proto.String("/")}, &resp)
-		if err == nil {
-			return a, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", a, err))
+	if addrs := c.Addresses(); len(addrs) == 1 {
+		return addrs[0], nil
 	}
-	return "", fmt.Errorf("no active NameNode: %w", errors.Join(errs...))
+	var resp hdfspb.GetFileInfoResponseProto
+	if err := c.Call(tc.Ctx, "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String("/")}, &resp); err != nil {
+		return "", fmt.Errorf("no active NameNode among %s: %w", strings.Join(c.Addresses(), ", "), err)
+	}
+	return c.Active(), nil
 }

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/rpc"
-	"github.com/hdfsha/hdfsha/namenode/namesystem"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -30,33 +30,43 @@ func dfsadminTool() *hadoopTool {
 	}
 }
 
-// adminCall calls method on every NameNode address; fn prints each answer,
+// newAdminClient is the client of fs.defaultFS's NameNodes that every dfsadmin op uses.
+func newAdminClient(tc *toolContext, op string) (*client.Client, error) {
+	c, err := client.New(client.Config{Conf: tc.Conf, User: benchUser(), Logger: tc.Log.Named("client")}, "")
+	if err != nil {
+		return nil, tc.Fail(exitToolError, "%s: %v", op, err)
+	}
+	return c, nil
+}
+
+// adminFail is DFSAdmin.run's report of a failed op: "<cmd>: <first line of the
+// exception>", exit -1.
+func adminFail(tc *toolContext, op string, err error) error {
+	var re *rpc.RemoteError
+	msg := err.Error()
+	if errors.As(err, &re) {
+		msg, _, _ = strings.Cut(re.Message, "\n")
+	}
+	return tc.Fail(exitToolError, "%s: %s", op, msg)
+}
+
+// adminCall calls method on every NameNode of the nameservice in turn, as Hadoop's DFSAdmin
+// does for safe mode and saveNamespace (each NameNode has its own); fn prints each answer,
 // suffix is " in <addr>" when there are several (Hadoop's HA output).
 func adminCall(tc *toolContext, op, method string, req proto.Message, newResp func() proto.Message, fn func(resp proto.Message, suffix string)) error {
-	addrs, err := benchNameNodes(tc.Conf)
-	if err != nil {
-		return tc.Fail(exitToolError, "%s: %v", op, err)
-	}
-	cfg := rpc.DefaultClientConfig(benchUser())
-	cfg.Logger = tc.Log.Named("rpc")
-	c, err := rpc.NewClient(cfg)
+	c, err := newAdminClient(tc, op)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	addrs := c.Addresses()
 	for _, addr := range addrs {
 		ctx, cancel := context.WithTimeout(tc.Ctx, 2*time.Minute)
 		resp := newResp()
-		err := c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+		err := c.CallAddr(ctx, addr, client.ClientProtocol, method, req, resp)
 		cancel()
 		if err != nil {
-			var re *rpc.RemoteError
-			msg := err.Error()
-			if errors.As(err, &re) {
-				msg, _, _ = strings.Cut(re.Message, "\n")
-			}
-			// DFSAdmin.run: "<cmd>: <first line of the exception>", exit -1.
-			return tc.Fail(exitToolError, "%s: %s", op, msg)
+			return adminFail(tc, op, err)
 		}
 		suffix := ""
 		if len(addrs) > 1 {
@@ -123,11 +133,19 @@ func runSaveNamespace(tc *toolContext, _ []string) error {
 		})
 }
 
+// runRollEdits rolls the active NameNode's edit log: one call, with failover (a standby
+// refuses it).
 func runRollEdits(tc *toolContext, _ []string) error {
-	return adminCall(tc, "rollEdits", "rollEdits", &hdfspb.RollEditsRequestProto{},
-		func() proto.Message { return &hdfspb.RollEditsResponseProto{} },
-		func(resp proto.Message, _ string) {
-			tc.Println("Successfully rolled edit logs.")
-			tc.Println(fmt.Sprintf("New segment starts at txid %d", resp.(*hdfspb.RollEditsResponseProto).GetNewSegmentTxId()))
-		})
+	c, err := newAdminClient(tc, "rollEdits")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var resp hdfspb.RollEditsResponseProto
+	if err := c.Call(tc.Ctx, "rollEdits", &hdfspb.RollEditsRequestProto{}, &resp); err != nil {
+		return adminFail(tc, "rollEdits", err)
+	}
+	tc.Println("Successfully rolled edit logs.")
+	tc.Println(fmt.Sprintf("New segment starts at txid %d", resp.GetNewSegmentTxId()))
+	return nil
 }

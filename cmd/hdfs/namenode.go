@@ -4,12 +4,15 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/namenode"
 )
 
 // namenodeTool is `hdfs namenode`: the NameNode daemon in the foreground, and
-// `hdfs namenode -format [-clusterid CID] [-force] [-nonInteractive]`.
+// `hdfs namenode -format [-clusterid CID] [-force] [-nonInteractive]`,
+// `-bootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck]` and
+// `-initializeSharedEdits [-force] [-nonInteractive]`.
 func namenodeTool() *hadoopTool {
 	return &hadoopTool{
 		Name:     "namenode",
@@ -41,6 +44,22 @@ func namenodeTool() *hadoopTool {
 			Help:    "Formats the name directory and the journal; asks first if data exists (-nonInteractive refuses, -force formats anyway).",
 			MinArgs: 0, MaxArgs: -1,
 			Run: runNamenodeFormat,
+		}, {
+			Name: "-bootstrapStandby",
+			Args: "[-force] [-nonInteractive] [-skipSharedEditsCheck]",
+			Help: "Formats this NameNode's name directory with the namespace of another NameNode of the nameservice\n" +
+				"and copies its newest image, after checking the shared edits hold every later txid\n" +
+				"(-skipSharedEditsCheck skips that). Exit 2: no other NameNode answered; 3: layout\n" +
+				"version differs; 5: data exists and was not reformatted; 6: the shared edits lack txids.",
+			MinArgs: 0, MaxArgs: -1,
+			Run: runBootstrapStandby,
+		}, {
+			Name: "-initializeSharedEdits",
+			Args: "[-force] [-nonInteractive]",
+			Help: "Formats the JournalNodes of dfs.namenode.shared.edits.dir with this NameNode's namespace\n" +
+				"and copies the local edits since its newest image into them, to turn it into an HA NameNode.",
+			MinArgs: 0, MaxArgs: -1,
+			Run: runInitializeSharedEdits,
 		}},
 	}
 }
@@ -88,4 +107,63 @@ func runNamenodeFormat(tc *toolContext, args []string) error {
 
 func unprefixedNN(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "namenode: "))
+}
+
+func runBootstrapStandby(tc *toolContext, args []string) error {
+	opts, rest, err := parseOpOptions(args, map[string]bool{"-force": false, "-nonInteractive": false, "-skipSharedEditsCheck": false})
+	if err == nil && len(rest) > 0 {
+		err = errors.New("Illegal argument: " + rest[0])
+	}
+	if err != nil {
+		return tc.UsageError("namenode: %v", err)
+	}
+	cfg, err := namenodeConfig(tc)
+	if err != nil {
+		return err
+	}
+	_, force := opts["-force"]
+	_, nonInteractive := opts["-nonInteractive"]
+	_, skip := opts["-skipSharedEditsCheck"]
+	err = namenode.BootstrapStandby(tc.Ctx, cfg, namenode.BootstrapOptions{
+		Force: force, NonInteractive: nonInteractive, SkipSharedEditsCheck: skip,
+		User: client.DefaultUser(), In: tc.In, Out: tc.Out, Err: tc.Err,
+	})
+	switch code := namenode.BootstrapExitCode(err); {
+	case code == 0:
+		return nil
+	case errors.Is(err, namenode.ErrFormatAborted):
+		return tc.Fail(code, "") // the prompt said why
+	case code != 1:
+		return tc.Fail(code, "%s", err.Error())
+	}
+	return unprefixedNN(err)
+}
+
+func runInitializeSharedEdits(tc *toolContext, args []string) error {
+	opts, rest, err := parseOpOptions(args, map[string]bool{"-force": false, "-nonInteractive": false})
+	if err == nil && len(rest) > 0 {
+		err = errors.New("Invalid argument: " + rest[0])
+	}
+	if err != nil {
+		return tc.UsageError("namenode: %v", err)
+	}
+	cfg, err := namenodeConfig(tc)
+	if err != nil {
+		return err
+	}
+	_, force := opts["-force"]
+	_, nonInteractive := opts["-nonInteractive"]
+	err = namenode.InitializeSharedEdits(tc.Ctx, cfg, namenode.SharedEditsOptions{Force: force, NonInteractive: nonInteractive, In: tc.In, Err: tc.Err})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, namenode.ErrNoSharedEdits):
+		// Hadoop logs this and exits 0.
+		tc.Log.Error(err.Error())
+		return nil
+	case errors.Is(err, namenode.ErrFormatAborted):
+		return tc.Fail(exitShellError, "")
+	}
+	tc.Log.Error("Could not initialize shared edits dir: " + unprefixedNN(err).Error())
+	return tc.Fail(exitShellError, "")
 }
