@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -27,14 +28,14 @@ import (
 // haCluster is an HA nameservice in-process: three real JournalNodes and
 // two NameNodes, nn1 formatted and its name directory copied to nn2.
 type haCluster struct {
-	t    *testing.T
+	t    testing.TB
 	ha   *testcluster.HA
 	g    *testcluster.Group
 	cfgs []Config
 	nns  []*NameNode
 }
 
-func newHACluster(t *testing.T, mod func(*Config)) *haCluster {
+func newHACluster(t testing.TB, mod func(*Config)) *haCluster {
 	t.Helper()
 	h := &haCluster{t: t, ha: testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3}), g: testcluster.NewGroup(t)}
 	log := testcluster.Logger(t)
@@ -120,7 +121,7 @@ func (h *haCluster) waitCaughtUp(i int, txid int64) {
 }
 
 // waitFor polls cond; the bound only guards against hanging.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -465,4 +466,60 @@ func TestHAZKFCSource(t *testing.T) {
 	if h.nns[0].HAState() != ha.Active {
 		t.Fatal("not active after ZKFC's request")
 	}
+}
+
+// BenchmarkHAFailover measures a manual failover between two warm
+// NameNodes (the active steps down, the standby catches up, recovers the
+// journal and opens a segment): ms/failover.
+func BenchmarkHAFailover(b *testing.B) {
+	h := newHACluster(b, func(c *Config) {
+		c.Logger, c.TailPeriod, c.TailBackoffMax = nil, DefaultTailPeriod, DefaultTailBackoffMax
+	})
+	h.toActive(0)
+	active := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		mkdir(b, h.nns[active].RPCAddress(), fmt.Sprintf("/bench/%d", i))
+		h.waitCaughtUp(1-active, h.nns[active].AppliedTxID())
+		b.StartTimer()
+		h.toStandby(active)
+		active = 1 - active
+		h.toActive(active)
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/failover")
+}
+
+// BenchmarkHAStandbyLag measures how long after an acknowledged mkdirs
+// the standby has applied it (polling AppliedTxID), as p50 and p99.
+func BenchmarkHAStandbyLag(b *testing.B) {
+	// The shipped tail-edits defaults, not the tests' shorter ones.
+	h := newHACluster(b, func(c *Config) {
+		c.Logger, c.TailPeriod, c.TailBackoffMax = nil, DefaultTailPeriod, DefaultTailBackoffMax
+	})
+	h.toActive(0)
+	c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	addr := h.nns[0].RPCAddress()
+	lags := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := c.Call(context.Background(), addr, namesystem.ClientProtocol, "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(fmt.Sprintf("/lag/%d", i)),
+			Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		acked := time.Now()
+		txid := h.nns[0].AppliedTxID()
+		for h.nns[1].AppliedTxID() < txid {
+			time.Sleep(50 * time.Microsecond)
+		}
+		lags = append(lags, time.Since(acked))
+	}
+	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
+	b.ReportMetric(float64(lags[len(lags)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1000, "p99-ms")
 }

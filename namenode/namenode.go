@@ -89,7 +89,7 @@ type Config struct {
 // project's goals are a standby lag of a few ms and a failover in well
 // under 300 ms.
 const (
-	DefaultTailPeriod     = 5 * time.Millisecond
+	DefaultTailPeriod     = 2 * time.Millisecond
 	DefaultTailBackoffMax = time.Second
 	// DefaultDUReserved is Hadoop's dfs.namenode.resource.du.reserved.
 	DefaultDUReserved = 100 << 20
