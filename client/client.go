@@ -188,7 +188,9 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 // call id, the retry count one higher, so a NameNode that already ran it answers from its
 // retry cache. After dfs.client.failover.max.attempts failovers it returns the last error.
 // A RetriableException is retried on the same NameNode up to dfs.client.retry.max.attempts
-// times. Any other error, and ctx ending, return at once.
+// times. Any other error, and ctx ending, return at once. With a single NameNode there is
+// nothing to fail over to: only a connection that could not be made is retried
+// (ipc.client.connect.max.retries times, ipc.client.connect.retry.interval apart).
 func (c *Client) CallProtocol(ctx context.Context, protocol, method string, req, resp proto.Message) error {
 	attempt := c.rpc.NewAttempt()
 	failovers, retries := 0, 0
@@ -204,16 +206,22 @@ func (c *Client) CallProtocol(ctx context.Context, protocol, method string, req,
 			return err
 		}
 		kind := Classify(err)
-		decision, sleep := c.policy.Decide(kind, failovers, retries, c.jitter())
+		var (
+			decision Decision
+			sleep    time.Duration
+		)
+		if len(c.addrs) == 1 {
+			decision, sleep = c.policy.DecideSingle(kind, retries, c.jitter())
+		} else {
+			decision, sleep = c.policy.Decide(kind, failovers, retries, c.jitter())
+		}
 		switch decision {
 		case Fail:
-			if kind != Permanent {
-				if kind == Retriable {
-					return fmt.Errorf("client: %s: giving up after %d retries on %s: %w", method, retries, addr, err)
-				}
-				if len(c.addrs) > 1 || failovers > 0 {
-					return fmt.Errorf("client: %s: giving up after %d failovers: %w", method, failovers, err)
-				}
+			switch {
+			case retries > 0:
+				return fmt.Errorf("client: %s: giving up after %d retries on %s: %w", method, retries, addr, err)
+			case failovers > 0:
+				return fmt.Errorf("client: %s: giving up after %d failovers: %w", method, failovers, err)
 			}
 			return err
 		case FailoverAndRetry:

@@ -330,3 +330,31 @@ func TestResolve(t *testing.T) {
 		t.Errorf("fs.defaultFS Resolve = %v, %v", got, err)
 	}
 }
+
+// A URI with one NameNode has nothing to fail over to: a refused connection is retried
+// ipc.client.connect.max.retries times, a StandbyException is returned at once.
+func TestSingleNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	dead := testcluster.ReserveAddr(t, "127.0.0.1")
+	c := conf.New()
+	c.Set(KeyConnectMaxRetries, "3")
+	c.Set(KeyConnectRetryInterval, "250")
+	cl, sl := newTestClient(t, c, "hdfs://"+dead)
+	err := stat(context.Background(), cl)
+	if Classify(errors.Unwrap(err)) != Unreachable && Classify(err) != Unreachable {
+		t.Fatalf("err = %v, want a connection error", err)
+	}
+	if !strings.Contains(err.Error(), "giving up after 3 retries") {
+		t.Fatalf("err = %v", err)
+	}
+	want := []time.Duration{250 * time.Millisecond, 250 * time.Millisecond, 250 * time.Millisecond}
+	if fmt.Sprint(sl.sleeps) != fmt.Sprint(want) {
+		t.Fatalf("sleeps = %v, want %v", sl.sleeps, want)
+	}
+
+	sb := startFakeNN(t, true)
+	cl, sl = newTestClient(t, conf.New(), "hdfs://"+sb.addr)
+	if err := stat(context.Background(), cl); !errors.Is(err, rpc.ErrStandby) || len(sb.calls()) != 1 || len(sl.sleeps) != 0 {
+		t.Fatalf("standby single NameNode: %v after %d calls", err, len(sb.calls()))
+	}
+}

@@ -12,16 +12,20 @@ import (
 
 // Failover keys and their Hadoop defaults (HdfsClientConfigKeys.Failover and .Retry).
 const (
-	KeyFailoverMaxAttempts = "dfs.client.failover.max.attempts"
-	KeyFailoverSleepBase   = "dfs.client.failover.sleep.base.millis"
-	KeyFailoverSleepMax    = "dfs.client.failover.sleep.max.millis"
-	KeyRetryMaxAttempts    = "dfs.client.retry.max.attempts"
-	KeyConnectTimeout      = "ipc.client.connect.timeout"
+	KeyFailoverMaxAttempts  = "dfs.client.failover.max.attempts"
+	KeyFailoverSleepBase    = "dfs.client.failover.sleep.base.millis"
+	KeyFailoverSleepMax     = "dfs.client.failover.sleep.max.millis"
+	KeyRetryMaxAttempts     = "dfs.client.retry.max.attempts"
+	KeyConnectTimeout       = "ipc.client.connect.timeout"
+	KeyConnectMaxRetries    = "ipc.client.connect.max.retries"
+	KeyConnectRetryInterval = "ipc.client.connect.retry.interval"
 
-	DefaultFailoverMaxAttempts = 15
-	DefaultFailoverSleepBase   = 500 * time.Millisecond
-	DefaultFailoverSleepMax    = 15 * time.Second
-	DefaultRetryMaxAttempts    = 10
+	DefaultFailoverMaxAttempts  = 15
+	DefaultFailoverSleepBase    = 500 * time.Millisecond
+	DefaultFailoverSleepMax     = 15 * time.Second
+	DefaultRetryMaxAttempts     = 10
+	DefaultConnectMaxRetries    = 10
+	DefaultConnectRetryInterval = time.Second
 )
 
 // Policy decides what a failed call does next. It is pure: no clock, no I/O; the jitter
@@ -35,6 +39,11 @@ type Policy struct {
 	MaxRetries int
 	// SleepBase and SleepMax are dfs.client.failover.sleep.base.millis and .max.millis.
 	SleepBase, SleepMax time.Duration
+	// ConnectRetries and ConnectRetryInterval are ipc.client.connect.max.retries and
+	// ipc.client.connect.retry.interval: how a URI with a single NameNode retries a
+	// connection that could not be made (it has no other NameNode to fail over to).
+	ConnectRetries       int
+	ConnectRetryInterval time.Duration
 }
 
 // DefaultPolicy returns Hadoop's defaults.
@@ -44,6 +53,9 @@ func DefaultPolicy() Policy {
 		MaxRetries:   DefaultRetryMaxAttempts,
 		SleepBase:    DefaultFailoverSleepBase,
 		SleepMax:     DefaultFailoverSleepMax,
+
+		ConnectRetries:       DefaultConnectMaxRetries,
+		ConnectRetryInterval: DefaultConnectRetryInterval,
 	}
 }
 
@@ -65,6 +77,13 @@ func PolicyFromConf(c *conf.Conf) (Policy, error) {
 	if p.SleepMax, err = c.GetDuration(KeyFailoverSleepMax, time.Millisecond, p.SleepMax); err != nil {
 		return p, err
 	}
+	if n, err = c.GetInt(KeyConnectMaxRetries, int64(p.ConnectRetries)); err != nil {
+		return p, err
+	}
+	p.ConnectRetries = int(n)
+	if p.ConnectRetryInterval, err = c.GetDuration(KeyConnectRetryInterval, time.Millisecond, p.ConnectRetryInterval); err != nil {
+		return p, err
+	}
 	return p, p.Validate()
 }
 
@@ -75,8 +94,10 @@ func (p Policy) Validate() error {
 		return errors.New("client: " + KeyFailoverMaxAttempts + " must not be negative")
 	case p.MaxRetries < 0:
 		return errors.New("client: " + KeyRetryMaxAttempts + " must not be negative")
-	case p.SleepBase < 0 || p.SleepMax < 0:
-		return errors.New("client: failover sleeps must not be negative")
+	case p.ConnectRetries < 0:
+		return errors.New("client: " + KeyConnectMaxRetries + " must not be negative")
+	case p.SleepBase < 0 || p.SleepMax < 0 || p.ConnectRetryInterval < 0:
+		return errors.New("client: failover and retry sleeps must not be negative")
 	}
 	return nil
 }
@@ -170,6 +191,23 @@ func (p Policy) Decide(kind Kind, failovers, retries int, jitter float64) (Decis
 			return Fail, 0
 		}
 		return RetrySame, p.backoff(retries, jitter)
+	}
+	return Fail, 0
+}
+
+// DecideSingle is Decide for a URI with one NameNode, which has nothing to fail over to
+// (Hadoop's non-HA proxy): a connection that could not be made is retried after
+// ConnectRetryInterval, at most ConnectRetries times; a RetriableException as in Decide;
+// anything else, a StandbyException or a lost call included, is returned.
+func (p Policy) DecideSingle(kind Kind, retries int, jitter float64) (Decision, time.Duration) {
+	switch kind {
+	case Unreachable:
+		if retries >= p.ConnectRetries {
+			return Fail, 0
+		}
+		return RetrySame, p.ConnectRetryInterval
+	case Retriable:
+		return p.Decide(kind, 0, retries, jitter)
 	}
 	return Fail, 0
 }

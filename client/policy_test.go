@@ -49,6 +49,30 @@ func TestPolicyDecide(t *testing.T) {
 	}
 }
 
+func TestPolicyDecideSingle(t *testing.T) {
+	p := DefaultPolicy()
+	p.ConnectRetries = 2
+	for i, s := range []struct {
+		kind      Kind
+		retries   int
+		want      Decision
+		wantSleep time.Duration
+	}{
+		{Unreachable, 0, RetrySame, time.Second},
+		{Unreachable, 1, RetrySame, time.Second},
+		{Unreachable, 2, Fail, 0},
+		{Standby, 0, Fail, 0},
+		{Lost, 0, Fail, 0},
+		{Retriable, 1, RetrySame, 500 * time.Millisecond},
+		{Permanent, 0, Fail, 0},
+	} {
+		d, sleep := p.DecideSingle(s.kind, s.retries, 0)
+		if d != s.want || sleep != s.wantSleep {
+			t.Errorf("step %d: DecideSingle(%v, %d) = %v %v, want %v %v", i, s.kind, s.retries, d, sleep, s.want, s.wantSleep)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	refused := fmt.Errorf("rpc: x: connecting: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
 	for _, tc := range []struct {
