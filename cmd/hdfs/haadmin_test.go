@@ -187,7 +187,7 @@ func TestHAAdminFailover(t *testing.T) {
 	// standby.
 	r := p.run(t, "-failover", "--forcefence", "nn2", "nn1")
 	r.want(t, 255, "")
-	want := fmt.Sprintf("Failover failed: Unable to fence NameNode at 127.0.0.1/%s. Fencing failed.\n", p.nn2.Addr())
+	want := fmt.Sprintf("Failover failed: Unable to fence NameNode at /%s. Fencing failed.\n", p.nn2.Addr())
 	if !strings.HasSuffix(r.stderr, want) {
 		t.Fatalf("stderr %q, want suffix %q", r.stderr, want)
 	}
@@ -229,7 +229,7 @@ func TestHAAdminFailoverRefusals(t *testing.T) {
 	q := newHAPair(t, active, hasvctest.Behaviour{State: hasvc.StateStandby, NotReady: "still in safe mode"},
 		"dfs.ha.fencing.methods", "shell(true)")
 	r := q.run(t, "-failover", "nn1", "nn2")
-	want := fmt.Sprintf("Failover failed: NameNode at 127.0.0.1/%s is not ready to become active: still in safe mode\n", q.nn2.Addr())
+	want := fmt.Sprintf("Failover failed: NameNode at /%s is not ready to become active: still in safe mode\n", q.nn2.Addr())
 	if r.code != 255 || r.stderr != want {
 		t.Fatalf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
 	}
@@ -240,7 +240,7 @@ func TestHAAdminAutomaticFailover(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	p := newHAPair(t, active, standby, "dfs.ha.automatic-failover.enabled", "true", "dfs.ha.fencing.methods", "shell(true)")
 	r := p.run(t, "-transitionToStandby", "nn1")
-	want := fmt.Sprintf("Automatic failover is enabled for NameNode at 127.0.0.1/%s\n"+
+	want := fmt.Sprintf("Automatic failover is enabled for NameNode at /%s\n"+
 		"Refusing to manually manage HA state, since it may cause\n"+
 		"a split-brain scenario or other incorrect state.\n"+
 		"If you are very sure you know what you are doing, please \n"+

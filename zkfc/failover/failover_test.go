@@ -167,7 +167,7 @@ func TestAllFencingFailsAborts(t *testing.T) {
 	p.nn1.toStdbyErr = errors.New("connection refused")
 	p.f1.ok = false
 	err := p.failover(t, false, false)
-	wantFailed(t, err, "Unable to fence NameNode at 127.0.0.1/127.0.0.1:8020. Fencing failed.")
+	wantFailed(t, err, "Unable to fence NameNode at /127.0.0.1:8020. Fencing failed.")
 	wantJournal(t, p, append(checks, "nn1 transitionToStandby REQUEST_BY_USER", "fencer1 fence nn1")...)
 	if p.nn2.state != hasvc.StateStandby {
 		t.Fatalf("target is %v, want standby", p.nn2.state)
@@ -178,7 +178,7 @@ func TestForceFenceFailsAborts(t *testing.T) {
 	p := newPair()
 	p.f1.ok = false
 	err := p.failover(t, true, false)
-	wantFailed(t, err, "Unable to fence NameNode at 127.0.0.1/127.0.0.1:8020. Fencing failed.")
+	wantFailed(t, err, "Unable to fence NameNode at /127.0.0.1:8020. Fencing failed.")
 	if p.nn2.state != hasvc.StateStandby {
 		t.Fatalf("target is %v, want standby", p.nn2.state)
 	}
@@ -205,7 +205,7 @@ func TestTargetNotReady(t *testing.T) {
 	p := newPair()
 	p.nn2.notReady = "The NameNode is still in safe mode"
 	err := p.failover(t, false, false)
-	wantFailed(t, err, "NameNode at 127.0.0.1/127.0.0.1:8021 is not ready to become active: The NameNode is still in safe mode")
+	wantFailed(t, err, "NameNode at /127.0.0.1:8021 is not ready to become active: The NameNode is still in safe mode")
 	wantJournal(t, p, "nn2 getServiceStatus")
 }
 
@@ -240,7 +240,7 @@ func TestTargetUnreachable(t *testing.T) {
 	p := newPair()
 	p.nn2.statusErr = errors.New("connection refused")
 	err := p.failover(t, false, false)
-	wantFailed(t, err, "Unable to get service state for NameNode at 127.0.0.1/127.0.0.1:8021")
+	wantFailed(t, err, "Unable to get service state for NameNode at /127.0.0.1:8021")
 	if !errors.Is(err, p.nn2.statusErr) {
 		t.Fatal("cause lost")
 	}
@@ -271,7 +271,7 @@ func TestTargetTransitionFailsFailsBack(t *testing.T) {
 	p := newPair()
 	p.nn2.toActiveErr = rpc.Errorf(rpc.ErrServiceFailed, "could not recover the journal")
 	err := p.failover(t, false, false)
-	wantFailed(t, err, "Unable to failover to NameNode at 127.0.0.1/127.0.0.1:8021")
+	wantFailed(t, err, "Unable to failover to NameNode at /127.0.0.1:8021")
 	if !errors.Is(err, rpc.ErrServiceFailed) {
 		t.Fatal("cause lost")
 	}
@@ -295,8 +295,8 @@ func TestTargetTransitionFailsFailbackFails(t *testing.T) {
 	p.nn2.toActiveErr = errors.New("connection reset")
 	p.f2.ok = false
 	err := p.failover(t, false, false)
-	wantFailed(t, err, "Unable to failover to NameNode at 127.0.0.1/127.0.0.1:8021. "+
-		"Failback to NameNode at 127.0.0.1/127.0.0.1:8020 failed (Unable to fence NameNode at 127.0.0.1/127.0.0.1:8021. Fencing failed.)")
+	wantFailed(t, err, "Unable to failover to NameNode at /127.0.0.1:8021. "+
+		"Failback to NameNode at /127.0.0.1:8020 failed (Unable to fence NameNode at /127.0.0.1:8021. Fencing failed.)")
 }
 
 // After fencing, no failback: the old active may be dead.
@@ -304,6 +304,6 @@ func TestTargetTransitionFailsAfterFencingNoFailback(t *testing.T) {
 	p := newPair()
 	p.nn1.toStdbyErr = errors.New("connection refused")
 	p.nn2.toActiveErr = rpc.Errorf(rpc.ErrServiceFailed, "no")
-	wantFailed(t, p.failover(t, false, false), "Unable to failover to NameNode at 127.0.0.1/127.0.0.1:8021")
+	wantFailed(t, p.failover(t, false, false), "Unable to failover to NameNode at /127.0.0.1:8021")
 	wantJournal(t, p, append(checks, "nn1 transitionToStandby REQUEST_BY_USER", "fencer1 fence nn1", "nn2 transitionToActive REQUEST_BY_USER")...)
 }

@@ -185,7 +185,7 @@ func TestShellEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "127.0.0.1 18020 127.0.0.1/127.0.0.1:18020 mycluster nn1\nmycluster nn1,nn2\n"
+	want := "127.0.0.1 18020 /127.0.0.1:18020 mycluster nn1\nmycluster nn1,nn2\n"
 	if string(b) != want {
 		t.Fatalf("script saw %q, want %q", b, want)
 	}

@@ -100,10 +100,10 @@ func TestTargetFromConf(t *testing.T) {
 	if t1.Address != "127.0.0.1:8020" || t1.Nameservice != "mycluster" || t1.FencingMethods != "shell(/bin/true)" || t1.AutoFailover || t1.ZKFCAddress != "" {
 		t.Fatalf("nn1: %+v", t1)
 	}
-	if t1.String() != "NameNode at 127.0.0.1/127.0.0.1:8020" {
+	if t1.String() != "NameNode at /127.0.0.1:8020" {
 		t.Fatalf("String %q", t1.String())
 	}
-	want := map[string]string{"address": "127.0.0.1/127.0.0.1:8020", "host": "127.0.0.1", "port": "8020",
+	want := map[string]string{"address": "/127.0.0.1:8020", "host": "127.0.0.1", "port": "8020",
 		"nameserviceid": "mycluster", "namenodeid": "nn1"}
 	if got := t1.FencingParameters(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("fencing parameters %v", got)
@@ -148,5 +148,17 @@ func TestTargetErrors(t *testing.T) {
 	ids, err := hasvc.TargetIDs(haConf(), "")
 	if err != nil || !reflect.DeepEqual(ids, []string{"nn1", "nn2"}) {
 		t.Fatalf("TargetIDs %v %v", ids, err)
+	}
+}
+
+func TestSocketAddress(t *testing.T) {
+	for tg, want := range map[hasvc.Target]string{
+		{Address: "127.0.0.1:8020"}:                       "/127.0.0.1:8020",
+		{Address: "nn1.example.com:8020", IP: "10.0.0.1"}: "nn1.example.com/10.0.0.1:8020",
+		{Address: "nn1.example.com:8020"}:                 "nn1.example.com/<unresolved>:8020",
+	} {
+		if got := tg.SocketAddress(); got != want {
+			t.Errorf("%s: %q, want %q", tg.Address, got, want)
+		}
 	}
 }

@@ -72,13 +72,18 @@ func (t Target) Port() int {
 }
 
 // SocketAddress prints Address as Java prints an InetSocketAddress:
-// "host/ip:port", or "host/<unresolved>:port" before Resolve.
+// "host/ip:port" for a host name, "/ip:port" for an address given as an IP
+// literal, "host/<unresolved>:port" for a name that did not resolve.
 func (t Target) SocketAddress() string {
+	h, port := t.Host(), strconv.Itoa(t.Port())
+	if ip := net.ParseIP(h); ip != nil {
+		return "/" + ip.String() + ":" + port
+	}
 	ip := t.IP
 	if ip == "" {
 		ip = "<unresolved>"
 	}
-	return t.Host() + "/" + ip + ":" + strconv.Itoa(t.Port())
+	return h + "/" + ip + ":" + port
 }
 
 // String is how Hadoop names the target in messages: "NameNode at host/ip:port".
