@@ -603,6 +603,17 @@ func (n *NameNode) Stop() error {
 	if haDone != nil {
 		<-haDone // a step-down in progress finishes first
 	}
+	// The RPC server first, without trMu: its Close waits for handlers,
+	// and a transitionToActive handler may be waiting for trMu.
+	n.mu.Lock()
+	srv, served := n.srv, n.served
+	n.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+		if served != nil {
+			<-served
+		}
+	}
 	n.stopCheckpointer()
 	n.trMu.Lock()
 	defer n.trMu.Unlock()
