@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 )
 
@@ -172,6 +173,7 @@ func shellTarget(t *testing.T) hasvc.Target {
 }
 
 func TestShellEnvironment(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	out := filepath.Join(t.TempDir(), "env")
 	core, logs := observer.New(zap.InfoLevel)
 	sh := &Shell{Log: zap.New(core)}
@@ -200,6 +202,7 @@ func TestShellEnvironment(t *testing.T) {
 }
 
 func TestShellExitStatusIsTheVerdict(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	sh := &Shell{}
 	tg := shellTarget(t)
 	for cmd, want := range map[string]bool{
@@ -219,6 +222,7 @@ func TestShellExitStatusIsTheVerdict(t *testing.T) {
 }
 
 func TestShellStopsWithContext(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	tg := shellTarget(t)
 	started := filepath.Join(t.TempDir(), "started")

@@ -220,6 +220,7 @@ func sshTarget(t *testing.T, addr, keyFile string) hasvc.Target {
 }
 
 func TestSSHFenceKillsListener(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	s := startSSHD(t)
 	_, addr, waited := startVictim(t)
 
@@ -248,6 +249,7 @@ func TestSSHFenceKillsListener(t *testing.T) {
 // Nothing listening on the port: fuser finds nothing, nc confirms (or is
 // absent): the service is down, which counts as fenced.
 func TestSSHFenceNothingListening(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	s := startSSHD(t)
 	addr := testcluster.ReserveAddr(t, "127.0.0.1")
 	ok, err := (&SSH{Log: testcluster.Logger(t)}).TryFence(t.Context(), sshTarget(t, addr, s.clientKey), ":"+strconv.Itoa(s.port))
@@ -257,6 +259,7 @@ func TestSSHFenceNothingListening(t *testing.T) {
 }
 
 func TestSSHFenceLoginFails(t *testing.T) {
+	testcluster.CheckLeaks(t)
 	s := startSSHD(t)
 	_, addr, _ := startVictim(t)
 	other := filepath.Join(t.TempDir(), "other_key")
