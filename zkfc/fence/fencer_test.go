@@ -257,3 +257,24 @@ func TestAbbreviate(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// FuzzParse: any dfs.ha.fencing.methods value parses or is a clean
+// configuration error, never a panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"sshfence", "sshfence(hdfs:22)\nshell(/bin/true) # c", "shell()", "x(", "sshfence(:99999)",
+		"org.apache.hadoop.ha.ShellCommandFencer(a) b)", "\n\n#only\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		fn, err := Parse(spec, nil, nil)
+		if err != nil {
+			if !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("%q: error %v does not wrap ErrBadConfig", spec, err)
+			}
+			return
+		}
+		if fn.Len() != len(fn.Methods()) {
+			t.Fatalf("%q: Len %d, Methods %q", spec, fn.Len(), fn.Methods())
+		}
+	})
+}
