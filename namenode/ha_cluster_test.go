@@ -435,6 +435,12 @@ func TestHAServiceProtocolWire(t *testing.T) {
 	if s := status(); s.GetState() != commonpb.HAServiceStateProto_STANDBY {
 		t.Fatalf("status after transitionToStandby: %v", s)
 	}
+	// Low disk space on the name directory's volume: unhealthy.
+	nn1.cfg.DUReserved = 1 << 62
+	if err := nn1.MonitorHealth(context.Background()); !errors.Is(err, rpc.ErrHealthCheckFailed) || err.Error() != "The NameNode has no resources available" {
+		t.Fatalf("monitorHealth with the disk full: %v", err)
+	}
+	nn1.cfg.DUReserved = 1
 	// The journal gone: unhealthy.
 	for _, jn := range h.ha.JournalNodes {
 		if err := h.g.Stop(jn.ID); err != nil {
