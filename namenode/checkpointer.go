@@ -446,8 +446,9 @@ var checkpointers = struct {
 // startCheckpointer starts the standby checkpointer (called when the
 // NameNode enters standby); stopCheckpointer stops it and waits (called
 // before leaving standby and at Stop). Both are safe to call repeatedly.
-// Callers hold n.mu (it reads n.sys and n.si); the checkpointer itself
-// never takes n.mu, so stopping it under n.mu cannot deadlock.
+// Callers hold n.trMu (Start and the HA transitions do), which orders them
+// after Start set n.si; the checkpointer itself never takes n.mu or
+// n.trMu, so stopping it under either cannot deadlock.
 func (n *NameNode) startCheckpointer() {
 	checkpointers.Lock()
 	defer checkpointers.Unlock()
@@ -464,7 +465,8 @@ func (n *NameNode) startCheckpointer() {
 		log.Info("standby checkpoints disabled (dfs.ha.standby.checkpoints is false)")
 		return
 	}
-	if n.sys == nil {
+	sys := n.namesystem()
+	if sys == nil {
 		log.Error("standby checkpoints disabled: no namesystem")
 		return
 	}
@@ -474,7 +476,7 @@ func (n *NameNode) startCheckpointer() {
 		return
 	}
 	client := web.NewImageClient(cfg.TransferTimeout)
-	t := &standbyTarget{n: n, sys: n.sys, up: &uploader{client: client, addrs: addrs, storageInfo: storageInfoString(n.si), log: log}}
+	t := &standbyTarget{n: n, sys: sys, up: &uploader{client: client, addrs: addrs, storageInfo: storageInfoString(n.si), log: log}}
 	c := newCheckpointer(cfg, t, log, n.cfg.Now)
 	checkpointers.m[n] = &runningCheckpointer{c: c, client: client}
 	c.start()

@@ -12,16 +12,15 @@ import (
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/image"
-	"github.com/hdfsha/hdfsha/namenode/namesystem"
 	"github.com/hdfsha/hdfsha/namenode/web"
 )
 
 // imageStore serves /imagetransfer from the name directory. It is called
-// by registerWeb with n.mu held, once n.sys exists: it reads n.sys and n.si
-// directly, and the store never takes n.mu afterwards (web.Server.Stop,
-// called with n.mu held, waits for the handlers inside the store).
+// by registerWeb with n.mu held, after Start read VERSION (it reads n.si
+// directly). The store never takes n.mu or n.trMu: web.Server.Stop, called
+// with n.mu held, waits for the handlers inside the store.
 func (n *NameNode) imageStore() web.ImageStore {
-	return &imageStore{n: n, dir: n.cfg.NameDir, sys: n.sys, storageInfo: storageInfoString(n.si), log: n.log.Named("checkpoint")}
+	return &imageStore{n: n, dir: n.cfg.NameDir, storageInfo: storageInfoString(n.si), log: n.log.Named("checkpoint")}
 }
 
 // storageInfoString is Hadoop's StorageInfo.toColonSeparatedString:
@@ -39,7 +38,6 @@ func storageInfoString(si StorageInfo) string {
 type imageStore struct {
 	n           *NameNode
 	dir         string
-	sys         *namesystem.Namesystem
 	storageInfo string
 	log         *zap.Logger
 }
@@ -86,12 +84,13 @@ func (s *imageStore) Receive(ctx context.Context, r io.Reader, txid int64) error
 // not need rolls to see edits.
 func (s *imageStore) afterUpload(ctx context.Context, txid int64) {
 	var el *editlog.EditLog
-	if s.sys != nil {
-		el = s.sys.EditLog()
+	sys := s.n.namesystem()
+	if sys != nil {
+		el = sys.EditLog() // nil unless active
 	}
 	if el != nil {
 		if seg := el.SegmentTxID(); seg > 0 && seg <= txid {
-			if _, err := s.sys.RollEdits(ctx); err != nil {
+			if _, err := sys.RollEdits(ctx); err != nil {
 				s.log.Warn("rolling the edit log after a checkpoint failed", zap.Int64("txid", txid), zap.Error(err))
 			}
 		}
