@@ -55,6 +55,15 @@
 // directory therefore always holds synced files and a synced manifest.
 // Receive follows the same order with the files coming from the stream.
 //
+// # Saving while edits are applied
+//
+// A standby saves while its tailer applies edits. namespace.Checkpoint
+// takes the Pebble checkpoint and reads the txid under the same lock Apply
+// holds while it commits an edit and its txid in one batch, so the
+// snapshot and its stamp always agree; Save names the image after that
+// txid (TestSaveWhileApplying loads every image saved that way and checks
+// it holds exactly its txid's namespace).
+//
 // # Newest never goes back in time
 //
 // Newest verifies only the image with the highest txid and returns its

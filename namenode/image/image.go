@@ -64,9 +64,11 @@ func Path(nameDir string, txid int64) string {
 }
 
 // Save writes the image of ns at its current txid into nameDir and returns
-// it. Apply must not run concurrently with a Save whose caller expects the
-// image of ns.LastAppliedTxID(): the image holds the txid the Pebble
-// checkpoint saw. Saving a txid that already has an image returns that
+// it. Apply may run concurrently (a standby's tailer does): the Pebble
+// checkpoint and its txid stamp are taken under the lock Apply commits
+// under, so the image holds exactly the txid it is named and stamped with,
+// which may be newer than ns.LastAppliedTxID() was when Save was called.
+// A caller that needs the image of one precise txid stops Apply first. Saving a txid that already has an image returns that
 // image (after verifying it; a corrupt one is its corruption error) and
 // writes nothing. ns must keep its store on the operating system's
 // filesystem (Options.FS nil or vfs.Default): images are written with
