@@ -92,7 +92,8 @@ func (n *NameNode) monitorHealthRPC(ctx context.Context, _ *commonpb.MonitorHeal
 // MonitorHealth is monitorHealth: nil when healthy, else a
 // HealthCheckFailedException saying why: the namesystem failed, the name
 // directory's volume has less than dfs.namenode.resource.du.reserved
-// free, the journal quorum does not answer, or the standby cannot tail.
+// free, the journal quorum does not answer, or the standby's last tailing
+// round failed.
 // Without HA it always succeeds, as in Hadoop.
 func (n *NameNode) MonitorHealth(ctx context.Context) error {
 	if !n.cfg.HA {
@@ -107,6 +108,11 @@ func (n *NameNode) MonitorHealth(ctx context.Context) error {
 	}
 	if !n.hasResources() {
 		return rpc.Errorf(rpc.ErrHealthCheckFailed, "The NameNode has no resources available")
+	}
+	if t := n.tailerp.Load(); t != nil {
+		if err := t.lastError(); err != nil {
+			return rpc.Errorf(rpc.ErrHealthCheckFailed, "The standby cannot tail the shared edits: %v", err)
+		}
 	}
 	n.mu.Lock()
 	el := n.el

@@ -351,6 +351,8 @@ type NameNode struct {
 	// active term has its own EditLog: a failed one stays failed.
 	reader *editlog.EditLog
 	tailer *tailer
+	// tailerp mirrors tailer for monitorHealth, which takes no trMu.
+	tailerp atomic.Pointer[tailer]
 	// stepDown carries writer failures to haLoop, which steps down.
 	stepDown chan *editlog.EditLog
 	quit     chan struct{}

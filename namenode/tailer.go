@@ -106,6 +106,7 @@ func (n *NameNode) startTailerLocked() {
 	t := &tailer{sys: n.namesystem(), el: n.reader, period: n.cfg.TailPeriod, backoffMax: n.cfg.TailBackoffMax,
 		log: n.log.Named("tailer"), cancel: cancel, done: make(chan struct{})}
 	n.tailer = t
+	n.tailerp.Store(t)
 	go t.run(ctx)
 }
 
@@ -120,4 +121,5 @@ func (n *NameNode) stopTailerLocked() {
 	t.cancel()
 	<-t.done
 	n.tailer = nil
+	n.tailerp.Store(nil)
 }
