@@ -39,17 +39,8 @@ func newHACluster(t testing.TB, mod func(*Config)) *haCluster {
 	t.Helper()
 	h := &haCluster{t: t, ha: testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3}), g: testcluster.NewGroup(t)}
 	log := testcluster.Logger(t)
-	for i, jn := range h.ha.JournalNodes {
-		jcfg, err := journalnode.ConfigFromConf(h.ha.JournalNodeConf(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jcfg.Logger = log.Named(jn.ID)
-		d, err := journalnode.New(jcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.g.MustStart(jn.ID, d)
+	for i := range h.ha.JournalNodes {
+		h.startJN(i)
 	}
 	for i, l := range h.ha.NameNodes {
 		cfg, err := ConfigFromConf(h.ha.NameNodeConf(t, i), h.ha.Nameservice, l.ID)
@@ -84,6 +75,24 @@ func newHACluster(t testing.TB, mod func(*Config)) *haCluster {
 }
 
 func (h *haCluster) id(i int) string { return h.ha.NameNodes[i].ID }
+
+// startJN starts (or restarts, on the same ports and storage) JournalNode i.
+func (h *haCluster) startJN(i int) {
+	h.t.Helper()
+	jn := h.ha.JournalNodes[i]
+	jcfg, err := journalnode.ConfigFromConf(h.ha.JournalNodeConf(h.t, i))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	jcfg.Logger = testcluster.Logger(h.t).Named(jn.ID)
+	d, err := journalnode.New(jcfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.g.Start(context.Background(), jn.ID, d); err != nil {
+		h.t.Fatal(err)
+	}
+}
 
 func (h *haCluster) start(i int) {
 	h.t.Helper()
@@ -350,6 +359,49 @@ func TestHAOldActiveFenced(t *testing.T) {
 		t.Fatal("nn1 lost nn2's edits")
 	}
 	mkdir(t, nn1.RPCAddress(), "/again")
+}
+
+// TestHAQuorumLossStepsDown: an active that loses its JournalNode quorum
+// acknowledges nothing, steps down, and once the quorum is back the other
+// NameNode takes over with every acknowledged edit and none of the others.
+func TestHAQuorumLossStepsDown(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHACluster(t, nil)
+	nn1, nn2 := h.nns[0], h.nns[1]
+	h.toActive(0)
+	mkdir(t, nn1.RPCAddress(), "/ok")
+	for _, i := range []int{1, 2} {
+		if err := h.g.Stop(h.ha.JournalNodes[i].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mkdirErr(t, nn1.RPCAddress(), "/lost"); err == nil {
+		t.Fatal("mkdirs acknowledged without a journal quorum")
+	}
+	waitFor(t, "nn1 to step down", func() bool { return nn1.HAState() == ha.Standby })
+	if err := nn1.MonitorHealth(context.Background()); !errors.Is(err, rpc.ErrHealthCheckFailed) {
+		t.Fatalf("monitorHealth without a quorum: %v", err)
+	}
+	for _, i := range []int{1, 2} {
+		h.startJN(i)
+	}
+	waitFor(t, "nn1 to be healthy again", func() bool { return nn1.MonitorHealth(context.Background()) == nil })
+	h.toActive(1)
+	if !exists(t, nn2.RPCAddress(), "/ok") {
+		t.Fatal("the new active lost an acknowledged edit")
+	}
+	// /lost was not acknowledged, but it may have reached the one
+	// JournalNode left, and recovery may keep it (as in HDFS: the retry
+	// cache is for such calls). Either way nn1 must end up the same.
+	lost := exists(t, nn2.RPCAddress(), "/lost")
+	mkdir(t, nn2.RPCAddress(), "/later")
+	h.waitCaughtUp(0, nn2.AppliedTxID())
+	ns := nn1.Namesystem().Namespace()
+	for p, want := range map[string]bool{"/ok": true, "/later": true, "/lost": lost} {
+		if st, err := ns.GetFileInfo("hdfs", p); err != nil || (st != nil) != want {
+			t.Fatalf("nn1 after catching up: %s present=%v, want %v (%v)", p, st != nil, want, err)
+		}
+	}
 }
 
 // TestHAStandbyCatchesUp: a standby stopped across several rolled
