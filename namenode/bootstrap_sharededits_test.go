@@ -131,6 +131,18 @@ func TestInitializeSharedEditsErrors(t *testing.T) {
 	if _, err := initShared(t, cfg, SharedEditsOptions{NonInteractive: true}, ""); !errors.Is(err, ErrNotFormatted) || SharedEditsExitCode(err) != 1 {
 		t.Fatalf("unformatted: %v", err)
 	}
+	// JournalNodes down: the format question cannot be answered, exit 1.
+	if _, err := Format(context.Background(), cfg, FormatOptions{NonInteractive: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, jn := range c.ha.JournalNodes {
+		if err := c.g.Stop(jn.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := initShared(t, cfg, SharedEditsOptions{Force: true}, ""); err == nil || SharedEditsExitCode(err) != 1 {
+		t.Fatalf("JournalNodes down: %v", err)
+	}
 	// No shared edits: Hadoop logs it and exits 0.
 	local := testConfig(t, t.TempDir())
 	_, err := initShared(t, local, SharedEditsOptions{}, "")

@@ -18,7 +18,7 @@ func namenodeTool() *hadoopTool {
 		Name:     "namenode",
 		Category: categoryDaemon,
 		Summary:  "run the DFS namenode",
-		Description: "Runs the NameNode in the foreground until SIGINT or SIGTERM, or formats its storage.\n" +
+		Description: "Runs the NameNode in the foreground until SIGINT or SIGTERM, or prepares its storage.\n" +
 			"It reads dfs.namenode.name.dir, dfs.namenode.edits.dir or dfs.namenode.shared.edits.dir,\n" +
 			"dfs.namenode.rpc-address and dfs.namenode.http-address.",
 		DefaultHelp: "namenode runs the NameNode in the foreground.",
@@ -45,19 +45,15 @@ func namenodeTool() *hadoopTool {
 			MinArgs: 0, MaxArgs: -1,
 			Run: runNamenodeFormat,
 		}, {
-			Name: "-bootstrapStandby",
-			Args: "[-force] [-nonInteractive] [-skipSharedEditsCheck]",
-			Help: "Formats this NameNode's name directory with the namespace of another NameNode of the nameservice\n" +
-				"and copies its newest image, after checking the shared edits hold every later txid\n" +
-				"(-skipSharedEditsCheck skips that). Exit 2: no other NameNode answered; 3: layout\n" +
-				"version differs; 5: data exists and was not reformatted; 6: the shared edits lack txids.",
+			Name:    "-bootstrapStandby",
+			Args:    "[-force] [-nonInteractive] [-skipSharedEditsCheck]",
+			Help:    "Copies the namespace and newest image of another NameNode of the nameservice into this one's name directory (exit 2: none answered; 3: other layout; 5: not reformatted; 6: shared edits lack txids).",
 			MinArgs: 0, MaxArgs: -1,
 			Run: runBootstrapStandby,
 		}, {
-			Name: "-initializeSharedEdits",
-			Args: "[-force] [-nonInteractive]",
-			Help: "Formats the JournalNodes of dfs.namenode.shared.edits.dir with this NameNode's namespace\n" +
-				"and copies the local edits since its newest image into them, to turn it into an HA NameNode.",
+			Name:    "-initializeSharedEdits",
+			Args:    "[-force] [-nonInteractive]",
+			Help:    "Formats the JournalNodes with this NameNode's namespace and copies its local edits since the newest image into them (non-HA to HA).",
 			MinArgs: 0, MaxArgs: -1,
 			Run: runInitializeSharedEdits,
 		}},
