@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -404,6 +403,37 @@ func TestHAQuorumLossStepsDown(t *testing.T) {
 	}
 }
 
+// TestHAStandbyStartsWithoutQuorum: a standby whose journal is
+// unreachable at start still starts (unhealthy) and catches up once the
+// JournalNodes are back.
+func TestHAStandbyStartsWithoutQuorum(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHACluster(t, nil)
+	h.toActive(0)
+	mkdir(t, h.nns[0].RPCAddress(), "/a")
+	if err := h.g.Stop("nn2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{1, 2} {
+		if err := h.g.Stop(h.ha.JournalNodes[i].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.start(1)
+	nn2 := h.nns[1]
+	if nn2.HAState() != ha.Standby {
+		t.Fatalf("nn2 is %v", nn2.HAState())
+	}
+	if err := nn2.MonitorHealth(context.Background()); !errors.Is(err, rpc.ErrHealthCheckFailed) {
+		t.Fatalf("monitorHealth without a quorum: %v", err)
+	}
+	for _, i := range []int{1, 2} {
+		h.startJN(i)
+	}
+	h.waitCaughtUp(1, h.nns[0].AppliedTxID())
+	waitFor(t, "nn2 to be healthy", func() bool { return nn2.MonitorHealth(context.Background()) == nil })
+}
+
 // TestHAStandbyCatchesUp: a standby stopped across several rolled
 // segments restarts and catches up.
 func TestHAStandbyCatchesUp(t *testing.T) {
@@ -524,60 +554,4 @@ func TestHAZKFCSource(t *testing.T) {
 	if h.nns[0].HAState() != ha.Active {
 		t.Fatal("not active after ZKFC's request")
 	}
-}
-
-// BenchmarkHAFailover measures a manual failover between two warm
-// NameNodes (the active steps down, the standby catches up, recovers the
-// journal and opens a segment): ms/failover.
-func BenchmarkHAFailover(b *testing.B) {
-	h := newHACluster(b, func(c *Config) {
-		c.Logger, c.TailPeriod, c.TailBackoffMax = nil, DefaultTailPeriod, DefaultTailBackoffMax
-	})
-	h.toActive(0)
-	active := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		mkdir(b, h.nns[active].RPCAddress(), fmt.Sprintf("/bench/%d", i))
-		h.waitCaughtUp(1-active, h.nns[active].AppliedTxID())
-		b.StartTimer()
-		h.toStandby(active)
-		active = 1 - active
-		h.toActive(active)
-	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/failover")
-}
-
-// BenchmarkHAStandbyLag measures how long after an acknowledged mkdirs
-// the standby has applied it (polling AppliedTxID), as p50 and p99.
-func BenchmarkHAStandbyLag(b *testing.B) {
-	// The shipped tail-edits defaults, not the tests' shorter ones.
-	h := newHACluster(b, func(c *Config) {
-		c.Logger, c.TailPeriod, c.TailBackoffMax = nil, DefaultTailPeriod, DefaultTailBackoffMax
-	})
-	h.toActive(0)
-	c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	addr := h.nns[0].RPCAddress()
-	lags := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		err := c.Call(context.Background(), addr, namesystem.ClientProtocol, "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(fmt.Sprintf("/lag/%d", i)),
-			Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		acked := time.Now()
-		txid := h.nns[0].AppliedTxID()
-		for h.nns[1].AppliedTxID() < txid {
-			time.Sleep(50 * time.Microsecond)
-		}
-		lags = append(lags, time.Since(acked))
-	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	b.ReportMetric(float64(lags[len(lags)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1000, "p99-ms")
 }

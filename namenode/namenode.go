@@ -474,10 +474,12 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	n.sys = s
 	n.sysp.Store(s)
 	if n.cfg.HA {
-		// Standby: every durable edit, no epoch.
+		// Standby: every durable edit, no epoch. A journal that cannot be
+		// read yet does not stop the start (the tailer retries, and
+		// monitorHealth reports it), as Hadoop's standby starts anyway.
 		last, _, err := s.Tail(ctx, el)
 		if err != nil {
-			return fmt.Errorf("namenode: %w", err)
+			n.log.Warn("catching up at start failed; the tailer retries", zap.Error(err))
 		}
 		n.log.Info("namespace loaded; standby", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
 	} else {
