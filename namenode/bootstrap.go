@@ -122,7 +122,8 @@ func (r remoteNN) String() string {
 //     (/imagetransfer, every byte verified as it is written), and write
 //     VERSION last: a directory with VERSION is complete.
 //
-// The name directory is locked from step 4 on, so it fails while a
+// Before any of it, dfs.namenode.support.allow.format=false refuses (exit 1),
+// as in Hadoop. The name directory is locked from step 4 on, so it fails while a
 // NameNode runs on it.
 func BootstrapStandby(ctx context.Context, cfg Config, o BootstrapOptions) error {
 	cfg.setDefaults()
@@ -149,6 +150,9 @@ func BootstrapStandby(ctx context.Context, cfg Config, o BootstrapOptions) error
 	}
 	remotes, err := remoteNameNodes(c, ns, me, log)
 	if err != nil {
+		return err
+	}
+	if err := checkAllowFormat(c); err != nil {
 		return err
 	}
 
@@ -274,6 +278,23 @@ func BootstrapStandby(ctx context.Context, cfg Config, o BootstrapOptions) error
 	}
 	log.Info(fmt.Sprintf("Storage directory %s has been successfully formatted.", cfg.NameDir))
 	log.Info("bootstrapped standby", zap.String("from", from.id), zap.Int64("imageTxId", imageTxID), zap.Int64("lastTxId", curTxID))
+	return nil
+}
+
+// KeyAllowFormat is dfs.namenode.support.allow.format (default true): false protects a
+// production namespace from being formatted.
+const KeyAllowFormat = "dfs.namenode.support.allow.format"
+
+// checkAllowFormat is Hadoop's NameNode.checkAllowFormat.
+func checkAllowFormat(c *conf.Conf) error {
+	ok, err := c.GetBool(KeyAllowFormat, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("The option %s is set to false for this filesystem, so it cannot be formatted. "+
+			"You will need to set %s parameter to true in order to format this filesystem", KeyAllowFormat, KeyAllowFormat)
+	}
 	return nil
 }
 

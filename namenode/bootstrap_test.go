@@ -325,6 +325,14 @@ func TestBootstrapStandbyConfigErrors(t *testing.T) {
 	if _, err := bootstrap(t, noShared, BootstrapOptions{}, ""); err == nil || err.Error() != "Shared edits storage is not enabled for this namenode." || BootstrapExitCode(err) != 1 {
 		t.Fatalf("without shared edits: %v", err)
 	}
+	noFormat := cfg
+	noFormat.Conf = cfg.Conf.Clone()
+	noFormat.Conf.Set(KeyAllowFormat, "false")
+	if _, err := bootstrap(t, noFormat, BootstrapOptions{Force: true}, ""); err == nil || BootstrapExitCode(err) != 1 ||
+		err.Error() != "The option dfs.namenode.support.allow.format is set to false for this filesystem, so it cannot be formatted. "+
+			"You will need to set dfs.namenode.support.allow.format parameter to true in order to format this filesystem" {
+		t.Fatalf("allow.format=false: %v", err)
+	}
 	nonHA := testConfig(t, t.TempDir())
 	if _, err := bootstrap(t, nonHA, BootstrapOptions{}, ""); err == nil || err.Error() != "HA is not enabled for this namenode." || BootstrapExitCode(err) != 1 {
 		t.Fatalf("non-HA: %v", err)
