@@ -112,3 +112,28 @@ func TestPolicyFromConf(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Calls that fail on the same NameNode at once move the client on once, not once each.
+func TestFailoverAdvancesOncePerNameNode(t *testing.T) {
+	c := &Client{addrs: []string{"a:1", "b:1", "c:1"}}
+	c.markActive(0)
+	if next := c.failover(0); next != 1 {
+		t.Fatalf("first failover from a: %d", next)
+	}
+	if next := c.failover(0); next != 1 { // a second call that also failed on a
+		t.Fatalf("second failover from a: %d, want to stay on b", next)
+	}
+	if c.Active() != "" {
+		t.Fatalf("Active = %q after failing over", c.Active())
+	}
+	if next := c.failover(1); next != 2 {
+		t.Fatalf("failover from b: %d", next)
+	}
+	if next := c.failover(2); next != 0 {
+		t.Fatalf("failover from c: %d, want a (wrap around)", next)
+	}
+	c.markActive(2)
+	if c.Active() != "c:1" {
+		t.Fatalf("Active = %q", c.Active())
+	}
+}
