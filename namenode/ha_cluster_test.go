@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -281,6 +282,20 @@ func TestHATailAndFailover(t *testing.T) {
 	bean := jmxBean(t, nn1.HTTPAddress(), "Hadoop:service=NameNode,name=FSNamesystem")
 	if bean["tag.HAState"] != "active" {
 		t.Fatalf("FSNamesystem tag.HAState = %v", bean["tag.HAState"])
+	}
+	if bean := jmxBean(t, nn1.HTTPAddress(), "Hadoop:service=NameNode,name=NameNodeStatus"); bean["State"] != "active" || bean["LastHATransitionTime"] != float64(nn1.LastHATransitionTime().UnixMilli()) {
+		t.Fatalf("NameNodeStatus of the active: %v", bean)
+	}
+	for i, want := range []string{"namenode_ha_state 1\n", "namenode_ha_state 2\n"} {
+		resp, err := http.Get("http://" + h.nns[i].HTTPAddress() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("%s /metrics lacks %q", h.id(i), want)
+		}
 	}
 
 	h.toStandby(0)
