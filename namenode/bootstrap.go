@@ -316,12 +316,26 @@ func remoteNameNodes(c *conf.Conf, ns, me string, log *zap.Logger) ([]remoteNN, 
 			log.Error(fmt.Sprintf("Could not determine valid IPC address for other NameNode (%s) , got: %s", nn.ID, nn.ServiceRPCAddress))
 			continue
 		}
-		out = append(out, remoteNN{id: nn.ID, ipc: nn.ServiceRPCAddress, http: nn.HTTPAddress})
+		out = append(out, remoteNN{id: nn.ID, ipc: nn.ServiceRPCAddress, http: httpWithDefaultHost(nn.HTTPAddress, host)})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("Could not find any valid namenodes!")
 	}
 	return out, nil
+}
+
+// httpWithDefaultHost is Hadoop's DFSUtil.getInfoServerWithDefaultHost: an
+// HTTP address bound to the wildcard (0.0.0.0:9870) is reached on the
+// NameNode's RPC host.
+func httpWithDefaultHost(httpAddr, rpcHost string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return httpAddr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort(rpcHost, port)
+	}
+	return httpAddr
 }
 
 // checkLogsAvailable checks that the shared edits can serve every txid in

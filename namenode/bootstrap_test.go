@@ -338,3 +338,17 @@ func TestBootstrapStandbyConfigErrors(t *testing.T) {
 		t.Fatalf("non-HA: %v", err)
 	}
 }
+
+func TestHTTPWithDefaultHost(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"0.0.0.0:9870", "nn1.example.com:9870"},
+		{"[::]:9870", "nn1.example.com:9870"},
+		{":9870", "nn1.example.com:9870"},
+		{"10.0.0.5:9870", "10.0.0.5:9870"},
+		{"web.example.com:50070", "web.example.com:50070"},
+	} {
+		if got := httpWithDefaultHost(c.in, "nn1.example.com"); got != c.want {
+			t.Errorf("httpWithDefaultHost(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
