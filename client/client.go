@@ -206,6 +206,11 @@ func (c *Client) CallProtocol(ctx context.Context, protocol, method string, req,
 			return err
 		}
 		kind := Classify(err)
+		var re *rpc.RemoteError
+		if kind == Permanent && errors.As(err, &re) {
+			// Only an active NameNode gets as far as, say, FileNotFoundException.
+			c.markActive(idx)
+		}
 		var (
 			decision Decision
 			sleep    time.Duration
@@ -280,7 +285,9 @@ func (c *Client) failover(failed int) int {
 // Addresses returns every NameNode RPC address, in order.
 func (c *Client) Addresses() []string { return slices.Clone(c.addrs) }
 
-// Active returns the address last found active ("" before the first successful call).
+// Active returns the address last found active: the last NameNode that answered a call, with
+// success or with an error only an active NameNode gives ("" before that, and after a
+// failover until the next answer).
 func (c *Client) Active() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

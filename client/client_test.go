@@ -258,6 +258,9 @@ func TestPermanentErrorDoesNotFailOver(t *testing.T) {
 	if len(nn1.calls()) != 1 || len(nn2.calls()) != 0 {
 		t.Fatalf("calls nn1 %d nn2 %d", len(nn1.calls()), len(nn2.calls()))
 	}
+	if cl.Active() != nn1.addr {
+		t.Fatalf("Active = %q after nn1 answered FileNotFoundException", cl.Active())
+	}
 }
 
 // A mkdirs that ran on nn1 before nn1 died is retried on nn2 with the same client id and
