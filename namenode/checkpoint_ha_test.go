@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -141,32 +141,30 @@ func TestHAStandbyCheckpoint(t *testing.T) {
 		t.Errorf("upload to the standby: %v", err)
 	}
 	// A second upload while one is in progress is refused at once (409).
-	// The first is a PUT whose body this test holds open.
-	pr, pw := io.Pipe()
-	firstDone := make(chan int, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodPut, "http://"+active.HTTPAddress()+"/imagetransfer?txid=999999", pr)
-		resp, err := c.Do(req)
-		if err != nil {
-			firstDone <- -1
-			return
-		}
-		resp.Body.Close()
-		firstDone <- resp.StatusCode
-	}()
-	// The transport sends the request once the body yields bytes: the
-	// start of a stream (magic and version), after which the receiver
-	// waits for the rest.
-	go func() { _, _ = pw.Write([]byte("HSIM\x00\x00\x00\x01")) }()
+	// The first is a PUT written by hand on a raw connection: its header
+	// and the start of a stream (magic and version) are sent, then the
+	// receiver waits for the rest while this test holds the connection.
+	// First wait until the standby's own last upload has released the slot.
+	slotFree := func() bool {
+		err := uploadImage(ctx, c, active.HTTPAddress(), newest, "")
+		return errors.Is(err, web.ErrUploadRefused) && strings.Contains(err.Error(), "already uploaded an checkpoint")
+	}
+	waitFor(t, "the upload slot to be free", slotFree)
+	conn, err := net.Dial("tcp", active.HTTPAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "PUT /imagetransfer?txid=999999 HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000000\r\n\r\nHSIM\x00\x00\x00\x01", active.HTTPAddress()); err != nil {
+		t.Fatal(err)
+	}
 	var second error
 	waitFor(t, "the second upload to meet the first", func() bool {
 		second = uploadImage(ctx, c, active.HTTPAddress(), newest, storageInfoString(active.StorageInfo()))
 		return errors.Is(second, web.ErrUploadRefused) && strings.Contains(second.Error(), "Another checkpointer is already in the process of uploading a checkpoint made at transaction ID 999999")
 	})
-	pw.CloseWithError(errors.New("test: first upload abandoned"))
-	if st := <-firstDone; st == http.StatusOK {
-		t.Errorf("the abandoned upload was accepted")
-	}
+	conn.Close() // the first upload breaks off: nothing is kept
+	waitFor(t, "the upload slot to be free again", slotFree)
 	if ids := imageTxIDs(t, active.cfg.NameDir); fmt.Sprint(ids) != fmt.Sprint(activeImgs) {
 		t.Errorf("images after the refused and abandoned uploads: %v, want %v", ids, activeImgs)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 )
@@ -124,6 +125,7 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request, store ImageSto
 		s.log.Warn("image stream failed midway")
 		panic(http.ErrAbortHandler)
 	}
+	s.xfer.gets.Add(1)
 }
 
 func (s *Server) putImage(w http.ResponseWriter, r *http.Request, store ImageStore) {
@@ -140,6 +142,7 @@ func (s *Server) putImage(w http.ResponseWriter, r *http.Request, store ImageSto
 			// Hadoop's validateRequest refuses with 403 and this text.
 			s.log.Warn("refused an image upload from another namespace", zap.String("theirs", theirs), zap.String("mine", mine), zap.String("remote", r.RemoteAddr))
 			http.Error(w, fmt.Sprintf("This namenode has storage info %s but the secondary expected %s", mine, theirs), http.StatusForbidden)
+			s.xfer.putsRefused.Add(1)
 			return
 		}
 	}
@@ -148,24 +151,29 @@ func (s *Server) putImage(w http.ResponseWriter, r *http.Request, store ImageSto
 		// uploader can tell "wrong NameNode" from "not needed" (409) and from a failure.
 		http.Error(w, fmt.Sprintf("Nameode %s is currently not in a state which can accept uploads of new fsimages. State: %s", localAddr(r), state),
 			http.StatusExpectationFailed)
+		s.xfer.putsRefused.Add(1)
 		return
 	}
 	if busy, ok := s.beginUpload(txid); !ok {
 		// Hadoop's ImageServlet refuses concurrent uploads with 409 and this text.
 		http.Error(w, fmt.Sprintf("Another checkpointer is already in the process of uploading a checkpoint made at transaction ID %d", busy),
 			http.StatusConflict)
+		s.xfer.putsRefused.Add(1)
 		return
 	}
 	defer s.endUpload()
 	if newest, err := store.Newest(); err == nil && newest >= txid {
 		http.Error(w, fmt.Sprintf("Either current namenode has checkpointed or another checkpointer already uploaded an checkpoint for txid %d", txid),
 			http.StatusConflict)
+		s.xfer.putsRefused.Add(1)
 		return
 	}
 	if err := store.Receive(r.Context(), r.Body, txid); err != nil {
 		storeError(w, fmt.Sprintf("receiving image %d", txid), err)
+		s.xfer.putsFailed.Add(1)
 		return
 	}
+	s.xfer.puts.Add(1)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -215,4 +223,24 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// transferCounters count /imagetransfer outcomes.
+type transferCounters struct {
+	gets, puts, putsRefused, putsFailed atomic.Int64
+}
+
+func (s *Server) registerTransferMetrics() {
+	for _, c := range []struct {
+		name, help string
+		v          *atomic.Int64
+	}{
+		{"namenode_image_downloads_total", "Images streamed to GET /imagetransfer.", &s.xfer.gets},
+		{"namenode_image_uploads_total", "Uploaded images kept (PUT /imagetransfer answered 200).", &s.xfer.puts},
+		{"namenode_image_uploads_refused_total", "Uploads refused before reading: another namespace (403), a concurrent or not newer upload (409), not active (417).", &s.xfer.putsRefused},
+		{"namenode_image_uploads_failed_total", "Uploads that failed while receiving (broken, corrupt, or the store failed).", &s.xfer.putsFailed},
+	} {
+		v := c.v
+		s.register(c.name, c.help, "counter", func() float64 { return float64(v.Load()) })
+	}
 }

@@ -43,6 +43,8 @@ type Server struct {
 	}
 	// served is closed when the Serve goroutine has returned.
 	served chan struct{}
+	// xfer counts image transfers for /metrics.
+	xfer transferCounters
 
 	mu struct {
 		sync.Mutex
@@ -78,6 +80,7 @@ func New(cfg Config) (*Server, error) {
 	s.mu.metrics = make(map[string]metric)
 	s.mu.uploading = -1
 	s.registerProcessMetrics()
+	s.registerTransferMetrics()
 	s.mux.HandleFunc("/jmx", s.serveJMX)
 	s.mux.HandleFunc("/metrics", s.serveMetrics)
 	s.mux.HandleFunc("/imagetransfer", s.serveImageTransfer)

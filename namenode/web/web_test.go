@@ -180,8 +180,9 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("status %d, Content-Type %q", status, hdr.Get("Content-Type"))
 	}
 	fams := parseExposition(t, string(body))
-	// The process metrics every server has.
-	for _, n := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_gc_cycles_total", "process_resident_memory_bytes"} {
+	// The process and image transfer metrics every server has.
+	for _, n := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_sys_bytes", "go_gc_cycles_total", "process_resident_memory_bytes",
+		"namenode_image_downloads_total", "namenode_image_uploads_total", "namenode_image_uploads_refused_total", "namenode_image_uploads_failed_total"} {
 		v, err := strconv.ParseFloat(fams[n].value, 64)
 		if err != nil || !(v >= 0) {
 			t.Errorf("%s = %q", n, fams[n].value)
@@ -664,5 +665,11 @@ func TestUploadToStandbyRefused(t *testing.T) {
 	}
 	if got := string(body(store, 5)); got != "img" {
 		t.Errorf("received %q", got)
+	}
+	_, _, m := get(t, client(t), base+"/metrics")
+	for _, want := range []string{"namenode_image_uploads_total 1\n", "namenode_image_uploads_refused_total 3\n", "namenode_image_uploads_failed_total 0\n", "namenode_image_downloads_total 0\n"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
