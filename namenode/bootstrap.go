@@ -197,6 +197,9 @@ func BootstrapStandby(ctx context.Context, cfg Config, o BootstrapOptions) error
 		from, nsInfo, finalized = r, v.GetInfo(), u.GetIsUpgradeFinalized()
 		break
 	}
+	if nsInfo == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if nsInfo == nil {
 		names := make([]string, len(remotes))
 		for i, r := range remotes {
