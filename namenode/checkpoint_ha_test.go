@@ -131,6 +131,12 @@ func TestHAStandbyCheckpoint(t *testing.T) {
 		}
 	}
 
+	// The figures /jmx shows (FSNamesystem LastCheckpointTime and
+	// TransactionsSinceLastCheckpoint).
+	if at, since := active.checkpointFigures(); at == 0 || since != active.AppliedTxID()-activeImgs[1] {
+		t.Errorf("active checkpoint figures: time %d, %d txns since (applied %d, newest image %d)", at, since, active.AppliedTxID(), activeImgs[1])
+	}
+
 	// Upload refusals. The standby refuses any upload (417): it is not active.
 	c := web.NewImageClient(10 * time.Second)
 	t.Cleanup(c.CloseIdleConnections)
