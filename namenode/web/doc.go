@@ -7,7 +7,9 @@
 //	/metrics         Prometheus text exposition (version 0.0.4) of the registered gauges and counters
 //	/imagetransfer   image transfer between NameNodes (HA checkpointing):
 //	                 GET  ?getimage=1[&txid=N]  streams an image (the newest without txid)
-//	                 PUT  ?txid=N               receives an image; one upload at a time (409 otherwise)
+//	                 PUT  ?txid=N[&storageInfo=S] receives an image: refused before reading with
+//	                                            403 (another namespace), 417 (not active) or
+//	                                            409 (an upload in progress, or not newer)
 //
 // plus whatever the daemon adds with Handle. docs/http.md is the user-facing reference.
 //
@@ -21,7 +23,9 @@
 //     New registers the process metrics itself (go_goroutines, go_memstats_*, go_gc_cycles_total,
 //     process_resident_memory_bytes).
 //   - images: ServeImages(store). Until it is called /imagetransfer answers 404. The other
-//     side of the transfer is DownloadImage and UploadImage (client.go).
+//     side of the transfer is DownloadImage and UploadImage (client.go); NewImageClient is
+//     the http.Client to use (it waits for 100 Continue, so a refused upload sends nothing).
+//     The server counts transfers on /metrics (namenode_image_*_total).
 //
 // Registering a bean or metric name twice replaces the earlier one.
 //
