@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +14,9 @@ import (
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/namenode/image"
+	"github.com/hdfsha/hdfsha/namenode/namespace"
+	"github.com/hdfsha/hdfsha/namenode/web"
+	"github.com/hdfsha/hdfsha/proto/editpb"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -314,5 +320,107 @@ func TestMinTxIDToKeep(t *testing.T) {
 		if got := minTxIDToKeep(tc.oldest, tc.extra); got != tc.want {
 			t.Errorf("minTxIDToKeep(%d, %d) = %d, want %d", tc.oldest, tc.extra, got, tc.want)
 		}
+	}
+}
+
+// storeStub is a web.ImageStore that answers uploads as told.
+type storeStub struct {
+	mu       sync.Mutex
+	active   bool
+	newest   int64
+	received []int64
+}
+
+func (s *storeStub) Stream(io.Writer, int64) error { return web.ErrNoImage }
+func (s *storeStub) AcceptsUploads() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active {
+		return true, "active"
+	}
+	return false, "standby"
+}
+func (s *storeStub) StorageInfo() string { return "-66:1:0:CID-1" }
+func (s *storeStub) Receive(_ context.Context, r io.Reader, txid int64) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = append(s.received, txid)
+	s.newest = txid
+	return nil
+}
+func (s *storeStub) Newest() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newest, nil
+}
+
+// TestUploader: the standby's upload outcomes against NameNodes that are
+// standby (417), active, or already have the image (409), and a refused
+// upload streams nothing and leaks nothing.
+func TestUploader(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ns, err := namespace.Open(filepath.Join(t.TempDir(), "work"), namespace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 1, ClusterID: "CID-1", BlockPoolID: "BP-1", CTime: 0}, &editpb.Permission{Mode: 0o755, Owner: "hdfs", Group: "supergroup"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Save(ns, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stores []*storeStub
+	var addrs []string
+	for range 2 {
+		s, err := web.New(web.Config{Address: "127.0.0.1:0", Logger: testcluster.Logger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Stop() })
+		st := &storeStub{newest: -1}
+		s.ServeImages(st)
+		stores = append(stores, st)
+		addrs = append(addrs, s.Address())
+	}
+	c := web.NewImageClient(10 * time.Second)
+	t.Cleanup(c.CloseIdleConnections)
+	u := &uploader{client: c, addrs: addrs, storageInfo: "-66:1:0:CID-1", log: testcluster.Logger(t)}
+	ctx := context.Background()
+
+	if err := u.upload(ctx, img); !errors.Is(err, errNoActiveTookImage) {
+		t.Errorf("two standbys: %v", err)
+	}
+	stores[1].mu.Lock()
+	stores[1].active = true
+	stores[1].mu.Unlock()
+	if err := u.upload(ctx, img); err != nil {
+		t.Errorf("standby then active: %v", err)
+	}
+	if err := u.upload(ctx, img); err != nil {
+		t.Errorf("the active already has it (409): %v", err)
+	}
+	if fmt.Sprint(stores[1].received) != "[0]" || len(stores[0].received) != 0 {
+		t.Errorf("received %v and %v", stores[0].received, stores[1].received)
+	}
+	// Another namespace: refused (403), an error.
+	u.storageInfo = "-66:2:0:CID-2"
+	if err := u.upload(ctx, img); err == nil || errors.Is(err, errNoActiveTookImage) || !strings.Contains(err.Error(), "403") {
+		t.Errorf("another namespace: %v", err)
+	}
+	// Nobody listening: an error, not "no active".
+	u = &uploader{client: c, addrs: []string{testcluster.ReserveAddr(t, "127.0.0.1")}, log: testcluster.Logger(t)}
+	if err := u.upload(ctx, img); err == nil || errors.Is(err, errNoActiveTookImage) {
+		t.Errorf("refused connection: %v", err)
+	}
+	if err := (&uploader{client: c, log: testcluster.Logger(t)}).upload(ctx, img); err == nil {
+		t.Error("no NameNodes to upload to: no error")
 	}
 }
