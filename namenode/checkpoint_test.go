@@ -424,3 +424,37 @@ func TestUploader(t *testing.T) {
 		t.Error("no NameNodes to upload to: no error")
 	}
 }
+
+// TestStallReader: a body that stops moving cancels its upload; one that
+// was read to the end does not.
+func TestStallReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	sr := &stallReader{r: pr, d: 5 * time.Millisecond, t: time.AfterFunc(5*time.Millisecond, cancel)}
+	go func() { _, _ = pw.Write([]byte("some")) }()
+	buf := make([]byte, 16)
+	if n, err := sr.Read(buf); n != 4 || err != nil {
+		t.Fatalf("read %d %v", n, err)
+	}
+	// Nothing more is written: the upload is cancelled.
+	select {
+	case <-ctx.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("a stalled body was not cancelled")
+	}
+	pw.Close()
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	sr = &stallReader{r: strings.NewReader("all"), d: time.Hour, t: time.AfterFunc(time.Hour, cancel2)}
+	if _, err := io.ReadAll(sr); err != nil {
+		t.Fatal(err)
+	}
+	if sr.t.Stop() {
+		t.Error("the timer still runs after the body was read to the end")
+	}
+	if ctx2.Err() != nil {
+		t.Error("a finished body was cancelled")
+	}
+}

@@ -307,6 +307,10 @@ type uploader struct {
 	addrs       []string // HTTP addresses of the other NameNodes
 	storageInfo string
 	log         *zap.Logger
+	// stall, when positive, abandons a transfer whose body has not moved
+	// for that long (dfs.image.transfer.timeout: Hadoop's socket timeout;
+	// Go's HTTP client has no write timeout of its own).
+	stall time.Duration
 }
 
 // upload offers img to every NameNode in turn (Hadoop uploads to all of
@@ -358,7 +362,16 @@ func (u *uploader) uploadTo(ctx context.Context, addr string, img image.Info) er
 		pw.CloseWithError(err)
 		streamed <- err
 	}()
-	err := web.UploadImage(ctx, u.client, addr, img.TxID, u.storageInfo, pr)
+	var body io.Reader = pr
+	if u.stall > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		sr := &stallReader{r: pr, d: u.stall, t: time.AfterFunc(u.stall+expectContinueWait, cancel)}
+		defer sr.t.Stop()
+		body = sr
+	}
+	err := web.UploadImage(ctx, u.client, addr, img.TxID, u.storageInfo, body)
 	// The transport closes the body it was given; close it again in case
 	// it returned before reading, so the writer goroutine always ends.
 	pr.CloseWithError(errUploadDone)
@@ -372,6 +385,29 @@ func (u *uploader) uploadTo(ctx context.Context, addr string, img image.Info) er
 }
 
 var errUploadDone = errors.New("upload finished")
+
+// expectContinueWait is the most the transport waits for the go-ahead
+// before the first body read (web.NewImageClient's ExpectContinueTimeout).
+const expectContinueWait = 5 * time.Second
+
+// stallReader cancels the upload (t fires) unless each read comes within d
+// of the previous one; once the body is fully read the timer stops, and the
+// client's response header timeout bounds the wait for the answer.
+type stallReader struct {
+	r io.Reader
+	d time.Duration
+	t *time.Timer
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil {
+		s.t.Stop()
+	} else {
+		s.t.Reset(s.d)
+	}
+	return n, err
+}
 
 // standbyTarget is a NameNode as the checkpointer's target.
 type standbyTarget struct {
@@ -476,7 +512,7 @@ func (n *NameNode) startCheckpointer() {
 		return
 	}
 	client := web.NewImageClient(cfg.TransferTimeout)
-	t := &standbyTarget{n: n, sys: sys, up: &uploader{client: client, addrs: addrs, storageInfo: storageInfoString(n.si), log: log}}
+	t := &standbyTarget{n: n, sys: sys, up: &uploader{client: client, addrs: addrs, storageInfo: storageInfoString(n.si), log: log, stall: cfg.TransferTimeout}}
 	c := newCheckpointer(cfg, t, log, n.cfg.Now)
 	checkpointers.m[n] = &runningCheckpointer{c: c, client: client}
 	c.start()
