@@ -41,9 +41,9 @@ type checkpointConfig struct {
 	// CheckPeriod is dfs.namenode.checkpoint.check.period (60 s).
 	CheckPeriod time.Duration
 	// TransferTimeout is dfs.image.transfer.timeout (60 s): how long an
-	// uploader waits for the active's answer once the image is sent (the
-	// active verifies and syncs it meanwhile). The transfer itself is not
-	// bounded by it.
+	// upload may stall, and how long the uploader waits for the active's
+	// answer once the image is sent (the active verifies and syncs it
+	// meanwhile). A transfer that moves is not bounded by it.
 	TransferTimeout time.Duration
 }
 
