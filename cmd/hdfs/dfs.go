@@ -21,8 +21,9 @@ package main
 //
 // To add a command: write a func(*fsShell, []string) error beside runMkdir and runLs,
 // parse its switches with parseFsOptions, report per-path failures with sh.displayError,
-// and add a toolOp to dfsTool. Not yet here: globs, -h/-t/-S/-r/-u/-C for -ls, and every
-// command that moves data (those need DataNodes).
+// and add a toolOp to dfsTool. Path arguments go through sh.expand, which expands Hadoop
+// globs (* ? [...] {a,b}, per path component). Not yet here: braces spanning a "/",
+// -h/-t/-S/-r/-u/-C for -ls, and every command that moves data (those need DataNodes).
 
 import (
 	"context"
@@ -31,6 +32,8 @@ import (
 	"net/url"
 	"os/user"
 	"path"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,20 +220,19 @@ func (sh *fsShell) resolve(arg string) (*fsPath, error) {
 	if arg == "" {
 		return nil, errors.New("Can not create a Path from an empty string")
 	}
-	if scheme, _, ok := strings.Cut(arg, "://"); ok && !strings.Contains(scheme, "/") {
-		u, err := url.Parse(arg)
-		if err != nil {
-			return nil, fmt.Errorf("`%s': %w", arg, err)
+	if scheme, rest, ok := strings.Cut(arg, "://"); ok && !strings.Contains(scheme, "/") {
+		// Split by hand as Hadoop's Path does: '?' and '#' are glob and name characters
+		// here, not a URI's query and fragment.
+		if !strings.EqualFold(scheme, "hdfs") {
+			return nil, fmt.Errorf("No FileSystem for scheme %q", scheme)
 		}
-		if !strings.EqualFold(u.Scheme, "hdfs") {
-			return nil, fmt.Errorf("No FileSystem for scheme %q", u.Scheme)
+		authority, p, hasPath := strings.Cut(rest, "/")
+		fs := "hdfs://" + authority
+		out := &fsPath{display: fs, prefix: fs, fs: fs, abs: cleanAbs(p)}
+		if hasPath {
+			out.display += out.abs
 		}
-		fs := "hdfs://" + u.Host
-		p := &fsPath{display: fs, prefix: fs, fs: fs, abs: cleanAbs(u.Path)}
-		if u.Path != "" {
-			p.display += p.abs
-		}
-		return p, nil
+		return out, nil
 	}
 	if !strings.HasPrefix(sh.defaultFS, "hdfs://") {
 		return nil, fmt.Errorf("fs.defaultFS is %s: dfs needs an hdfs:// filesystem", sh.defaultFS)
@@ -351,13 +353,19 @@ func runMkdir(sh *fsShell, args []string) error {
 }
 
 func (sh *fsShell) mkdir(arg string, parents bool) error {
-	p, err := sh.resolve(arg)
+	ps, err := sh.expand(arg)
 	if err != nil {
 		return err
 	}
-	if err := sh.stat(p); err != nil {
-		return err
+	for _, p := range ps {
+		if err := sh.mkdirOne(p, parents); err != nil {
+			sh.displayError(err)
+		}
 	}
+	return nil
+}
+
+func (sh *fsShell) mkdirOne(p *fsPath, parents bool) error {
 	if p.stat != nil {
 		switch {
 		case p.stat.GetFileType() != hdfspb.HdfsFileStatusProto_IS_DIR:
@@ -419,21 +427,20 @@ func runLs(sh *fsShell, args []string) error {
 		paths = []string{"."}
 	}
 	for _, a := range paths {
-		p, err := sh.resolve(a)
-		if err == nil {
-			err = sh.stat(p)
-		}
-		if err == nil && p.stat == nil {
-			err = pathNotFound{p.display}
-		}
+		ps, err := sh.expand(a)
 		if err != nil {
 			sh.displayError(err)
 			continue
 		}
-		if o.dirRecurse && isDir(p) {
-			sh.lsRecurse(o, p)
-		} else {
-			sh.lsPaths(o, nil, []*fsPath{p})
+		for _, p := range ps {
+			switch {
+			case p.stat == nil:
+				sh.displayError(pathNotFound{p.display})
+			case o.dirRecurse && isDir(p):
+				sh.lsRecurse(o, p)
+			default:
+				sh.lsPaths(o, nil, []*fsPath{p})
+			}
 		}
 	}
 	return nil
@@ -532,4 +539,180 @@ func lsPermString(st *hdfspb.HdfsFileStatusProto) string {
 		return string(b) + "+"
 	}
 	return string(b) + " "
+}
+
+// ---- globs ----
+
+// expand is Hadoop's PathData.expandAsGlob: an argument without wildcards is one path
+// (stat filled in, nil when missing); one with wildcards (* ? [...] {a,b}) is every
+// existing path it matches, sorted, shown the way the argument was written (relative,
+// absolute, or with scheme and authority). A pattern matching nothing is
+// "`<arg>': No such file or directory".
+func (sh *fsShell) expand(arg string) ([]*fsPath, error) {
+	p, err := sh.resolve(arg)
+	if err != nil {
+		return nil, err
+	}
+	part := strings.TrimPrefix(p.display, p.prefix)
+	if !hasWildcard(part) {
+		if err := sh.stat(p); err != nil {
+			return nil, err
+		}
+		return []*fsPath{p}, nil
+	}
+	// Walk the pattern one component at a time from "/" (absolute) or the home directory
+	// (relative), listing a directory only where a component has wildcards.
+	start := &fsPath{prefix: p.prefix, fs: p.fs, abs: "/", display: p.prefix + "/"}
+	if !strings.HasPrefix(part, "/") {
+		start = &fsPath{fs: p.fs, abs: sh.home, display: "."}
+	}
+	cur := []*fsPath{start}
+	for _, comp := range strings.Split(strings.Trim(part, "/"), "/") {
+		re, literal, err := compileGlob(comp)
+		if err != nil {
+			return nil, err
+		}
+		var next []*fsPath
+		for _, m := range cur {
+			if re == nil {
+				next = append(next, m.join(literal, nil))
+				continue
+			}
+			if err := sh.stat(m); err != nil {
+				return nil, err
+			}
+			if m.stat == nil || !isDir(m) {
+				continue
+			}
+			entries, err := sh.list(m)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				if name := string(e.stat.GetPath()); re.MatchString(name) {
+					next = append(next, m.join(name, e.stat))
+				}
+			}
+		}
+		cur = next
+	}
+	var out []*fsPath
+	for _, m := range cur {
+		if m.stat == nil {
+			if err := sh.stat(m); err != nil {
+				return nil, err
+			}
+		}
+		if m.stat != nil {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, pathNotFound{arg}
+	}
+	slices.SortFunc(out, func(a, b *fsPath) int { return strings.Compare(a.display, b.display) })
+	return out, nil
+}
+
+// join is the path name under m, shown as m's children are (see child).
+func (m *fsPath) join(name string, st *hdfspb.HdfsFileStatusProto) *fsPath {
+	if st == nil {
+		st = &hdfspb.HdfsFileStatusProto{Path: []byte(name)}
+		c := m.child(st)
+		c.stat = nil
+		c.abs = path.Clean(c.abs)
+		c.display = cleanDisplay(c.prefix, c.display)
+		return c
+	}
+	c := m.child(proto.Clone(st).(*hdfspb.HdfsFileStatusProto))
+	c.stat.Path = []byte(name)
+	return c
+}
+
+// cleanDisplay normalizes the path part of a display as Path does ("a/../b" is "b").
+func cleanDisplay(prefix, display string) string {
+	part := path.Clean(strings.TrimPrefix(display, prefix))
+	return prefix + part
+}
+
+// hasWildcard is GlobPattern.hasWildcard over a whole path: an unescaped * ? [ or {.
+func hasWildcard(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '*', '?', '[', '{':
+			return true
+		}
+	}
+	return false
+}
+
+// compileGlob turns one path component of a Hadoop glob into a regular expression
+// matching whole names: * any run of characters, ? one character, [abc] [a-z] [^a] [!a]
+// a class, {x,y} alternatives (nestable), \c the character c. A component without
+// wildcards returns a nil expression and its unescaped name.
+func compileGlob(comp string) (*regexp.Regexp, string, error) {
+	var re, lit strings.Builder
+	inClass, groups, wild := false, 0, false
+	for i := 0; i < len(comp); i++ {
+		c := comp[i]
+		switch {
+		case c == '\\':
+			i++
+			if i >= len(comp) {
+				return nil, "", fmt.Errorf("Illegal file pattern: Missing escaped character at pos %d", i)
+			}
+			re.WriteString(regexp.QuoteMeta(comp[i : i+1]))
+			lit.WriteByte(comp[i])
+		case inClass:
+			switch {
+			case c == ']':
+				inClass = false
+				re.WriteByte(c)
+			case c == '[':
+				return nil, "", fmt.Errorf("Illegal file pattern: Unclosed character class at pos %d", i)
+			case (c == '!' || c == '^') && comp[i-1] == '[':
+				re.WriteByte('^')
+			case c == '-':
+				re.WriteByte(c)
+			default:
+				re.WriteString(regexp.QuoteMeta(string(c)))
+			}
+		case c == '[':
+			inClass, wild = true, true
+			re.WriteByte(c)
+		case c == '*':
+			wild = true
+			re.WriteString(".*")
+		case c == '?':
+			wild = true
+			re.WriteByte('.')
+		case c == '{':
+			groups++
+			wild = true
+			re.WriteString("(?:")
+		case c == ',' && groups > 0:
+			re.WriteByte('|')
+		case c == '}' && groups > 0:
+			groups--
+			re.WriteByte(')')
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+			lit.WriteByte(c)
+		}
+	}
+	switch {
+	case inClass:
+		return nil, "", fmt.Errorf("Illegal file pattern: Unclosed character class at pos %d", len(comp))
+	case groups > 0:
+		return nil, "", fmt.Errorf("Illegal file pattern: Unclosed group at pos %d", len(comp))
+	case !wild:
+		return nil, lit.String(), nil
+	}
+	r, err := regexp.Compile("^(?s:" + re.String() + ")$")
+	if err != nil {
+		return nil, "", fmt.Errorf("Illegal file pattern: %w", err)
+	}
+	return r, "", nil
 }

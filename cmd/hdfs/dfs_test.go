@@ -293,3 +293,97 @@ func TestDfsPathResolution(t *testing.T) {
 		t.Errorf("child of hdfs://mycluster: %q %q", c.display, c.abs)
 	}
 }
+
+func TestDfsCompileGlob(t *testing.T) {
+	for _, tc := range []struct {
+		glob    string
+		match   []string
+		noMatch []string
+	}{
+		{"*", []string{"", "a", ".hidden", "a.b"}, nil},
+		{"a*.txt", []string{"a.txt", "abc.txt"}, []string{"a.txt.gz", "b.txt", "aXtxt"}},
+		{"d?", []string{"d1", "dx"}, []string{"d", "d12"}},
+		{"[ab]c", []string{"ac", "bc"}, []string{"cc", "abc"}},
+		{"[a-c]", []string{"a", "b", "c"}, []string{"d"}},
+		{"[!a]", []string{"b"}, []string{"a"}},
+		{"[^a]", []string{"b"}, []string{"a"}},
+		{"{x,y*}z", []string{"xz", "yz", "yyyz"}, []string{"z", "xyz0"}},
+		{"{a,{b,c}d}", []string{"a", "bd", "cd"}, []string{"b", "ad"}},
+		{`a\*b*`, []string{"a*b", "a*bc"}, []string{"axbc"}},
+		{"a+b(c)|$.*", []string{"a+b(c)|$.x"}, []string{"aab(c)|$.x", "a+b(c)|$xx"}},
+	} {
+		re, lit, err := compileGlob(tc.glob)
+		if err != nil || re == nil {
+			t.Fatalf("%q: %v, %v, %q", tc.glob, re, err, lit)
+		}
+		for _, s := range tc.match {
+			if !re.MatchString(s) {
+				t.Errorf("%q does not match %q", tc.glob, s)
+			}
+		}
+		for _, s := range tc.noMatch {
+			if re.MatchString(s) {
+				t.Errorf("%q matches %q", tc.glob, s)
+			}
+		}
+	}
+	for glob, want := range map[string]string{`plain\,name`: "plain,name", `\*`: "*", "x.y": "x.y"} {
+		if re, lit, err := compileGlob(glob); re != nil || lit != want || err != nil {
+			t.Errorf("literal %q: %v %q %v", glob, re, lit, err)
+		}
+	}
+	for glob, want := range map[string]string{
+		"a[bc":   "Illegal file pattern: Unclosed character class at pos 4",
+		"a{b,c":  "Illegal file pattern: Unclosed group at pos 5",
+		`trail\`: "Illegal file pattern: Missing escaped character at pos 6",
+	} {
+		if _, _, err := compileGlob(glob); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %q", glob, err, want)
+		}
+	}
+}
+
+func TestDfsGlobs(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	mt := time.Date(2024, 1, 1, 12, 0, 0, 0, time.Local)
+	f := &fakeTree{stats: map[string]*hdfspb.HdfsFileStatusProto{}}
+	for _, d := range []string{"/", "/user", "/user/u", "/user/u/logs", "/user/u/logs/2024-01", "/user/u/logs/2024-02", "/user/u/logs/2023-12", "/user/u/data", "/tmp"} {
+		f.add(d, true, 0o755, "u", "g", 0, 0, mt, 0)
+	}
+	f.add("/user/u/logs/2024-01/a.log", false, 0o644, "u", "g", 1, 1, mt, 0)
+	f.add("/user/u/logs/2024-02/b.log", false, 0o644, "u", "g", 1, 1, mt, 0)
+	f.add("/user/u/logs/2024-02/c.txt", false, 0o644, "u", "g", 1, 1, mt, 0)
+	addr := f.serve(t)
+	env := map[string]string{"HADOOP_USER_NAME": "u"}
+	fs := "hdfs://" + addr
+	names := func(args ...string) (string, int, string) {
+		r := runHDFS(t, env, append([]string{"dfs", "-fs", fs}, args...)...)
+		var out []string
+		for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+			if fields := strings.Fields(l); len(fields) > 0 && !strings.HasPrefix(l, "Found ") {
+				out = append(out, fields[len(fields)-1])
+			}
+		}
+		return strings.Join(out, " "), r.code, r.stderr
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-ls", "-d", "/user/u/logs/2024-*"}, "/user/u/logs/2024-01 /user/u/logs/2024-02"},
+		{[]string{"-ls", "/user/u/logs/*/*.log"}, "/user/u/logs/2024-01/a.log /user/u/logs/2024-02/b.log"},
+		{[]string{"-ls", "logs/2024-0[2-9]"}, "logs/2024-02/b.log logs/2024-02/c.txt"},
+		{[]string{"-ls", "-d", "*"}, "data logs"},
+		{[]string{"-ls", "-d", "/{tmp,user}"}, "/tmp /user"},
+		{[]string{"-ls", "-d", fs + "/user/u/l?gs"}, fs + "/user/u/logs"},
+	} {
+		got, code, stderr := names(tc.args...)
+		if code != 0 || got != tc.want {
+			t.Errorf("%q: exit %d, %q, stderr %q; want %q", tc.args, code, got, stderr, tc.want)
+		}
+	}
+	if _, code, stderr := names("-ls", "/user/u/nope*", "/x[y"); code != 1 ||
+		stderr != "ls: `/user/u/nope*': No such file or directory\nls: Illegal file pattern: Unclosed character class at pos 3\n" {
+		t.Errorf("no match: exit %d, stderr %q", code, stderr)
+	}
+}
