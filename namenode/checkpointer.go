@@ -491,6 +491,16 @@ func (n *NameNode) startCheckpointer() {
 	if checkpointers.m[n] != nil {
 		return
 	}
+	// Stop closes n.quit before it calls stopCheckpointer, which takes the
+	// same lock: a transition that would start the checkpointer after that
+	// (it may hold trMu while Stop waits for it) starts nothing.
+	if n.quit != nil {
+		select {
+		case <-n.quit:
+			return
+		default:
+		}
+	}
 	log := n.log.Named("checkpointer")
 	cfg, err := checkpointConfigFromConf(n.cfg.Conf)
 	if err != nil {
