@@ -280,6 +280,11 @@ func (c *checkpointer) step(ctx context.Context, p *checkpointPolicy) {
 			c.log.Info("checkpoint upload cancelled", zap.Int64("txid", img.TxID))
 			return
 		}
+		if errors.Is(err, errNoActiveTookImage) {
+			// A nameservice without an active for a while: expected, not alarming.
+			c.log.Info("no active NameNode to take the checkpoint; retrying at the next check", zap.Int64("txid", img.TxID))
+			return
+		}
 		c.log.Warn("checkpoint failed: uploading the image; retrying at the next check", zap.Int64("txid", img.TxID), zap.Error(err))
 		return
 	}
