@@ -23,9 +23,10 @@ package main
 // parse its switches with parseFsOptions, report per-path failures with sh.displayError,
 // and add a toolOp to dfsTool. Path arguments go through sh.expand, which expands Hadoop
 // globs (* ? [...] {a,b}, per path component). Not yet here: braces spanning a "/",
-// -h/-t/-S/-r/-u/-C for -ls, and every command that moves data (those need DataNodes).
+// -ls -q/-e, and every command that moves data (those need DataNodes).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,9 +75,11 @@ func dfsTool(e *appEnv) *hadoopTool {
 			}}
 	}
 	t.Ops = []toolOp{
-		shellOp("-ls", "[-d] [-R] [<path> ...]",
+		shellOp("-ls", "[-C] [-d] [-h] [-R] [-t] [-S] [-r] [-u] [<path> ...]",
 			"List the contents that match the specified file pattern. If path is not specified, the contents of /user/<currentUser> will be listed. "+
-				"For a directory a list of its direct children is returned (unless -d is given). -d: Directories are listed as plain files. -R: Recursively list the contents of directories.",
+				"For a directory a list of its direct children is returned (unless -d is given). -C: paths only. -d: Directories are listed as plain files. "+
+				"-h: human-readable sizes. -R: Recursively list the contents of directories. -t: newest first. -S: largest first. -r: reverse the order. "+
+				"-u: access time instead of modification time.",
 			runLs),
 		shellOp("-mkdir", "[-p] <path> ...",
 			"Create a directory in specified location. -p: Do not fail if the directory already exists (and create missing parents).",
@@ -414,15 +417,27 @@ func parseOctalUmask(v string) (uint32, error) {
 
 // ---- -ls ----
 
-type lsOptions struct{ dirRecurse, recursive bool }
+// lsOptions are -ls's switches, as Hadoop's Ls reads them.
+type lsOptions struct {
+	pathOnly   bool // -C
+	dirRecurse bool // not -d: a directory argument lists its entries
+	recursive  bool // -R (and not -d)
+	human      bool // -h
+	byTime     bool // -t: newest first
+	bySize     bool // -S (unless -t): largest first
+	reverse    bool // -r
+	atime      bool // -u: access time shown and sorted on instead of modification time
+}
 
 func runLs(sh *fsShell, args []string) error {
-	opts, paths, err := parseFsOptions(args, 0, "dR")
+	opts, paths, err := parseFsOptions(args, 0, "CdhRtSru")
 	if err != nil {
 		return err
 	}
-	o := lsOptions{dirRecurse: !opts['d']}
+	o := lsOptions{pathOnly: opts['C'], dirRecurse: !opts['d'], human: opts['h'],
+		byTime: opts['t'], reverse: opts['r'], atime: opts['u']}
 	o.recursive = opts['R'] && o.dirRecurse
+	o.bySize = opts['S'] && !o.byTime
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -456,12 +471,24 @@ func (sh *fsShell) lsRecurse(o lsOptions, p *fsPath) {
 	sh.lsPaths(o, p, items)
 }
 
-// lsPaths prints items (Hadoop's Ls.processPaths): the "Found N items" header for a
-// directory listed without -R, then one line per item, descending into directories
-// under -R right after each one's line.
+// lsPaths prints items (Hadoop's Ls.processPaths): for a directory listed without -R,
+// the "Found N items" header (not with -C) and the entries in -t/-S/-r order; then one
+// line per item, descending into directories under -R right after each one's line.
 func (sh *fsShell) lsPaths(o lsOptions, parent *fsPath, items []*fsPath) {
 	if parent != nil && !o.recursive && len(items) != 0 {
-		sh.tc.Printf("Found %d items\n", len(items))
+		if !o.pathOnly {
+			sh.tc.Printf("Found %d items\n", len(items))
+		}
+		slices.SortStableFunc(items, o.compare)
+	}
+	if o.pathOnly {
+		for _, it := range items {
+			sh.tc.Println(it.display)
+			if o.recursive && isDir(it) {
+				sh.lsRecurse(o, it)
+			}
+		}
+		return
 	}
 	for _, it := range items {
 		sh.maxRepl = max(sh.maxRepl, len(strconv.FormatUint(uint64(it.stat.GetBlockReplication()), 10)))
@@ -470,15 +497,41 @@ func (sh *fsShell) lsPaths(o lsOptions, parent *fsPath, items []*fsPath) {
 		sh.maxGroup = max(sh.maxGroup, len(it.stat.GetGroup()))
 	}
 	for _, it := range items {
-		sh.tc.Println(sh.lsLine(it))
+		sh.tc.Println(sh.lsLine(o, it))
 		if o.recursive && isDir(it) {
 			sh.lsRecurse(o, it)
 		}
 	}
 }
 
+// compare orders a directory's entries: newest first (-t), largest first (-S), else by
+// path; -r reverses.
+func (o lsOptions) compare(a, b *fsPath) int {
+	var c int
+	switch {
+	case o.byTime:
+		c = cmp.Compare(o.time(b.stat), o.time(a.stat))
+	case o.bySize:
+		c = cmp.Compare(b.stat.GetLength(), a.stat.GetLength())
+	default:
+		c = strings.Compare(a.display, b.display)
+	}
+	if o.reverse {
+		return -c
+	}
+	return c
+}
+
+// time is the time -ls shows and sorts on, in milliseconds.
+func (o lsOptions) time(st *hdfspb.HdfsFileStatusProto) uint64 {
+	if o.atime {
+		return st.GetAccessTime()
+	}
+	return st.GetModificationTime()
+}
+
 // lsLine is one line of -ls, column for column as Hadoop's Ls formats it.
-func (sh *fsShell) lsLine(p *fsPath) string {
+func (sh *fsShell) lsLine(o lsOptions, p *fsPath) string {
 	st := p.stat
 	var b strings.Builder
 	if isDir(p) {
@@ -503,12 +556,38 @@ func (sh *fsShell) lsLine(p *fsPath) string {
 	} else {
 		b.WriteString(st.GetGroup())
 	}
-	fmt.Fprintf(&b, "%*d ", sh.maxLen, st.GetLength())
-	mtime := time.UnixMilli(int64(st.GetModificationTime())).In(time.Local)
+	// The width comes from the byte counts even under -h, as in Hadoop.
+	fmt.Fprintf(&b, "%*s ", sh.maxLen, formatSize(st.GetLength(), o.human))
+	mtime := time.UnixMilli(int64(o.time(st))).In(time.Local)
 	b.WriteString(mtime.Format("2006-01-02 15:04"))
 	b.WriteString(" ")
 	b.WriteString(p.display)
 	return b.String()
+}
+
+// formatSize is the size column: bytes, or under -h Hadoop's
+// TraditionalBinaryPrefix.long2String(size, "", 1): "1023", "1 K", "1.5 M", "11.5 G".
+func formatSize(n uint64, human bool) string {
+	if !human || n < 1024 {
+		return strconv.FormatUint(n, 10)
+	}
+	const symbols = "KMGTPE"
+	i := 0
+	for i+1 < len(symbols) && n >= 1<<(10*(i+2)) {
+		i++
+	}
+	shift := 10 * (i + 1)
+	if n&(1<<shift-1) == 0 {
+		return fmt.Sprintf("%d %c", n>>shift, symbols[i])
+	}
+	s := fmt.Sprintf("%.1f", float64(n)/float64(uint64(1)<<shift))
+	if strings.HasPrefix(s, "1024") && i+1 < len(symbols) {
+		// Rounded up to the next prefix: 1048575 is "1.0 M", not "1024.0 K".
+		i++
+		shift += 10
+		s = fmt.Sprintf("%.1f", float64(n)/float64(uint64(1)<<shift))
+	}
+	return s + " " + string(symbols[i])
 }
 
 func isDir(p *fsPath) bool { return p.stat.GetFileType() == hdfspb.HdfsFileStatusProto_IS_DIR }

@@ -118,6 +118,26 @@ func TestDfsLsFormat(t *testing.T) {
 		"drwxrwxrwt   - hadoop supergroup          0 2024-03-09 08:05 a/x\n"+
 		"drwxrwxrwT   - hadoop supergroup          0 2024-03-09 08:05 a/y\n")
 
+	// -C paths only; -h sizes; -t newest first (a tie keeps name order); -S largest
+	// first; -r reverses; -u shows access times.
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-C", "-r")
+	r.want(t, 0, "c\nb.txt\na\n")
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-h", "b.txt")
+	r.want(t, 0, "-rw-r--r--   3 hadoop supergroup      11.5 G 2024-03-09 08:05 b.txt\n") // width from the byte count, as Hadoop
+
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-C", "-t", "/")
+	r.want(t, 0, "/tmp\n/user\n")
+	f.stats["/user"].ModificationTime = proto.Uint64(uint64(t2.UnixMilli()))
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-C", "-t", "/")
+	r.want(t, 0, "/user\n/tmp\n")
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-C", "-t", "-r", "/")
+	r.want(t, 0, "/tmp\n/user\n")
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-C", "-S")
+	r.want(t, 0, "b.txt\na\nc\n")
+	f.stats["/user/hadoop/b.txt"].AccessTime = proto.Uint64(uint64(t1.UnixMilli()))
+	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-u", "b.txt")
+	r.want(t, 0, "-rw-r--r--   3 hadoop supergroup 12345678901 2024-01-01 12:00 b.txt\n")
+
 	// -d lists the directory itself; a file argument is listed as itself; a URI argument
 	// keeps its scheme and authority in the names.
 	r = runHDFS(t, env, "dfs", "-fs", fs, "-ls", "-d", "/tmp", "b.txt")
@@ -144,8 +164,8 @@ func TestDfsUsageErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{[]string{"-ls", "-x", "/"}, "-ls: Illegal option -x\nUsage: hadoop fs [generic options] -ls [-d] [-R] [<path> ...]\n"},
-		{[]string{"-ls", "-dR", "/"}, "-ls: Illegal option -dR\nUsage: hadoop fs [generic options] -ls [-d] [-R] [<path> ...]\n"},
+		{[]string{"-ls", "-x", "/"}, "-ls: Illegal option -x\nUsage: hadoop fs [generic options] -ls [-C] [-d] [-h] [-R] [-t] [-S] [-r] [-u] [<path> ...]\n"},
+		{[]string{"-ls", "-dR", "/"}, "-ls: Illegal option -dR\nUsage: hadoop fs [generic options] -ls [-C] [-d] [-h] [-R] [-t] [-S] [-r] [-u] [<path> ...]\n"},
 		{[]string{"-mkdir"}, "-mkdir: Not enough arguments: expected 1 but got 0\nUsage: hadoop fs [generic options] -mkdir [-p] <path> ...\n"},
 		{[]string{"-mkdir", "-p"}, "-mkdir: Not enough arguments: expected 1 but got 0\nUsage: hadoop fs [generic options] -mkdir [-p] <path> ...\n"},
 	} {
@@ -291,6 +311,20 @@ func TestDfsPathResolution(t *testing.T) {
 	p, _ := sh.resolve("hdfs://mycluster")
 	if c := p.child(&hdfspb.HdfsFileStatusProto{Path: []byte("x")}); c.display != "hdfs://mycluster/x" || c.abs != "/x" {
 		t.Errorf("child of hdfs://mycluster: %q %q", c.display, c.abs)
+	}
+}
+
+func TestDfsFormatSize(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0", 1023: "1023", 1024: "1 K", 1536: "1.5 K", 1048575: "1.0 M", 1 << 20: "1 M",
+		12345678901: "11.5 G", 5 << 40: "5 T", 1 << 62: "4 E",
+	} {
+		if got := formatSize(n, true); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := formatSize(1536, false); got != "1536" {
+		t.Errorf("without -h: %q", got)
 	}
 }
 
