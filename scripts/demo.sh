@@ -160,6 +160,7 @@ step "9. nn1 comes back as a standby and follows nn2's edits"
 ha_start nn1
 expect_state nn1 standby
 show haadmin -failover nn2 nn1
+show haadmin -getAllServiceState
 expect_state nn1 active
 expect_state nn2 standby
 show dfs -ls -d /demo/after-failover
