@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,5 +283,98 @@ func TestHAProcessWalkthrough(t *testing.T) {
 
 	for _, id := range []string{"nn1", "nn2", "jn1", "jn2", "jn3"} {
 		c.daemons[id].term()
+	}
+}
+
+// TestDemoScript runs `make demo`'s script with the real binary: it must succeed and leave
+// no process behind; interrupted like a Ctrl-C halfway, it must stop everything it
+// started and keep its directory for the logs.
+func TestDemoScript(t *testing.T) {
+	bin := buildHDFS(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	script, err := filepath.Abs("../../scripts/demo.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(interruptAt string) (string, error) {
+		cmd := exec.Command(bash, script)
+		cmd.Env = processEnv("HDFS="+bin, "DEMO_DIRS=20", "TMPDIR="+t.TempDir(), "HADOOP_USER_NAME="+currentUser())
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if interruptAt != "" {
+			for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), interruptAt); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					<-done
+					t.Fatalf("demo never reached %q:\n%s", interruptAt, out)
+				}
+			}
+			// A terminal's Ctrl-C signals the whole foreground process group.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		}
+		select {
+		case err = <-done:
+		case <-time.After(2 * time.Minute):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			t.Fatalf("demo hangs:\n%s", out)
+		}
+		return out.String(), err
+	}
+	clusterDir := func(out string) string {
+		_, rest, ok := strings.Cut(out, "Cluster directory: ")
+		dir, _, _ := strings.Cut(rest, "\n")
+		if !ok || dir == "" {
+			t.Fatalf("the demo does not print its directory:\n%s", out)
+		}
+		return dir
+	}
+	// leftovers lists the processes whose command line names dir.
+	leftovers := func(dir string) []string {
+		var found []string
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, err := os.ReadFile(p)
+			if err == nil && strings.Contains(string(b), dir+"/") {
+				found = append(found, p+": "+strings.ReplaceAll(string(b), "\x00", " "))
+			}
+		}
+		return found
+	}
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("needs /proc to look for leftover processes")
+	}
+
+	out, err := run("")
+	dir := clusterDir(out)
+	if err != nil || !strings.Contains(out, "no acknowledged write was lost") || !strings.Contains(out, "20 directories under /demo (before the crash: 20)") {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	if left := leftovers(dir); len(left) > 0 {
+		t.Fatalf("processes left after the demo: %q", left)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s not removed after a successful demo: %v", dir, err)
+	}
+
+	out, err = run("==> 5.")
+	dir = clusterDir(out)
+	if err == nil || !strings.Contains(out, "demo did not finish") || !strings.Contains(out, "files are kept in "+dir) {
+		t.Fatalf("interrupted demo: %v\n%s", err, out)
+	}
+	if left := leftovers(dir); len(left) > 0 {
+		t.Fatalf("processes left after Ctrl-C: %q", left)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logs", "nn1.log")); err != nil {
+		t.Fatalf("logs not kept after Ctrl-C: %v", err)
 	}
 }
