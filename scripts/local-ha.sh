@@ -4,7 +4,8 @@
 #
 #   scripts/local-ha.sh up DIR       lay out DIR if new (configuration on free ports),
 #                                    start the JournalNodes, format nn1 and bootstrap the
-#                                    other NameNodes if new, start them, make nn1 active
+#                                    other NameNodes if new, start what is not running,
+#                                    make nn1 active if no NameNode is
 #   scripts/local-ha.sh down DIR     stop every daemon of DIR (NameNodes first)
 #   scripts/local-ha.sh status DIR   each daemon: pid and address, and NameNode states
 #
@@ -41,10 +42,8 @@ up)
 		[[ $id == jn* ]] || continue
 		ha_running "$id" || ha_start "$id"
 	done
-	fresh=0
 	if [[ ! -f $HA_DIR/nn1/name/current/VERSION ]]; then
 		ha_hdfs_as nn1 namenode -format -nonInteractive
-		fresh=1
 	fi
 	ha_running nn1 || ha_start nn1
 	for id in $(daemons); do
@@ -52,9 +51,13 @@ up)
 		[[ -f $HA_DIR/$id/name/current/VERSION ]] || ha_hdfs_as "$id" namenode -bootstrapStandby -nonInteractive
 		ha_running "$id" || ha_start "$id"
 	done
-	if ((fresh)); then
-		ha_hdfs haadmin -transitionToActive nn1
-	fi
+	# Without ZKFC nobody picks an active: a new or restarted cluster gets nn1.
+	active=0
+	for id in $(daemons); do
+		[[ $id == nn* ]] || continue
+		[[ $(ha_hdfs haadmin -getServiceState "$id" 2>/dev/null) == active ]] && active=1
+	done
+	((active)) || ha_hdfs haadmin -transitionToActive nn1
 	echo "Cluster up in $HA_DIR. Try: HADOOP_CONF_DIR=$HA_DIR/conf $HA_BIN haadmin -getAllServiceState"
 	;;
 down)
