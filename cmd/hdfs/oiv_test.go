@@ -119,7 +119,7 @@ func TestOIVXML(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	for _, s := range []string{
-		"<?xml version=\"1.0\"?>\n<fsimage><version><layoutVersion>1</layoutVersion>",
+		"<?xml version=\"1.0\"?>\n<fsimage><version><layoutVersion>" + itoa(namespace.LayoutVersion) + "</layoutVersion>",
 		"<NameSection><namespaceId>42</namespaceId>",
 		"<txid>" + itoa(info.TxID) + "</txid></NameSection>",
 		"<inode><id>16385</id><type>DIRECTORY</type><name></name><mtime>1409403918690</mtime><permission>hadoop:supergroup:0755</permission><nsquota>-1</nsquota><dsquota>-1</dsquota></inode>\n",

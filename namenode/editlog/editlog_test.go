@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 )
@@ -92,6 +93,15 @@ func TestGroupCommitManyRounds(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	const handlers, per = 64, 50
 	j := newFakeJournal()
+	// The first journal sync waits until every handler has logged once, so
+	// the edits logged meanwhile must share later syncs however the
+	// goroutines are scheduled.
+	var logged atomic.Int64
+	j.syncHook = func(n int64) {
+		for n == 1 && logged.Load() < handlers {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	l := openWriting(t, j, Options{}, 1)
 	var nsLock sync.Mutex
 	var wg sync.WaitGroup
@@ -104,6 +114,7 @@ func TestGroupCommitManyRounds(t *testing.T) {
 				nsLock.Lock()
 				txid := l.Log([]byte("x"))
 				nsLock.Unlock()
+				logged.Add(1)
 				if err := l.Sync(context.Background(), txid); err != nil {
 					t.Error(err)
 					return
