@@ -16,13 +16,16 @@ import (
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/journalnode"
 	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
-// startQJMNameNode lays out an HA nameservice, starts its three
-// JournalNodes, formats nn1 (which formats the JournalNodes) and starts it.
-func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA, *testcluster.Group) {
-	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
+// startQJMNameNode lays out a nameservice of nameNodes NameNodes sharing
+// three JournalNodes, starts the JournalNodes, formats nn1 (which formats
+// the JournalNodes) and starts it, active: with one NameNode it is not HA
+// and starts active; with more it starts standby and is made active.
+func startQJMNameNode(t testing.TB, handlers, nameNodes int) (*NameNode, *testcluster.HA, *testcluster.Group) {
+	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: nameNodes, JournalNodes: 3})
 	g := testcluster.NewGroup(t)
 	for i := range ha.JournalNodes {
 		jcfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
@@ -57,14 +60,26 @@ func startQJMNameNode(t testing.TB, handlers int) (*NameNode, *testcluster.HA, *
 	if err := g.Start(context.Background(), "nn1", nn); err != nil {
 		t.Fatal(err)
 	}
+	makeActive(t, nn)
 	return nn, ha, g
+}
+
+// makeActive makes an HA NameNode active (a non-HA one already is).
+func makeActive(t testing.TB, nn *NameNode) {
+	t.Helper()
+	if !nn.cfg.HA {
+		return
+	}
+	if err := nn.TransitionToActive(context.Background(), commonpb.HARequestSource_REQUEST_BY_USER); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestQJMNameNode: with dfs.namenode.shared.edits.dir the NameNode formats
 // the JournalNodes, logs to them, and replays from them after a restart.
 func TestQJMNameNode(t *testing.T) {
 	testcluster.CheckLeaks(t)
-	nn, ha, _ := startQJMNameNode(t, 0)
+	nn, ha, _ := startQJMNameNode(t, 0, 2)
 	mkdir(t, nn.RPCAddress(), "/qjm/a")
 	// nn2's name directory is empty, but the JournalNodes hold data:
 	// -nonInteractive refuses, naming the quorum journal.
@@ -83,17 +98,19 @@ func TestQJMNameNode(t *testing.T) {
 	}
 	nn2 := startNN(t, cfg)
 	defer nn2.Stop()
+	makeActive(t, nn2)
 	if !exists(t, nn2.RPCAddress(), "/qjm/a") {
 		t.Fatal("/qjm/a lost across restart with the quorum journal")
 	}
 }
 
-// TestQuorumLossStopsNameNode: with two of three JournalNodes gone a
-// mkdirs is not acknowledged, the NameNode fails and closes its RPC
-// server, and stays failed after the JournalNodes return.
+// TestQuorumLossStopsNameNode: a non-HA NameNode on a quorum journal (an
+// HA one steps down instead: TestHAQuorumLossStepsDown). With two of three
+// JournalNodes gone a mkdirs is not acknowledged, the NameNode fails and
+// closes its RPC server, and stays failed after the JournalNodes return.
 func TestQuorumLossStopsNameNode(t *testing.T) {
 	testcluster.CheckLeaks(t)
-	nn, _, g := startQJMNameNode(t, 0)
+	nn, _, g := startQJMNameNode(t, 0, 1)
 	addr := nn.RPCAddress()
 	mkdir(t, addr, "/ok")
 	for _, id := range []string{"jn2", "jn3"} {
@@ -126,7 +143,7 @@ func TestQuorumLossStopsNameNode(t *testing.T) {
 // from 64 goroutines against a NameNode logging to three JournalNodes on
 // loopback (fsync on). ops/s = b.N / elapsed.
 func BenchmarkNameNodeRPC(b *testing.B) {
-	nn, _, _ := startQJMNameNode(b, 64) // dfs.namenode.handler.count=64
+	nn, _, _ := startQJMNameNode(b, 64, 1) // dfs.namenode.handler.count=64
 	addr := nn.RPCAddress()
 	mkdir(b, addr, "/bench")
 	var seq atomic.Int64
