@@ -113,6 +113,13 @@ func TestHAStandbyCheckpoint(t *testing.T) {
 			t.Fatalf("uploaded image %d: %v", txid, err)
 		}
 	}
+	// /jmx tells an operator how far the last checkpoint is behind.
+	bean := jmxBean(t, active.HTTPAddress(), "Hadoop:service=NameNode,name=FSNamesystem")
+	sinceCkpt, _ := bean["TransactionsSinceLastCheckpoint"].(float64)
+	lastCkpt, _ := bean["LastCheckpointTime"].(float64)
+	if want := active.AppliedTxID() - activeImgs[1]; int64(sinceCkpt) > want || lastCkpt <= 0 {
+		t.Fatalf("FSNamesystem bean: TransactionsSinceLastCheckpoint %v (at most %d), LastCheckpointTime %v", bean["TransactionsSinceLastCheckpoint"], want, bean["LastCheckpointTime"])
+	}
 
 	// Edit purge on every JournalNode: no finalized segment ends before the
 	// oldest kept image + 1 (extra edits retained: 0), and segments remain.

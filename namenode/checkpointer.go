@@ -474,16 +474,6 @@ type runningCheckpointer struct {
 	client *http.Client
 }
 
-// checkpointers holds each NameNode's running checkpointer.
-//
-// It stands in for a NameNode field (namenode.go is another engineer's):
-// once NameNode has `ckpt struct{ sync.Mutex; r *runningCheckpointer }`,
-// this map goes.
-var checkpointers = struct {
-	sync.Mutex
-	m map[*NameNode]*runningCheckpointer
-}{m: map[*NameNode]*runningCheckpointer{}}
-
 // startCheckpointer starts the standby checkpointer (called when the
 // NameNode enters standby); stopCheckpointer stops it and waits (called
 // before leaving standby and at Stop). Both are safe to call repeatedly.
@@ -491,9 +481,9 @@ var checkpointers = struct {
 // after Start set n.si; the checkpointer itself never takes n.mu or
 // n.trMu, so stopping it under either cannot deadlock.
 func (n *NameNode) startCheckpointer() {
-	checkpointers.Lock()
-	defer checkpointers.Unlock()
-	if checkpointers.m[n] != nil {
+	n.ckpt.Lock()
+	defer n.ckpt.Unlock()
+	if n.ckpt.r != nil {
 		return
 	}
 	// Stop closes n.quit before it calls stopCheckpointer, which takes the
@@ -529,15 +519,15 @@ func (n *NameNode) startCheckpointer() {
 	client := web.NewImageClient(cfg.TransferTimeout)
 	t := &standbyTarget{n: n, sys: sys, up: &uploader{client: client, addrs: addrs, storageInfo: storageInfoString(n.si), log: log, stall: cfg.TransferTimeout}}
 	c := newCheckpointer(cfg, t, log, n.cfg.Now)
-	checkpointers.m[n] = &runningCheckpointer{c: c, client: client}
+	n.ckpt.r = &runningCheckpointer{c: c, client: client}
 	c.start()
 }
 
 func (n *NameNode) stopCheckpointer() {
-	checkpointers.Lock()
-	r := checkpointers.m[n]
-	delete(checkpointers.m, n)
-	checkpointers.Unlock()
+	n.ckpt.Lock()
+	r := n.ckpt.r
+	n.ckpt.r = nil
+	n.ckpt.Unlock()
 	if r != nil {
 		r.c.stop()
 		r.client.CloseIdleConnections()
@@ -546,9 +536,9 @@ func (n *NameNode) stopCheckpointer() {
 
 // runningCheckpointerOf returns n's checkpointer (nil when not running).
 func (n *NameNode) runningCheckpointerOf() *checkpointer {
-	checkpointers.Lock()
-	defer checkpointers.Unlock()
-	if r := checkpointers.m[n]; r != nil {
+	n.ckpt.Lock()
+	defer n.ckpt.Unlock()
+	if r := n.ckpt.r; r != nil {
 		return r.c
 	}
 	return nil

@@ -714,23 +714,9 @@ func (n *NameNode) saveImage(ctx context.Context, ns *namespace.Namespace) error
 		return err
 	}
 	n.log.Info("saved namespace image", zap.String("image", info.Path), zap.Int64("txid", info.TxID))
-	if err := image.Purge(n.cfg.NameDir, n.cfg.CheckpointsRetained); err != nil {
-		return err
-	}
-	imgs, err := image.List(n.cfg.NameDir)
-	if err != nil || len(imgs) == 0 {
-		return err
-	}
-	purgeFrom := imgs[0].TxID + 1 - n.cfg.ExtraEditsRetained
 	// Only the active purges the shared journal (a standby saves what it
-	// tailed and leaves the edits alone).
-	el := n.namesystem().EditLog()
-	if purgeFrom > 1 && el != nil {
-		if err := el.Purge(ctx, purgeFrom); err != nil {
-			n.log.Warn("purging old edits failed", zap.Error(err))
-		}
-	}
-	return nil
+	// tailed and leaves the edits alone): EditLog is nil unless active.
+	return n.purgeOldStorage(ctx, n.namesystem().EditLog())
 }
 
 func (n *NameNode) registerWeb(w *web.Server) {
@@ -745,10 +731,11 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	})
 	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
 		st := n.sys.Stats()
+		lastCkpt, sinceCkpt := n.checkpointFigures()
 		return map[string]any{
 			"tag.HAState": n.HAState().String(), "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": 0,
 			"CapacityTotal": 0, "CapacityUsed": 0, "CapacityRemaining": 0, "NumLiveDataNodes": 0, "NumDeadDataNodes": 0,
-			"LastWrittenTransactionId": st.LastTxID, "TransactionsSinceLastCheckpoint": 0,
+			"LastWrittenTransactionId": st.LastTxID, "TransactionsSinceLastCheckpoint": sinceCkpt, "LastCheckpointTime": lastCkpt,
 			"UnderReplicatedBlocks": 0, "CorruptBlocks": 0, "MissingBlocks": 0, "PendingDeletionBlocks": 0,
 		}
 	})
