@@ -159,11 +159,20 @@ show dfs -ls -d /demo/after-failover
 step "9. nn1 comes back as a standby and follows nn2's edits"
 ha_start nn1
 expect_state nn1 standby
+show dfs -mkdir /demo/while-nn1-standby
+want=$(ha_txid nn2) || fail "cannot read nn2's /jmx"
+for ((i = 0; i < 100; i++)); do
+	got=$(ha_txid nn1) || got=0
+	((got >= want)) && break
+	sleep 0.1
+done
+echo "nn2 (active) wrote up to transaction $want; nn1 (standby) has applied up to $got (from /jmx, LastWrittenTransactionId)"
+((got >= want)) || fail "nn1 does not follow nn2's edits"
 show haadmin -failover nn2 nn1
 show haadmin -getAllServiceState
 expect_state nn1 active
 expect_state nn2 standby
-show dfs -ls -d /demo/after-failover
+show dfs -ls -d /demo/after-failover /demo/while-nn1-standby
 
 ok=1
 step "Done: no acknowledged write was lost across a kill -9 and two failovers. Stopping the cluster."

@@ -20,6 +20,7 @@
 #   ha_wait_port H:P [S] wait up to S seconds (30) for a TCP listener on H:P.
 #   ha_rpc ID, ha_http ID  the RPC and HTTP addresses of daemon ID.
 #   ha_log_tail          the last lines of every daemon log (for failure reports).
+#   ha_txid ID           NameNode ID's last written (active) or applied (standby) txid.
 #
 # The layout matches internal/testcluster's NewHA, so what the tests run is what an
 # operator runs here: shared conf/ for clients and tools, and per-daemon conf dirs that
@@ -284,4 +285,18 @@ ha_log_tail() {
 		echo "--- last lines of $f"
 		tail -n "${1:-15}" "$f"
 	done
+}
+
+# ha_txid ID: NameNode ID's LastWrittenTransactionId from its /jmx (on a standby, the last
+# edit it has applied). Plain bash: an HTTP/1.0 GET over /dev/tcp.
+ha_txid() {
+	local addr resp
+	addr=$(ha_http "$1") || return
+	resp=$(
+		exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}" || exit 1
+		printf 'GET /jmx?qry=Hadoop:service=NameNode,name=FSNamesystem HTTP/1.0\r\nHost: %s\r\n\r\n' "$addr" >&3
+		cat <&3
+	) || return
+	resp=$(grep -o '"LastWrittenTransactionId" *: *[0-9]*' <<<"$resp") || return
+	echo "${resp##*[ :]}"
 }
