@@ -141,7 +141,7 @@ func (j *JournalNode) format(ctx context.Context, req *qjournalpb.FormatRequestP
 		return nil, err
 	}
 	ns := namespaceInfo(req.GetNsInfo())
-	if err := jr.Format(ns, false); err != nil {
+	if err := jr.Format(ns, req.GetForce()); err != nil {
 		return nil, wireError(err)
 	}
 	j.log.Info("formatted journal", zap.String("journal_id", jr.JournalID()), zap.Stringer("namespace", ns))

@@ -102,6 +102,23 @@ func TestQJMNameNode(t *testing.T) {
 	if !exists(t, nn2.RPCAddress(), "/qjm/a") {
 		t.Fatal("/qjm/a lost across restart with the quorum journal")
 	}
+	// -force reformats JournalNodes that hold data (FormatRequestProto.force).
+	if err := nn2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	cfg2.Superuser = "hdfs"
+	si, err := Format(context.Background(), cfg2, FormatOptions{Force: true, Err: &stderr})
+	if err != nil || !strings.Contains(stderr.String(), "Formatting anyway") {
+		t.Fatalf("format -force over formatted JournalNodes: %v\n%s", err, stderr.String())
+	}
+	nn3 := startNN(t, cfg2)
+	defer nn3.Stop()
+	makeActive(t, nn3)
+	if nn3.StorageInfo().ClusterID != si.ClusterID || exists(t, nn3.RPCAddress(), "/qjm/a") {
+		t.Fatal("the forced format did not start a new namespace on the JournalNodes")
+	}
+	mkdir(t, nn3.RPCAddress(), "/qjm/b")
 }
 
 // TestQuorumLossStopsNameNode: a non-HA NameNode on a quorum journal (an

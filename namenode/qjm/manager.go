@@ -368,7 +368,7 @@ func (m *Manager) Format(ctx context.Context, force bool) error {
 	}
 	a, _ := allCall(ctx, m.set, "format", m.cfg.Timeouts.Format, func(c *channel, n chan<- int) *future[*qjournalpb.FormatResponseProto] {
 		return c.format(n, func() *qjournalpb.FormatRequestProto {
-			return &qjournalpb.FormatRequestProto{NsInfo: m.nsInfoClone()}
+			return &qjournalpb.FormatRequestProto{NsInfo: m.nsInfoClone(), Force: proto.Bool(force)}
 		})
 	})
 	return m.requireAll("format", a.ok, a.err)

@@ -954,9 +954,18 @@ type FormatRequestProto struct {
 	Jid           *JournalIdProto            `protobuf:"bytes,1,req,name=jid" json:"jid,omitempty"`
 	NsInfo        *hdfspb.NamespaceInfoProto `protobuf:"bytes,2,req,name=nsInfo" json:"nsInfo,omitempty"`
 	NameServiceId *string                    `protobuf:"bytes,3,opt,name=nameServiceId" json:"nameServiceId,omitempty"`
+	// force reformats a journal that already holds data (Hadoop 3.3's
+	// QJournalProtocol; the field number is from memory, not checked against
+	// Hadoop's .proto, and only matters against a Hadoop JournalNode).
+	Force         *bool `protobuf:"varint,4,opt,name=force,def=0" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
+
+// Default values for FormatRequestProto fields.
+const (
+	Default_FormatRequestProto_Force = bool(false)
+)
 
 func (x *FormatRequestProto) Reset() {
 	*x = FormatRequestProto{}
@@ -1007,6 +1016,13 @@ func (x *FormatRequestProto) GetNameServiceId() string {
 		return *x.NameServiceId
 	}
 	return ""
+}
+
+func (x *FormatRequestProto) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return Default_FormatRequestProto_Force
 }
 
 type FormatResponseProto struct {
@@ -1687,11 +1703,12 @@ const file_qjournalpb_QJournalProtocol_proto_rawDesc = "" +
 	"\x1cGetJournalStateResponseProto\x12,\n" +
 	"\x11lastPromisedEpoch\x18\x01 \x02(\x04R\x11lastPromisedEpoch\x12\x1a\n" +
 	"\bhttpPort\x18\x02 \x02(\rR\bhttpPort\x12\x18\n" +
-	"\afromURL\x18\x03 \x01(\tR\afromURL\"\xa6\x01\n" +
+	"\afromURL\x18\x03 \x01(\tR\afromURL\"\xc3\x01\n" +
 	"\x12FormatRequestProto\x121\n" +
 	"\x03jid\x18\x01 \x02(\v2\x1f.hdfsha.qjournal.JournalIdProtoR\x03jid\x127\n" +
 	"\x06nsInfo\x18\x02 \x02(\v2\x1f.hdfsha.hdfs.NamespaceInfoProtoR\x06nsInfo\x12$\n" +
-	"\rnameServiceId\x18\x03 \x01(\tR\rnameServiceId\"\x15\n" +
+	"\rnameServiceId\x18\x03 \x01(\tR\rnameServiceId\x12\x1b\n" +
+	"\x05force\x18\x04 \x01(\b:\x05falseR\x05force\"\x15\n" +
 	"\x13FormatResponseProto\"\xbe\x01\n" +
 	"\x14NewEpochRequestProto\x121\n" +
 	"\x03jid\x18\x01 \x02(\v2\x1f.hdfsha.qjournal.JournalIdProtoR\x03jid\x127\n" +
