@@ -16,14 +16,29 @@
 //
 // Read VERSION; take the newest image (a corrupt newest image stops the
 // start, naming it: never skip to an older one); copy it into the working
-// directory; recover the journal and replay every edit after the image
-// (a corrupt or missing edit stops the start, naming the segment); start
-// writing at the next txid; serve. Non-HA: always active.
+// directory. Non-HA (one NameNode): recover the journal and replay every
+// edit after the image (a corrupt or missing edit stops the start, naming
+// the segment); start writing at the next txid; serve, active.
+//
+// HA (two or more NameNodes in the nameservice and a qjournal:// shared
+// edits directory): start standby. The tailer (tailer.go) applies what the
+// JournalNodes hold and keeps following; it never takes an epoch, which
+// would fence the active. TransitionToActive stops the tailer, reads to the
+// end of the journal, recovers it with a new epoch, opens a segment with a
+// fresh EditLog and starts the lease monitor; TransitionToStandby closes
+// that EditLog and resumes tailing. An active whose journal writes fail
+// steps down by itself and, when it applied edits that never became
+// durable, reloads its namespace from the newest image. hasvc.go serves
+// HAServiceProtocol, checkpointer.go the standby's checkpoints, images.go
+// the active's side of the upload, nnprotocol.go NamenodeProtocol, and
+// bootstrap.go and sharededits.go the -bootstrapStandby and
+// -initializeSharedEdits commands. docs/ha.md is the operator's view.
 //
 // # Stop
 //
 // Stop closes the RPC server (waiting for handlers), the HTTP server, the
-// namesystem's lease monitor, the edit log (finalizing the open segment)
-// and the namespace, in that order. A journal failure stops the RPC
-// server by itself; the daemon then waits for Stop.
+// checkpointer or tailer, the namesystem's lease monitor, the edit log
+// (finalizing the open segment) and the namespace. In non-HA mode a
+// journal failure stops the RPC server by itself; the daemon then waits
+// for Stop.
 package namenode
