@@ -36,8 +36,8 @@
 //
 // # Stop
 //
-// Stop closes the RPC server (waiting for handlers), the HTTP server, the
-// checkpointer or tailer, the namesystem's lease monitor, the edit log
+// Stop closes the RPC server (waiting for handlers), the checkpointer and
+// the tailer, the HTTP server, the namesystem's lease monitor, the edit log
 // (finalizing the open segment) and the namespace. In non-HA mode a
 // journal failure stops the RPC server by itself; the daemon then waits
 // for Stop.
