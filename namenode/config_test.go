@@ -37,6 +37,11 @@ func TestConfigFromConf(t *testing.T) {
 		cfg.PermissionsEnabled || cfg.Defaults.BlockSize != 64<<20 || cfg.Defaults.BytesPerChecksum != 512 || cfg.CheckpointsRetained != 2 {
 		t.Errorf("config = %+v", cfg)
 	}
+	// The tail-edits keys default to this project's values, not Hadoop's
+	// (the compiled-in defaults table must not shadow them).
+	if cfg.TailPeriod != DefaultTailPeriod || cfg.TailBackoffMax != DefaultTailBackoffMax || !cfg.TailInProgress {
+		t.Errorf("tail-edits defaults: period %v, backoff max %v, in-progress %v", cfg.TailPeriod, cfg.TailBackoffMax, cfg.TailInProgress)
+	}
 	c.Set("dfs.namenode.name.dir", "hdfs://x/y")
 	if _, err := ConfigFromConf(c, "", ""); err == nil {
 		t.Error("non-file name dir accepted")
