@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -52,6 +53,10 @@ type Client struct {
 	log    *zap.Logger
 	sleep  func(ctx context.Context, d time.Duration) error
 	jitter func() float64
+	// succeeded is set once any call succeeded: before that, a client's
+	// first failover (the usual "nn1 is the standby") is logged at DEBUG,
+	// as Hadoop's RetryInvocationHandler does.
+	succeeded atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -200,6 +205,7 @@ func (c *Client) CallProtocol(ctx context.Context, protocol, method string, req,
 		err := c.rpc.Call(ctx, addr, protocol, method, req, resp, rpc.WithAttempt(attempt))
 		if err == nil {
 			c.markActive(idx)
+			c.succeeded.Store(true)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -232,7 +238,11 @@ func (c *Client) CallProtocol(ctx context.Context, protocol, method string, req,
 		case FailoverAndRetry:
 			next := c.failover(idx)
 			failovers++
-			c.log.Info("failing over",
+			logf := c.log.Info
+			if failovers == 1 && !c.succeeded.Load() {
+				logf = c.log.Debug
+			}
+			logf("failing over",
 				zap.String("method", method), zap.String("from", addr), zap.String("to", c.addrs[next]),
 				zap.Int("failovers", failovers), zap.Duration("sleep", sleep), zap.Error(err))
 		case RetrySame:

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
@@ -359,5 +362,41 @@ func TestSingleNameNode(t *testing.T) {
 	cl, sl = newTestClient(t, conf.New(), "hdfs://"+sb.addr)
 	if err := stat(context.Background(), cl); !errors.Is(err, rpc.ErrStandby) || len(sb.calls()) != 1 || len(sl.sleeps) != 0 {
 		t.Fatalf("standby single NameNode: %v after %d calls", err, len(sb.calls()))
+	}
+}
+
+// A new client's first failover (nn1 is simply the standby) is logged at
+// DEBUG, as Hadoop does; a failover after a successful call at INFO.
+func TestFailoverLogLevel(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn1, nn2 := startFakeNN(t, true), startFakeNN(t, false)
+	core, logs := observer.New(zapcore.DebugLevel)
+	cl, err := New(Config{Conf: haConf(nn1.addr, nn2.addr), User: "alice", Logger: zap.New(core), Sleep: (&sleepLog{}).sleep}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	levels := func() (out []zapcore.Level) {
+		for _, e := range logs.TakeAll() {
+			if e.Message == "failing over" {
+				out = append(out, e.Level)
+			}
+		}
+		return out
+	}
+	ctx := context.Background()
+	if err := cl.Call(ctx, "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String("/")}, &hdfspb.GetFileInfoResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := levels(); len(got) != 1 || got[0] != zapcore.DebugLevel {
+		t.Fatalf("first failover of a new client logged at %v, want [debug]", got)
+	}
+	nn2.setStandby(true)
+	nn1.setStandby(false)
+	if err := cl.Call(ctx, "getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String("/")}, &hdfspb.GetFileInfoResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := levels(); len(got) != 1 || got[0] != zapcore.InfoLevel {
+		t.Fatalf("failover after a successful call logged at %v, want [info]", got)
 	}
 }
