@@ -134,11 +134,7 @@ func TestHAProcessWalkthrough(t *testing.T) {
 	}
 	ha := testcluster.NewHA(t, testcluster.HAOptions{Extra: map[string]string{
 		"dfs.ha.fencing.methods": "shell(" + script + ")",
-		// Tailing as docs/ha.md describes it, written out: the compiled-in Hadoop defaults
-		// (60 s, finalized segments only) would leave a restarted standby a minute behind.
-		"dfs.ha.tail-edits.in-progress":        "true",
-		"dfs.ha.tail-edits.period":             "2ms",
-		"dfs.ha.tail-edits.period.backoff-max": "1s",
+		// Tailing runs on its defaults (docs/ha.md): the restarted nn1 must catch up.
 		// The client's backoff between NameNodes; Hadoop's 500 ms base is slow for a test.
 		"dfs.client.failover.sleep.base.millis": "20",
 		"dfs.client.failover.sleep.max.millis":  "200",

@@ -115,11 +115,6 @@ ha_init() {
 		"dfs.client.failover.proxy.provider.$ns=org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider"
 		"dfs.ha.fencing.methods=shell($HA_DIR/fence.sh)"
 		"dfs.ha.automatic-failover.enabled=false"
-		# Standbys tail in-progress edits from the JournalNodes every 2 ms, backing off to
-		# 1 s while idle (docs/ha.md; Hadoop's defaults would wait 60 s per round).
-		"dfs.ha.tail-edits.in-progress=true"
-		"dfs.ha.tail-edits.period=2ms"
-		"dfs.ha.tail-edits.period.backoff-max=1s"
 		"dfs.replication=1"
 		${HA_EXTRA_PROPS[@]+"${HA_EXTRA_PROPS[@]}"}
 	)
