@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/namenode/ha"
+	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
 	"github.com/hdfsha/hdfsha/zkfc/failover"
 	"github.com/hdfsha/hdfsha/zkfc/fence"
 	"github.com/hdfsha/hdfsha/zkfc/hasvc"
@@ -81,7 +85,8 @@ func BenchmarkHAFailoverController(b *testing.B) {
 }
 
 // BenchmarkHAStandbyLagSustained measures how far the standby trails the active
-// under sustained writes: 32 goroutines run b.N mkdirs on the active while
+// under sustained writes: 32 goroutines (one connection each) run b.N
+// mkdirs on the active while
 // a sampler notes, every millisecond, the active's synced txid (what it may
 // acknowledge) and when; the lag of a sample is the time until the
 // standby has applied that txid. Reports p50, p99 and max in ms.
@@ -137,9 +142,17 @@ func BenchmarkHAStandbyLagSustained(b *testing.B) {
 	b.SetParallelism(16) // × GOMAXPROCS(2) = 32 writers
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
 		for pb.Next() {
 			i := seq.Add(1)
-			if err := mkdirErr(b, addr, fmt.Sprintf("/lag/%d/%d", i%32, i)); err != nil {
+			err := c.Call(context.Background(), addr, namesystem.ClientProtocol, "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(fmt.Sprintf("/lag/%d/%d", i%32, i)),
+				Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
+			if err != nil {
 				b.Error(err)
 				return
 			}
