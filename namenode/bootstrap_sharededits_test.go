@@ -118,9 +118,23 @@ func TestInitializeSharedEdits(t *testing.T) {
 	if !errors.Is(err, ErrFormatAborted) || !strings.HasPrefix(stderr, "Re-format filesystem in QJM to [") {
 		t.Fatalf("declined: %v\n%s", err, stderr)
 	}
-	// -force over formatted JournalNodes gets past the prompt, but the
-	// JournalNodes refuse to reformat today (journalnode's format RPC never
-	// forces), so it is not asserted here.
+	// -force reformats JournalNodes that hold data and copies the local
+	// edits again: the NameNode starts from them as before. (What was
+	// written in HA since, /se/ha, was only on the JournalNodes and is
+	// gone, as with Hadoop: -force starts over from the local storage.)
+	stderr, err = initShared(t, cfgHA, SharedEditsOptions{Force: true}, "")
+	if err != nil || !strings.Contains(stderr, "Formatting anyway") {
+		t.Fatalf("-force over data: %v\n%s", err, stderr)
+	}
+	nn1 = c.startNN(t, cfgHA, false)
+	if err := nn1.TransitionToActive(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/se/a", "/se/d"} {
+		if !exists(t, nn1.RPCAddress(), p) {
+			t.Fatalf("%s lost after -force", p)
+		}
+	}
 }
 
 func TestInitializeSharedEditsErrors(t *testing.T) {
