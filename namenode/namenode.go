@@ -829,8 +829,12 @@ func confirmFormatOf(sd string, data bool, o FormatOptions) (bool, error) {
 // Format formats the name directory and the journal: VERSION, an empty
 // namespace saved as image txid 0, and the JournalNodes (HA) or the local
 // edits directory. It returns ErrFormatAborted when it did not format.
+// dfs.namenode.support.allow.format=false refuses, as in Hadoop.
 func Format(ctx context.Context, cfg Config, o FormatOptions) (StorageInfo, error) {
 	cfg.setDefaults()
+	if err := checkAllowFormat(cfg.Conf); err != nil {
+		return StorageInfo{}, err
+	}
 	if o.Err == nil {
 		o.Err = io.Discard
 	}

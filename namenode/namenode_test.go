@@ -83,6 +83,15 @@ func TestFormatStartRestartImages(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	var stderr bytes.Buffer
+	// dfs.namenode.support.allow.format=false protects the namespace.
+	cfg.Conf.Set(KeyAllowFormat, "false")
+	if _, err := Format(context.Background(), cfg, FormatOptions{Force: true}); err == nil || !strings.HasPrefix(err.Error(), "The option dfs.namenode.support.allow.format is set to false") {
+		t.Fatalf("format with allow.format=false: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "current")); !os.IsNotExist(err) {
+		t.Fatalf("refused format touched the name directory: %v", err)
+	}
+	cfg.Conf.Set(KeyAllowFormat, "true")
 	si, err := Format(context.Background(), cfg, FormatOptions{NonInteractive: true, Err: &stderr})
 	if err != nil {
 		t.Fatal(err)
