@@ -1,0 +1,97 @@
+// Package elector is the ZKFC's election as a pure state machine: Hadoop's
+// ActiveStandbyElector together with the ZKFailoverController's reactions
+// to the election, to health changes and to cedeActive. It does no I/O,
+// starts no goroutine and reads no clock; a driver (the ZKFC daemon) owns
+// the ZooKeeper client, the RPC clients, the fencer and a ticker.
+//
+// # Znodes
+//
+// The elector works in <ha.zookeeper.parent-znode>/<nameservice>
+// (/hadoop-ha/<ns> by default), which `hdfs zkfc -formatZK` creates:
+//
+//	ActiveStandbyElectorLock  ephemeral; whoever created it won the election
+//	ActiveBreadCrumb          persistent; the last node that became active
+//
+// Both hold the node's identity, Hadoop's ActiveNodeInfo protobuf (NodeInfo,
+// field numbers from hadoop-hdfs HAZKInfo.proto), so a Hadoop ZKFC and this
+// one read each other's znodes.
+//
+// # Driving it
+//
+// Step(event) returns []Action. Events are ZooKeeper results and watches
+// (CreateLockResult, WatchLockResult, LockChanged, BreadcrumbResult,
+// WriteBreadcrumbResult), session changes (SessionConnected,
+// SessionDisconnected, SessionExpired), health changes (HealthChanged, from
+// zkfc/health), NameNode and fencing results (TransitionResult,
+// FenceResult), commands (CedeActive) and Tick, one per
+// Config.TickInterval. Every action that needs an answer has a Seq; the
+// driver steps the answer carrying that Seq. An answer the elector no
+// longer waits for (its session was closed, it left the election) is
+// ignored, as Hadoop ignores results from a stale ZooKeeper client.
+// Sessions are numbered by the elector (OpenSession.Session); the driver
+// tags session events and watches with that number.
+//
+// The driver runs the ZooKeeper actions in the order returned, across
+// steps, and the NameNode actions (GracefulFence, RunFencingMethods,
+// BecomeActive, BecomeStandby) one at a time in the order returned, across
+// steps: a BecomeStandby returned after a BecomeActive reaches the NameNode
+// after it, so the NameNode ends in the last state the elector asked for.
+//
+// # Taking over, in order
+//
+// The elector that created the lock:
+//
+//  1. reads ActiveBreadCrumb (GetBreadcrumb);
+//  2. when it names another NameNode, fences it: GracefulFence first
+//     (transitionToStandby), RunFencingMethods (dfs.ha.fencing.methods)
+//     when that fails; when both fail it gives up: it never writes the
+//     breadcrumb nor makes its NameNode active, closes its session (which
+//     releases the lock) and rejoins after Config.SleepAfterFailure (1 s);
+//  3. writes ActiveBreadCrumb with its own identity (setData against the
+//     version it read, create when there was none) — only after step 2
+//     succeeded, and before step 4;
+//  4. makes its NameNode active (BecomeActive), logs Hadoop's "Successfully
+//     transitioned NameNode at <host:port> to active state", and watches
+//     the lock.
+//
+// A failure at any step is a failure to become active: an ActiveAttempt
+// action records it (for a gracefulFailover waiting on it), the session is
+// closed and the elector rejoins after SleepAfterFailure.
+//
+// # Losing, leaving, sessions
+//
+//   - NODEEXISTS on create: another node is active. The elector logs "ZK
+//     Election indicated that NameNode at <host:port> should become
+//     standby", makes its NameNode standby and watches the lock; when it is
+//     deleted, it tries to create it again.
+//   - Health (zkfc/health): SERVICE_HEALTHY joins the election;
+//     SERVICE_UNHEALTHY and SERVICE_NOT_RESPONDING leave it keeping the
+//     breadcrumb (the next active fences this node) and make the NameNode
+//     standby; HEALTH_MONITOR_FAILED is Fatal.
+//   - Leaving the election closes the session: the ephemeral lock goes
+//     with it. Whenever the session is closed while the NameNode was told
+//     to be active, it is told to be standby.
+//   - Disconnected: neutral mode, nothing changes (the cluster keeps
+//     serving while ZooKeeper is down); once connected again the elector
+//     re-reads the lock.
+//   - Expired: the lock is gone; an active NameNode is made standby at once
+//     (Hadoop waits until it learns that another node won), then the
+//     elector opens a new session and rejoins.
+//   - CONNECTIONLOSS while connected is retried up to
+//     ha.failover-controller.active-standby-elector.zk.op.retries (3). Where
+//     Hadoop then stops the ZKFC (fatal), this elector starts over with a
+//     new session after SleepAfterFailure.
+//
+// # cedeActive and gracefulFailover
+//
+// CedeActive{Millis} makes the NameNode standby, leaves the election
+// (deleting the breadcrumb when the NameNode did go standby, keeping it so
+// that it is fenced otherwise), stays out for Millis and answers with
+// CedeDone. Millis <= 0 ends the delay at once. The ZKFC that runs
+// gracefulFailover reads the lock's data for the current active (a plain
+// getData the driver does, ParseNodeInfo decodes it), asks the other ZKFCs
+// to cede, and waits for the next ActiveAttempt action of its own elector.
+//
+// Config.SessionTimeout (ha.zookeeper.session-timeout.ms, 10 s) travels
+// with OpenSession to the driver's ZooKeeper client.
+package elector
