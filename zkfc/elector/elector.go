@@ -190,7 +190,7 @@ type Elector struct {
 	wasDisconnected bool
 
 	createSeq, statSeq, crumbSeq, writeSeq, fenceSeq, activeSeq uint64
-	createRetries, statRetries, crumbRetries, writeRetries     int
+	createRetries, statRetries, crumbRetries, writeRetries      int
 
 	// oldActive is the breadcrumb's node during an acquisition; crumbVer is
 	// the breadcrumb's version (-1: none).
