@@ -71,7 +71,7 @@ type notHAError struct {
 	cause error
 }
 
-func (e *notHAError) Error() string   { return e.msg }
+func (e *notHAError) Error() string { return e.msg }
 func (e *notHAError) Unwrap() []error {
 	if e.cause == nil {
 		return []error{ErrNotHA}
