@@ -14,6 +14,7 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(namenodeTool()),
 		e.tool(dfsadminTool()),
 		e.tool(haadminTool()),
+		e.tool(zkfcTool()),
 		e.tool(dfsTool(e)),
 		e.tool(benchTool()),
 	}
