@@ -738,3 +738,50 @@ func TestHandlerPoolBounded(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops reading cannot keep a handler: a handler writes its
+// own response only for directWriteTimeout, then hands the rest of the
+// frame to the connection's writer. With one handler, another client is
+// still answered while the first one's responses pile up unread, and once
+// the first client reads, its every response arrives whole.
+func TestClientNotReadingDoesNotHoldHandlers(t *testing.T) {
+	checkGoroutinesGone(t)
+	big := strings.Repeat("x", 256<<10) // responses far larger than socket buffers
+	srv := startServer(t, func(cfg *ServerConfig) { cfg.HandlerCount = 1 }, func(s *Server) {
+		s.Register(clientProtocol, Unary("getFileInfo",
+			func(ctx context.Context, req *hdfspb.GetFileInfoRequestProto) (*hdfspb.GetFileInfoResponseProto, error) {
+				p := req.GetSrc()
+				if strings.HasPrefix(p, "/big/") {
+					p += big
+				}
+				return &hdfspb.GetFileInfoResponseProto{Fs: fileStatus(p)}, nil
+			}))
+	})
+	r := dialRaw(t, srv)
+	r.hello()
+	const n = 16
+	for i := range n {
+		r.call(int32(i), clientProtocol, "getFileInfo", fmt.Sprintf("/big/%d", i))
+	}
+	// The one handler must come free for someone else.
+	mustStat(t, newClient(t, nil), srv.Addr().String(), "/small")
+	seen := map[int32]bool{}
+	for range n {
+		h, rest := r.response()
+		if h.GetStatus() != commonpb.RpcResponseHeaderProto_SUCCESS || seen[int32(h.GetCallId())] {
+			t.Fatalf("response %v", h)
+		}
+		seen[int32(h.GetCallId())] = true
+		resp := &hdfspb.GetFileInfoResponseProto{}
+		body, _, err := splitDelimited(rest)
+		if err == nil {
+			err = proto.Unmarshal(body, resp)
+		}
+		if err != nil {
+			t.Fatalf("call %d: body does not decode: %v", h.GetCallId(), err)
+		}
+		if want := fmt.Sprintf("/big/%d", h.GetCallId()) + big; string(resp.GetFs().GetPath()) != want {
+			t.Fatalf("call %d: path of %d bytes, want %d", h.GetCallId(), len(resp.GetFs().GetPath()), len(want))
+		}
+	}
+}
