@@ -500,12 +500,7 @@ func (h *haadmin) failover(args []string, numOpts int, forceFence, forceActive b
 		if forceFence || forceActive {
 			return haFail(h.tc, "forcefence and forceactive flags not supported with auto-failover enabled.", false)
 		}
-		// Hadoop asks the target's ZKFC (ZKFCProtocol.gracefulFailover); the
-		// ZKFC daemon is not part of hdfsha yet.
-		return haFail(h.tc, "Failover command is not supported with auto-failover enabled: "+
-			"failover through the ZKFC (gracefulFailover) is not available in this release yet; "+
-			"use -transitionToStandby and -transitionToActive with --forcemanual, "+
-			"or set dfs.ha.automatic-failover.enabled to false", false)
+		return h.gracefulFailoverThroughZKFCs(to)
 	}
 	cfg, err := failover.ConfigFromConf(h.tc.Conf)
 	if err != nil {
@@ -521,5 +516,25 @@ func (h *haadmin) failover(args []string, numOpts int, forceFence, forceActive b
 		return err
 	}
 	h.tc.Printf("Failover from %s to %s successful\n", args[0], args[1])
+	return nil
+}
+
+// gracefulFailoverThroughZKFCs is HAAdmin.gracefulFailoverThroughZKFCs: the
+// target's ZKFC coordinates the failover (ZKFCProtocol.gracefulFailover),
+// within ha.failover-controller.new-active.rpc-timeout.ms. The ZKFC's
+// refusal (a ServiceFailedException) comes back as a remote exception, which
+// Hadoop's HAAdmin does not catch as a ServiceFailedException: it reports it
+// as any other failure, "Operation failed: <message>" (h.result).
+func (h *haadmin) gracefulFailoverThroughZKFCs(to hasvc.Target) error {
+	timeout, err := h.tc.Conf.GetDuration(failover.KeyNewActiveTimeout, time.Millisecond, failover.DefaultNewActiveTimeout)
+	if err != nil {
+		return haFail(h.tc, "Illegal argument: "+err.Error(), false)
+	}
+	ctx, cancel := h.withTimeout(timeout)
+	defer cancel()
+	if err := hasvc.NewZKFCClient(h.rpc, to.ZKFCAddress).GracefulFailover(ctx); err != nil {
+		return err
+	}
+	h.tc.Printf("Failover to %s successful\n", to)
 	return nil
 }

@@ -265,11 +265,8 @@ func TestHAAdminAutomaticFailover(t *testing.T) {
 	}
 	wantCalls(t, p.nn1, "transitionToStandby REQUEST_BY_USER_FORCED")
 
-	// -failover goes through the ZKFC in Hadoop; not available yet.
-	r = p.run(t, "-failover", "nn2", "nn1")
-	if r.code != 255 || !strings.HasPrefix(r.stderr, "Failover command is not supported with auto-failover enabled: ") {
-		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
-	}
+	// -failover goes through the ZKFCs (haadmin_zkfc_test.go); the force
+	// flags are refused before any call.
 	r = p.run(t, "-failover", "--forcefence", "nn2", "nn1")
 	if r.code != 255 || r.stderr != "forcefence and forceactive flags not supported with auto-failover enabled.\n" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
