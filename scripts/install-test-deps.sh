@@ -8,8 +8,9 @@ command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 # sshfence's test runs its own sshd on 127.0.0.1 and fences with fuser, as Hadoop does.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v fuser >/dev/null 2>&1 || [ -x /usr/bin/fuser ] || [ -x /bin/fuser ] || need+=(psmisc)
-# ZKFC tests start a real Apache ZooKeeper (internal/zktest finds it in /usr/share/zookeeper).
-[ -f /usr/share/zookeeper/bin/zkEnv.sh ] || [ -d /usr/share/zookeeper ] || need+=(zookeeper)
+# ZKFC tests start a real Apache ZooKeeper: internal/zktest runs /usr/share/java/zookeeper.jar
+# with java (the package depends on a JRE).
+{ [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || need+=(zookeeper)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
