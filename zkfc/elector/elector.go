@@ -657,8 +657,8 @@ func (e *Elector) lockChanged(c LockChanged) {
 // becomeActive starts (or confirms) taking over after winning the lock.
 func (e *Elector) becomeActive() {
 	if e.role == RoleActive {
+		// Already active; the watch just set reports changes.
 		e.phase = phaseMonitoring
-		e.monitorActiveStatus()
 		return
 	}
 	if e.phase >= phaseReadCrumb {
