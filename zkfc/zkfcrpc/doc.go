@@ -25,9 +25,11 @@
 //
 // What callers must do: the ZKFC daemon implements Controller (usually
 // GracefulFailover = Graceful.Run over its own Local, and CedeActive =
-// standby + leave the election for the period) and Local, whose
+// the elector's CedeActive event, answered at its CedeDone) and Local, whose
 // WaitForActiveAttempt must return nil as soon as its NameNode turns
-// unhealthy. Peers are called through an rpc.Client that runs as the ZKFC's
+// unhealthy. Attempts does that part: the driver Records every
+// ActiveAttempt action of its elector and calls SetHealthy on every health
+// change, and Local's Healthy, AttemptMark and WaitForActiveAttempt read it. Peers are called through an rpc.Client that runs as the ZKFC's
 // own user, which every ZKFC of the nameservice admits. Run Serve in a
 // goroutine the daemon owns and Close the Server on shutdown; Close cancels
 // the ctx of calls in progress, so a waiting gracefulFailover returns.

@@ -174,6 +174,7 @@ func (g *Graceful) Run(ctx context.Context) error {
 		if !g.Local.Healthy() {
 			return rpc.Errorf(rpc.ErrServiceFailed, "Unable to become active. Service became unhealthy while trying to failover.")
 		}
+		log.Warn(fmt.Sprintf("%dms timeout elapsed waiting for an attempt to become active", (timeout+WaitSlack)/time.Millisecond))
 		return rpc.Errorf(rpc.ErrServiceFailed, "Unable to become active. Local node did not get an opportunity to do so from ZooKeeper, "+
 			"or the local node took too long to transition to active.")
 	}
