@@ -17,8 +17,8 @@ import (
 type handClock struct{ ch chan time.Time }
 
 func (h *handClock) NewTicker(time.Duration) Ticker { return h }
-func (h *handClock) C() <-chan time.Time           { return h.ch }
-func (h *handClock) Stop()                         {}
+func (h *handClock) C() <-chan time.Time            { return h.ch }
+func (h *handClock) Stop()                          {}
 
 // tick hands one tick to the monitor, which takes it only once it is done
 // with the previous one.
