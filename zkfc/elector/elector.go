@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 	"github.com/hdfsha/hdfsha/zkfc/health"
 )
 
@@ -208,6 +209,10 @@ type Elector struct {
 	cedeSeq   uint64
 	cedeTicks uint64
 
+	// mismatches counts consecutive status reports that disagree with
+	// service.
+	mismatches int
+
 	out []Action
 }
 
@@ -263,6 +268,8 @@ func (e *Elector) Step(ev Event) []Action {
 		e.tick()
 	case HealthChanged:
 		e.healthChanged(ev.State)
+	case ServiceStatus:
+		e.verifyServiceState(ev.State)
 	case SessionConnected:
 		e.sessionConnected(ev.Session)
 	case SessionDisconnected:
@@ -374,6 +381,39 @@ func (e *Elector) recheckElectability() {
 		e.quitElection(true)
 		e.emit(Action{Kind: Fatal, Msg: "Health monitor failed!"})
 	}
+}
+
+// verifyServiceState compares the state the NameNode reports with the one
+// the elector made it; on the second disagreement in a row it leaves the
+// election, keeping the breadcrumb, and stays out for a second.
+func (e *Elector) verifyServiceState(s hasvc.State) {
+	var reported ServiceState
+	switch s {
+	case hasvc.StateActive:
+		reported = ServiceActive
+	case hasvc.StateStandby:
+		reported = ServiceStandby
+	default:
+		return
+	}
+	if e.service == ServiceInitializing || e.activeSeq != 0 || e.cedeSeq != 0 {
+		e.mismatches = 0
+		return // nothing expected yet, or a transition is in flight
+	}
+	if reported == e.service {
+		e.mismatches = 0
+		return
+	}
+	if e.mismatches == 0 {
+		e.mismatches++ // may be a transition racing with the report
+		return
+	}
+	e.mismatches = 0
+	e.logf(Error, "Local service %s has changed the serviceState to %s. Expected was %s. Quitting election marking fencing necessary.",
+		e.selfName, reported, e.service)
+	e.delayUntil = e.now + e.ticks(time.Second)
+	e.quitElection(true)
+	e.service = ServiceInitializing
 }
 
 // ---- joining and leaving (ActiveStandbyElector) ----

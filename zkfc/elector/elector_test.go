@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 	"github.com/hdfsha/hdfsha/zkfc/health"
 )
 
@@ -436,5 +437,31 @@ func TestConfigValidate(t *testing.T) {
 	cfg = DefaultConfig(NodeInfo{})
 	if _, err := New(cfg); err == nil {
 		t.Fatal("empty identity accepted")
+	}
+}
+
+func TestServiceStateMismatchQuits(t *testing.T) {
+	s := newScript(t, nil)
+	s.active()
+	s.expect(ServiceStatus{hasvc.StateActive}, "")
+	s.expect(ServiceStatus{hasvc.StateStandby}, "")
+	s.expect(ServiceStatus{hasvc.StateActive}, "")
+	s.expect(ServiceStatus{hasvc.StateStandby}, "")
+	s.expect(ServiceStatus{hasvc.StateStandby}, "BecomeStandby; CloseSession session=1")
+	s.mustLog("Local service NameNode at 127.0.0.1:8020 has changed the serviceState to standby. Expected was active. Quitting election marking fencing necessary.")
+	// Out for a second, then back in while healthy.
+	if got := s.ticks(9); got != "" {
+		t.Fatal(got)
+	}
+	s.expect(Tick{}, "OpenSession session=2 timeout=10s")
+}
+
+func TestServiceStatusDuringTransitionIgnored(t *testing.T) {
+	s := newScript(t, nil)
+	s.win()
+	s.step(BreadcrumbResult{Seq: s.seq(GetBreadcrumb), Code: CodeNoNode})
+	s.step(WriteBreadcrumbResult{Seq: s.seq(WriteBreadcrumb)})
+	for i := 0; i < 3; i++ {
+		s.expect(ServiceStatus{hasvc.StateStandby}, "")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 	"github.com/hdfsha/hdfsha/zkfc/health"
 )
 
@@ -338,7 +339,13 @@ func (m *model) randomStep() {
 		}
 	case r < 88:
 		m.step(n, CedeActive{Millis: int64(m.rnd.Intn(3000) - 500)})
-	case r < 92:
+	case r < 90:
+		st := hasvc.StateStandby
+		if n.nnActive {
+			st = hasvc.StateActive
+		}
+		m.step(n, ServiceStatus{st})
+	case r < 93:
 		probs := []float64{0, 0.5, 1}
 		m.gracefulOK = probs[m.rnd.Intn(3)]
 		m.methodsOK = probs[m.rnd.Intn(3)]

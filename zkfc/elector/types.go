@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 	"github.com/hdfsha/hdfsha/zkfc/health"
 )
 
@@ -41,6 +42,12 @@ type Tick struct{}
 
 // HealthChanged reports the health monitor's new state.
 type HealthChanged struct{ State health.State }
+
+// ServiceStatus is the state the local NameNode reported to the health
+// monitor (health.Update.Status). Two reports in a row that disagree with
+// what the elector made it leave the election: Hadoop's
+// verifyChangedServiceState.
+type ServiceStatus struct{ State hasvc.State }
 
 // SessionConnected: session Session (an OpenSession's number) is connected,
 // for the first time or again after SessionDisconnected.
@@ -111,6 +118,7 @@ type CedeActive struct{ Millis int64 }
 
 func (Tick) isEvent()                  {}
 func (HealthChanged) isEvent()         {}
+func (ServiceStatus) isEvent()         {}
 func (SessionConnected) isEvent()      {}
 func (SessionDisconnected) isEvent()   {}
 func (SessionExpired) isEvent()        {}
