@@ -68,6 +68,11 @@
 //     SERVICE_UNHEALTHY and SERVICE_NOT_RESPONDING leave it keeping the
 //     breadcrumb (the next active fences this node) and make the NameNode
 //     standby; HEALTH_MONITOR_FAILED is Fatal.
+//   - ServiceStatus (the state the NameNode reports to the health monitor):
+//     two reports in a row that disagree with what the elector made the
+//     NameNode leave the election, keeping the breadcrumb, for a second
+//     (Hadoop's verifyChangedServiceState). Reports while a transition is in
+//     flight do not count.
 //   - Leaving the election closes the session: the ephemeral lock goes
 //     with it. Whenever the session is closed while the NameNode was told
 //     to be active, it is told to be standby.
