@@ -6,8 +6,9 @@
 //
 // # Znodes
 //
-// The elector works in <ha.zookeeper.parent-znode>/<nameservice>
-// (/hadoop-ha/<ns> by default), which `hdfs zkfc -formatZK` creates:
+// The elector works in Config.WorkingZNode,
+// <ha.zookeeper.parent-znode>/<nameservice> (/hadoop-ha/<ns> by default,
+// zkutil.Config.WorkingZNode), which `hdfs zkfc -formatZK` creates:
 //
 //	ActiveStandbyElectorLock  ephemeral; whoever created it won the election
 //	ActiveBreadCrumb          persistent; the last node that became active

@@ -18,13 +18,12 @@ const (
 	BreadcrumbName = "ActiveBreadCrumb"
 )
 
-// Configuration keys and Hadoop's defaults.
+// Hadoop's defaults. The configuration keys are read by zkfc/zkutil
+// (ConfigFromConf): ha.zookeeper.parent-znode, ha.zookeeper.session-timeout.ms,
+// ha.failover-controller.active-standby-elector.zk.op.retries.
 const (
-	KeyParentZnode           = "ha.zookeeper.parent-znode"
 	DefaultParentZnode       = "/hadoop-ha"
-	KeySessionTimeout        = "ha.zookeeper.session-timeout.ms"
 	DefaultSessionTimeout    = 10 * time.Second
-	KeyZKOpRetries           = "ha.failover-controller.active-standby-elector.zk.op.retries"
 	DefaultZKOpRetries       = 3
 	DefaultSleepAfterFailure = time.Second // SLEEP_AFTER_FAILURE_TO_BECOME_ACTIVE
 	DefaultTickInterval      = 100 * time.Millisecond
@@ -39,9 +38,10 @@ var ErrCedeFailed = errors.New("unable to transition local node to standby")
 type Config struct {
 	// Self is the local NameNode's identity: the lock's and breadcrumb's data.
 	Self NodeInfo
-	// ParentZnode is ha.zookeeper.parent-znode; the elector works in
-	// ParentZnode/<Self.Nameservice>.
-	ParentZnode string
+	// WorkingZNode is where the nameservice's election lives:
+	// ha.zookeeper.parent-znode + "/" + nameservice (zkutil.Config's
+	// WorkingZNode), "/hadoop-ha/mycluster".
+	WorkingZNode string
 	// SessionTimeout is ha.zookeeper.session-timeout.ms, passed to the
 	// driver with OpenSession.
 	SessionTimeout time.Duration
@@ -59,7 +59,7 @@ type Config struct {
 func DefaultConfig(self NodeInfo) Config {
 	return Config{
 		Self:              self,
-		ParentZnode:       DefaultParentZnode,
+		WorkingZNode:      DefaultParentZnode + "/" + self.Nameservice,
 		SessionTimeout:    DefaultSessionTimeout,
 		MaxRetries:        DefaultZKOpRetries,
 		SleepAfterFailure: DefaultSleepAfterFailure,
@@ -72,8 +72,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Self.Nameservice == "" || c.Self.NameNode == "" || c.Self.Host == "":
 		return errors.New("elector: Self needs a nameservice, a NameNode ID and a host")
-	case !strings.HasPrefix(c.ParentZnode, "/"):
-		return fmt.Errorf("elector: invalid %s %q: not an absolute znode path", KeyParentZnode, c.ParentZnode)
+	case !strings.HasPrefix(c.WorkingZNode, "/") || strings.HasSuffix(c.WorkingZNode, "/"):
+		return fmt.Errorf("elector: invalid working znode %q", c.WorkingZNode)
 	case c.SessionTimeout <= 0:
 		return fmt.Errorf("Invalid ZK session timeout %d", c.SessionTimeout.Milliseconds())
 	case c.TickInterval <= 0:
@@ -84,21 +84,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// WorkingDir is the znode the elector works in: Hadoop's getParentZnode,
-// "<parent>/<nameservice>".
-func (c Config) WorkingDir() string {
-	p := c.ParentZnode
-	if !strings.HasSuffix(p, "/") {
-		p += "/"
-	}
-	return p + c.Self.Nameservice
-}
-
 // LockPath is the ephemeral lock znode.
-func (c Config) LockPath() string { return c.WorkingDir() + "/" + LockName }
+func (c Config) LockPath() string { return c.WorkingZNode + "/" + LockName }
 
 // BreadcrumbPath is the persistent znode naming the last active.
-func (c Config) BreadcrumbPath() string { return c.WorkingDir() + "/" + BreadcrumbName }
+func (c Config) BreadcrumbPath() string { return c.WorkingZNode + "/" + BreadcrumbName }
 
 // Role is the elector's view of the election: Hadoop's
 // ActiveStandbyElector.State.

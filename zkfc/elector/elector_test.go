@@ -148,9 +148,13 @@ func TestPaths(t *testing.T) {
 	if cfg.LockPath() != lockPath || cfg.BreadcrumbPath() != crumbPath {
 		t.Fatal(cfg.LockPath(), cfg.BreadcrumbPath())
 	}
-	cfg.ParentZnode = "/custom/"
+	cfg.WorkingZNode = "/custom/mycluster"
 	if got := cfg.LockPath(); got != "/custom/mycluster/ActiveStandbyElectorLock" {
 		t.Fatal(got)
+	}
+	cfg.WorkingZNode = "relative"
+	if cfg.Validate() == nil {
+		t.Fatal("relative working znode accepted")
 	}
 }
 
