@@ -434,6 +434,9 @@ func (e *Elector) joinElectionInternal() {
 		e.phase = phaseConnecting
 		return
 	}
+	if e.createSeq != 0 {
+		return // a create is in flight already; its answer decides
+	}
 	e.createRetries = 0
 	e.createLock()
 }
@@ -674,6 +677,8 @@ func (e *Elector) lockChanged(c LockChanged) {
 		if e.role == RoleActive {
 			e.enterNeutralMode()
 		}
+		// An exists answer still on its way is moot now.
+		e.statSeq = 0
 		if e.phase == phaseMonitoring {
 			e.joinElectionInternal()
 		}

@@ -469,3 +469,14 @@ func TestServiceStatusDuringTransitionIgnored(t *testing.T) {
 		s.expect(ServiceStatus{hasvc.StateStandby}, "")
 	}
 }
+
+func TestLockDeletedWhileWatchPending(t *testing.T) {
+	s := newScript(t, nil)
+	s.standby()
+	s.expect(LockChanged{Session: 1}, "WatchLock "+lockPath)
+	watch := s.seq(WatchLock)
+	s.expect(LockChanged{Session: 1, Deleted: true}, "CreateLock "+lockPath)
+	// The exists answer that raced with the deletion starts no second create.
+	s.expect(WatchLockResult{Seq: watch, Code: CodeNoNode}, "")
+	s.expect(CreateLockResult{Seq: s.e.createSeq, Code: CodeOK}, "GetBreadcrumb "+crumbPath)
+}
