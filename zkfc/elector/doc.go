@@ -98,6 +98,18 @@
 // getData the driver does, ParseNodeInfo decodes it), asks the other ZKFCs
 // to cede, and waits for the next ActiveAttempt action of its own elector.
 //
+// # What the elector alone cannot prevent
+//
+// ZooKeeper tells a client that its session expired only when the client
+// talks to a server again. An elector cut off in the middle of a takeover
+// may therefore still make its NameNode active after its lock went away and
+// another ZKFC fenced it (the same window exists in Hadoop). The shared
+// edit log closes it: the new active's epoch on the JournalNodes refuses
+// the old one's writes, so it acknowledges nothing. The model test
+// delivers expiries promptly and checks the elector's part: the lock
+// holder alone makes its NameNode active, after the breadcrumb, after
+// fencing.
+//
 // Config.SessionTimeout (ha.zookeeper.session-timeout.ms, 10 s) travels
 // with OpenSession to the driver's ZooKeeper client.
 package elector
