@@ -24,7 +24,9 @@
 // WriteBreadcrumbResult), session changes (SessionConnected,
 // SessionDisconnected, SessionExpired), health changes (HealthChanged, from
 // zkfc/health), NameNode and fencing results (TransitionResult,
-// FenceResult), commands (CedeActive) and Tick, one per
+// FenceResult), the NameNode's reported state (ServiceStatus; FromHealth
+// makes both health events from a health.Update), commands (CedeActive) and
+// Tick, one per
 // Config.TickInterval. Every action that needs an answer has a Seq; the
 // driver steps the answer carrying that Seq. An answer the elector no
 // longer waits for (its session was closed, it left the election) is

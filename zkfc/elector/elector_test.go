@@ -480,3 +480,14 @@ func TestLockDeletedWhileWatchPending(t *testing.T) {
 	s.expect(WatchLockResult{Seq: watch, Code: CodeNoNode}, "")
 	s.expect(CreateLockResult{Seq: s.e.createSeq, Code: CodeOK}, "GetBreadcrumb "+crumbPath)
 }
+
+func TestFromHealth(t *testing.T) {
+	evs := FromHealth(health.Update{Entered: true, State: health.ServiceHealthy, Reported: true,
+		Status: hasvc.Status{State: hasvc.StateStandby}})
+	if len(evs) != 2 || evs[0] != (ServiceStatus{hasvc.StateStandby}) || evs[1] != (HealthChanged{health.ServiceHealthy}) {
+		t.Fatalf("%v", evs)
+	}
+	if evs := FromHealth(health.Update{}); len(evs) != 0 {
+		t.Fatalf("%v", evs)
+	}
+}

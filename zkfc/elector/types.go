@@ -260,3 +260,16 @@ func (a Action) String() string {
 	}
 	return a.Kind.String()
 }
+
+// FromHealth turns a health monitor Update into the events to Step, in
+// Hadoop's order: the reported status first, then the state change.
+func FromHealth(u health.Update) []Event {
+	var evs []Event
+	if u.Reported {
+		evs = append(evs, ServiceStatus{State: u.Status.State})
+	}
+	if u.Entered {
+		evs = append(evs, HealthChanged{State: u.State})
+	}
+	return evs
+}

@@ -118,7 +118,11 @@ func TestRunnerConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	h := startHarness(t, everyTick(), hasvc.NewClient(newRPC(t), addr))
+	svc := hasvc.NewClient(newRPC(t), addr)
+	if err := svc.MonitorHealth(context.Background()); Classify(err) != ConnectFailed {
+		t.Fatalf("refused connection classified %d: %v", Classify(err), err)
+	}
+	h := startHarness(t, everyTick(), svc)
 	h.waitState(ServiceNotResponding)
 }
 
