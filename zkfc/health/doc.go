@@ -24,7 +24,7 @@
 // Runner owns one goroutine: Start it with a hasvc.Service (the local
 // NameNode), a Clock (RealClock, or a hand-driven one in tests) and a
 // notify function that receives Updates in order on that goroutine (the
-// ZKFC forwards them to its elector as elector.HealthChanged). Stop cancels
+// ZKFC turns them into elector events with elector.FromHealth). Stop cancels
 // a call in flight and waits for the goroutine. Classify maps a call's
 // error to an Outcome; a panic of the Service fails the monitor.
 package health
