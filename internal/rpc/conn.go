@@ -19,14 +19,9 @@ import (
 )
 
 // serverConn is one client connection. Its reader goroutine (readLoop)
-// decodes frames and queues calls; handler goroutines run them and answer in
-// the order they finish, not the order they arrived. A handler that finds
-// nothing queued and nobody writing writes its response itself (Hadoop's
-// Responder does the same from the handler): one goroutine hand-off less
-// per call. Otherwise it queues the response for the writer goroutine
-// (writeLoop), which writes whatever is queued in one flush. A direct write
-// that cannot finish within directWriteTimeout (a client not reading) hands
-// the rest of its frame to the writer, so no handler waits on a slow client.
+// decodes frames and queues calls; handler goroutines run them and hand the
+// encoded responses to its writer goroutine (writeLoop), which writes them in
+// the order they finish, not the order they arrived.
 type serverConn struct {
 	s      *Server
 	nc     net.Conn
@@ -57,15 +52,8 @@ type serverConn struct {
 		lastFrame bool
 		// closed is set by close; responses are dropped.
 		closed bool
-		// writing is set while one goroutine (the writer, or a handler
-		// writing its own response) owns the socket's write side.
-		// Invariant: nobody writes to nc without having set it.
-		writing bool
 	}
 }
-
-// directWriteTimeout bounds a handler's own write of its response.
-const directWriteTimeout = 50 * time.Millisecond
 
 // outFrame is an encoded frame for the writer; call frames answer a call
 // counted in inflight.
@@ -291,51 +279,13 @@ func (c *serverConn) respond(caller *Caller, h *commonpb.RpcResponseHeaderProto,
 			classIOException, fmt.Sprintf("Error serializing response of %s: %v", caller.Method, err)))
 	}
 	c.mu.Lock()
-	if err != nil || c.mu.lastFrame || c.mu.closed {
-		c.mu.Unlock()
-		c.inflight.Add(-1)
-		return
-	}
-	if c.mu.writing || len(c.mu.queue) > 0 {
-		c.mu.queue = append(c.mu.queue, outFrame{b: frame, call: true})
-		c.wakeWriter()
-		c.mu.Unlock()
-		return
-	}
-	c.mu.writing = true
-	c.mu.Unlock()
-	c.writeDirect(frame)
-}
-
-// writeDirect writes one response frame from the handler that made it; the
-// caller set mu.writing. What is left of the frame after
-// directWriteTimeout goes to the writer, ahead of anything queued since.
-func (c *serverConn) writeDirect(frame []byte) {
-	c.nc.SetWriteDeadline(time.Now().Add(directWriteTimeout))
-	n, err := c.nc.Write(frame)
-	var ne net.Error
-	if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
-		c.log.Debug("response write failed", zap.Error(err))
-		c.close()
-		return
-	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	// Restore the deadline sendLast may have wanted meanwhile.
-	if c.mu.lastFrame {
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.MaxIdleTime))
-	} else {
-		c.nc.SetWriteDeadline(time.Time{})
-	}
-	c.mu.writing = false
-	if err != nil {
-		c.mu.queue = append([]outFrame{{b: frame[n:], call: true}}, c.mu.queue...)
-	} else {
+	if err != nil || c.mu.lastFrame || c.mu.closed {
 		c.inflight.Add(-1)
+		return
 	}
-	if len(c.mu.queue) > 0 {
-		c.wakeWriter()
-	}
+	c.mu.queue = append(c.mu.queue, outFrame{b: frame, call: true})
+	c.wakeWriter()
 }
 
 // sendLast queues a final frame, a FATAL response header or raw bytes, after
@@ -382,13 +332,6 @@ func (c *serverConn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		if c.mu.writing || len(c.mu.queue) == 0 {
-			// A handler is writing; it wakes the writer when it is done
-			// if anything is queued.
-			c.mu.Unlock()
-			continue
-		}
-		c.mu.writing = true
 		batch, c.mu.queue = c.mu.queue, batch[:0]
 		last := c.mu.lastFrame
 		c.mu.Unlock()
@@ -415,11 +358,5 @@ func (c *serverConn) writeLoop() {
 			c.close()
 			return
 		}
-		c.mu.Lock()
-		c.mu.writing = false
-		if len(c.mu.queue) > 0 {
-			c.wakeWriter()
-		}
-		c.mu.Unlock()
 	}
 }

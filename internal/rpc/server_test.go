@@ -739,11 +739,10 @@ func TestHandlerPoolBounded(t *testing.T) {
 	}
 }
 
-// A client that stops reading cannot keep a handler: a handler writes its
-// own response only for directWriteTimeout, then hands the rest of the
-// frame to the connection's writer. With one handler, another client is
-// still answered while the first one's responses pile up unread, and once
-// the first client reads, its every response arrives whole.
+// A client that stops reading cannot keep a handler: handlers hand their
+// responses to the connection's writer and move on. With one handler,
+// another client is still answered while the first one's responses pile up
+// unread, and once the first client reads, its every response arrives whole.
 func TestClientNotReadingDoesNotHoldHandlers(t *testing.T) {
 	checkGoroutinesGone(t)
 	big := strings.Repeat("x", 256<<10) // responses far larger than socket buffers
