@@ -391,19 +391,12 @@ func (z *ZKFC) targetOf(n elector.NodeInfo) hasvc.Target {
 }
 
 // gracefulFence asks the old active to become standby, as Hadoop's
-// ZKFailoverController.tryGracefulFence does.
+// ZKFailoverController.tryGracefulFence does (the elector logs the
+// outcome).
 func (z *ZKFC) gracefulFence(n elector.NodeInfo) error {
-	t := z.targetOf(n)
-	z.log.Info("Should fence: " + t.String())
 	ctx, cancel := context.WithTimeout(z.ctx, z.cfg.GracefulFenceTimeout)
 	defer cancel()
-	err := hasvc.NewClient(z.rpc, n.Addr()).TransitionToStandby(ctx, hasvc.RequestByZKFC)
-	if err != nil {
-		z.log.Warn("Unable to gracefully make "+t.String()+" standby", zap.Error(err))
-		return err
-	}
-	z.log.Info("Successfully transitioned " + t.String() + " to standby state without fencing")
-	return nil
+	return hasvc.NewClient(z.rpc, n.Addr()).TransitionToStandby(ctx, hasvc.RequestByZKFC)
 }
 
 // runFencer runs the old active's dfs.ha.fencing.methods.

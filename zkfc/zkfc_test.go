@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/client"
+	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/internal/zktest"
 	"github.com/hdfsha/hdfsha/journalnode"
@@ -348,5 +349,115 @@ func TestZKFC(t *testing.T) {
 			t.Fatalf("lock %+v, want NameNode %s and ZKFC port %d", lock, c.ha.NameNodes[a].RPCAddress, want)
 		}
 		c.writes("/e", 5)
+	})
+
+	t.Run("ActiveNameNodeStopped", func(t *testing.T) {
+		testcluster.CheckLeaks(t)
+		c := newCluster(t, zks, "/nn-stopped")
+		a := c.waitOneActive()
+		other := 1 - a
+		c.waitRole(other, elector.RoleStandby)
+		acked := c.writes("/w", 50)
+		start := time.Now()
+		c.stop(c.id(a)) // its ZKFC keeps running
+		c.waitActive(other)
+		if err := c.mkdir("/after"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("NameNode stop to first acknowledged write on %s: %v", c.id(other), time.Since(start))
+		c.checkPresent(append(acked, "/after"))
+		_, crumb := c.znodes(t)
+		if crumb.NameNode != c.id(other) {
+			t.Fatalf("breadcrumb names %s, want %s", crumb.NameNode, c.id(other))
+		}
+	})
+
+	t.Run("ActiveZKFCStopped", func(t *testing.T) {
+		testcluster.CheckLeaks(t)
+		c := newCluster(t, zks, "/zkfc-stopped")
+		a := c.waitOneActive()
+		other := 1 - a
+		c.waitRole(other, elector.RoleStandby)
+		acked := c.writes("/w", 20)
+		c.stop("zkfc-" + c.id(a)) // the session closes with it
+		// The other ZKFC fences the old active (gracefully: it is alive)
+		// before its own NameNode becomes active.
+		c.waitActive(other)
+		if got := c.state(a); got == ha.Active {
+			t.Fatalf("old active %s still active", c.id(a))
+		}
+		c.checkPresent(acked)
+		if err := c.mkdir("/after"); err != nil {
+			t.Fatal(err)
+		}
+		// The ZKFC comes back and joins as standby.
+		c.startZKFC(a)
+		c.waitRole(a, elector.RoleStandby)
+		if got := c.state(a); got != ha.Standby {
+			t.Fatalf("%s is %v after its ZKFC rejoined, want standby", c.id(a), got)
+		}
+	})
+
+	t.Run("GracefulFailover", func(t *testing.T) {
+		testcluster.CheckLeaks(t)
+		c := newCluster(t, zks, "/graceful")
+		a := c.waitOneActive()
+		other := 1 - a
+		c.waitRole(other, elector.RoleStandby)
+		acked := c.writes("/w", 10)
+		rc, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := hasvc.NewZKFCClient(rc, c.zkfcs[other].Addr().String()).GracefulFailover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.waitActive(other)
+		c.waitRole(other, elector.RoleActive)
+		c.waitRole(a, elector.RoleStandby) // the old active's ZKFC rejoined
+		c.checkPresent(acked)
+		// Asking the active's own ZKFC succeeds at once.
+		if err := hasvc.NewZKFCClient(rc, c.zkfcs[other].Addr().String()).GracefulFailover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// And back.
+		if err := hasvc.NewZKFCClient(rc, c.zkfcs[a].Addr().String()).GracefulFailover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.waitActive(a)
+	})
+
+	// Last: it stops the server.
+	t.Run("ZooKeeperLoss", func(t *testing.T) {
+		testcluster.CheckLeaks(t, "internal/zktest") // Restart's process waiter lives as long as the server
+		c := newCluster(t, zks, "/zk-loss")
+		a := c.waitOneActive()
+		other := 1 - a
+		c.waitRole(other, elector.RoleStandby)
+		zks.Stop()
+		c.waitRole(a, elector.RoleNeutral)
+		c.waitRole(other, elector.RoleNeutral)
+		// Longer than the session timeout: nothing changes, the active keeps
+		// serving.
+		for i := range 30 {
+			if err := c.mkdir(fmt.Sprintf("/without-zk/d%02d", i)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if c.state(a) != ha.Active || c.state(other) != ha.Standby {
+			t.Fatalf("without ZooKeeper: %s %v, %s %v; want no change", c.id(a), c.state(a), c.id(other), c.state(other))
+		}
+		zks.Restart()
+		n := c.waitOneActive()
+		c.waitRole(n, elector.RoleActive)
+		c.waitRole(1-n, elector.RoleStandby)
+		c.waitActive(n)
+		if err := c.mkdir("/with-zk"); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

@@ -6,13 +6,14 @@ import (
 	"github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
+	"github.com/hdfsha/hdfsha/zkfc"
 	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 	"github.com/hdfsha/hdfsha/zkfc/zkutil"
 )
 
-// zkfcTool is `hdfs zkfc -formatZK [-force] [-nonInteractive]`: Hadoop's
-// DFSZKFailoverController's one-shot mode. The daemon itself (`hdfs zkfc`
-// without a command) is registered when it exists.
+// zkfcTool is `hdfs zkfc`, the ZKFC daemon (package zkfc), and
+// `hdfs zkfc -formatZK [-force] [-nonInteractive]`, Hadoop's
+// DFSZKFailoverController's one-shot mode.
 func zkfcTool() *hadoopTool {
 	return &hadoopTool{
 		Name:     "zkfc",
@@ -20,8 +21,11 @@ func zkfcTool() *hadoopTool {
 		Summary:  "run the ZK Failover Controller daemon",
 		Description: "The ZK Failover Controller of the local NameNode (dfs.ha.namenode.id, or the configured\n" +
 			"RPC address that is local). It reads ha.zookeeper.quorum, ha.zookeeper.session-timeout.ms,\n" +
-			"ha.zookeeper.parent-znode, ha.zookeeper.acl and ha.zookeeper.auth. Exit status: 1 could not\n" +
-			"clear the znode, 2 formatting denied, 5 automatic failover not enabled, 6 ZooKeeper unreachable.",
+			"ha.zookeeper.parent-znode, ha.zookeeper.acl and ha.zookeeper.auth. Without a command it runs\n" +
+			"in the foreground until SIGINT or SIGTERM. Exit status: 1 could not clear the znode (or a fatal\n" +
+			"error), 2 formatting denied, 3 parent znode missing (run -formatZK), 4 fencing not configured,\n" +
+			"5 automatic failover not enabled, 6 ZooKeeper unreachable.",
+		Default: runZKFC,
 		Ops: []toolOp{{
 			Name:    "-formatZK",
 			Args:    "[-force] [-nonInteractive]",
@@ -53,6 +57,44 @@ func zkfcConnect(tc *toolContext) (hasvc.Target, zkutil.Config, *zk.Conn, error)
 		return hasvc.Target{}, zkutil.Config{}, nil, err
 	}
 	return target, cfg, conn, nil
+}
+
+// runZKFC is the daemon: Hadoop's start checks and exit statuses, then the
+// ZKFC until SIGINT or SIGTERM (tc.Ctx), or until it fails by itself.
+func runZKFC(tc *toolContext) error {
+	target, zcfg, conn, err := zkfcConnect(tc)
+	if err != nil {
+		return zkfcResult(tc, err)
+	}
+	err = zkutil.CheckStart(conn, zcfg, target, nil)
+	conn.Close()
+	if err != nil {
+		return zkfcResult(tc, err)
+	}
+	cfg, err := zkfc.ConfigFromConf(tc.Conf, target.Nameservice, target.NameNodeID)
+	if err != nil {
+		return zkfcResult(tc, err)
+	}
+	cfg.Target = target
+	cfg.ZK = zcfg
+	cfg.Logger = tc.Log
+	z, err := zkfc.New(cfg)
+	if err != nil {
+		return zkfcResult(tc, err)
+	}
+	if err := z.Start(tc.Ctx); err != nil {
+		return zkfcResult(tc, errors.Join(err, z.Stop()))
+	}
+	select {
+	case <-tc.Ctx.Done():
+		tc.Log.Info("shutting down ZKFC")
+	case <-z.Done():
+	}
+	fatal := z.Err()
+	if err := z.Stop(); err != nil {
+		return zkfcResult(tc, err)
+	}
+	return zkfcResult(tc, fatal)
 }
 
 func runFormatZK(tc *toolContext, args []string) error {

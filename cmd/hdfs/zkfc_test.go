@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +185,77 @@ func TestZKFCFormatZK(t *testing.T) {
 		r = zkfc(t, "", "-Dha.zookeeper.quorum=", "-formatZK")
 		if r.code != 1 || !strings.Contains(r.stderr, "Missing required configuration 'ha.zookeeper.quorum' for ZooKeeper quorum") {
 			t.Fatalf("no quorum: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+
+	// The daemon, `hdfs zkfc` without a command: its start checks in
+	// Hadoop's order, then a run that ends with SIGINT/SIGTERM (the
+	// command's context).
+	t.Run("DaemonStartChecks", func(t *testing.T) {
+		r := zkfc(t, "", "-Dha.zookeeper.parent-znode=/never-formatted")
+		if r.code != 3 || !strings.Contains(r.stderr, "Unable to start failover controller. Parent znode does not exist.\n"+
+			"Run with -formatZK flag to initialize ZooKeeper.") {
+			t.Fatalf("no parent znode: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if r := zkfc(t, "", "-formatZK", "-force"); r.code != 0 {
+			t.Fatalf("format: exit %d, stderr %q", r.code, r.stderr)
+		}
+		r = zkfc(t, "")
+		if r.code != 4 || !strings.Contains(r.stderr, "Fencing is not configured for NameNode at /"+nn1+".\n"+
+			"You must configure a fencing method before using automatic failover.") {
+			t.Fatalf("no fencing: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if r := zkfc(t, "", "-Ddfs.ha.automatic-failover.enabled=false"); r.code != 5 {
+			t.Fatalf("automatic failover off: exit %d, stderr %q", r.code, r.stderr)
+		}
+		nowhere := testcluster.ReserveAddr(t, "")
+		if r := zkfc(t, "", "-Dha.zookeeper.quorum="+nowhere, "-Dha.zookeeper.session-timeout.ms=300"); r.code != 6 {
+			t.Fatalf("ZooKeeper unreachable: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+
+	t.Run("DaemonRunsUntilSignal", func(t *testing.T) {
+		zkfcAddr := testcluster.ReserveAddr(t, "127.0.0.1")
+		_, zkfcPort, _ := strings.Cut(zkfcAddr, ":")
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var out, errb lockedBuffer
+		e := &appEnv{processIO: processIO{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+			getenv: func(string) string { return "" }, executable: "/opt/hdfsha/bin/hdfs"}}
+		done := make(chan int, 1)
+		go func() {
+			done <- runApp(ctx, e.app(), []string{"hdfs", "--config", dir, "zkfc",
+				"-Ddfs.ha.fencing.methods=shell(true)", "-Ddfs.ha.zkfc.port=" + zkfcPort,
+				"-Dha.health-monitor.connect-retry-interval.ms=100"})
+		}()
+		// It serves ZKFCProtocol; its NameNode is not running, so it stays
+		// out of the election.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			c, err := net.Dial("tcp", zkfcAddr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("zkfc ended with %d before serving\n%s", code, errb.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("zkfc does not listen on %s\n%s", zkfcAddr, errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if kids, _, err := cli.Children(ns); err != nil || slices.Contains(kids, "ActiveStandbyElectorLock") {
+			t.Fatalf("children of %s: %v, %v; an unhealthy NameNode's ZKFC holds no lock", ns, kids, err)
+		}
+		cancel() // SIGTERM
+		if code := <-done; code != 0 {
+			t.Fatalf("zkfc exit %d after SIGTERM\n%s", code, errb.String())
+		}
+		if !strings.Contains(errb.String(), "shutting down ZKFC") {
+			t.Fatalf("stderr %q", errb.String())
 		}
 	})
 }
