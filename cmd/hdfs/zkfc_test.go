@@ -219,7 +219,7 @@ func TestZKFCFormatZK(t *testing.T) {
 		_, zkfcPort, _ := strings.Cut(zkfcAddr, ":")
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		var out, errb lockedBuffer
+		var out, errb syncBuffer
 		e := &appEnv{processIO: processIO{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
 			getenv: func(string) string { return "" }, executable: "/opt/hdfsha/bin/hdfs"}}
 		done := make(chan int, 1)
@@ -259,3 +259,4 @@ func TestZKFCFormatZK(t *testing.T) {
 		}
 	})
 }
+
