@@ -259,4 +259,3 @@ func TestZKFCFormatZK(t *testing.T) {
 		}
 	})
 }
-
