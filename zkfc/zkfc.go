@@ -119,11 +119,6 @@ func (z *ZKFC) Start(ctx context.Context) error {
 	if z.server, err = zkfcrpc.NewServer(scfg); err != nil {
 		return fmt.Errorf("zkfc: ZKFCProtocol server: %w", err)
 	}
-	z.wg.Add(1)
-	go func() {
-		defer z.wg.Done()
-		_ = z.server.Serve()
-	}()
 
 	// The lock's data: the local NameNode and the port this ZKFC serves on.
 	zkfcPort := 0
@@ -157,6 +152,12 @@ func (z *ZKFC) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("zkfc: health monitor: %w", err)
 	}
+	// Served last: the calls read what Start set up.
+	z.wg.Add(1)
+	go func() {
+		defer z.wg.Done()
+		_ = z.server.Serve()
+	}()
 	z.log.Info("ZKFC started", zap.String("nameNode", z.cfg.Target.String()), zap.Stringer("zkfcAddress", z.server.Addr()),
 		zap.String("quorum", fmt.Sprint(z.cfg.ZK.Quorum)), zap.String("znode", z.cfg.ZK.WorkingZNode))
 	return nil
