@@ -24,7 +24,9 @@ import (
 // kill -9 of the active NameNode while its ZKFC stays up; the other side
 // takes over and every acknowledged directory is there. The killed NameNode
 // comes back as a standby, and `hdfs haadmin -failover` through the ZKFCs
-// gives the active role back to it.
+// gives the active role back to it. Last, the active's whole "host" goes
+// (NameNode and ZKFC killed together): the other side takes over once the
+// dead ZKFC's session expires.
 func TestZKFCProcessKill9(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	bin := buildHDFS(t)
@@ -170,4 +172,17 @@ func TestZKFCProcessKill9(t *testing.T) {
 	if err := mkdir("/after-failback"); err != nil {
 		t.Fatal(err)
 	}
+
+	// The whole host of the active goes: NameNode and ZKFC killed at once.
+	// The lock stays until the session expires
+	// (ha.zookeeper.session-timeout.ms); then the other ZKFC fences the old
+	// NameNode and takes over.
+	c.daemons[active].kill9()
+	c.daemons["zkfc-"+active].kill9()
+	start = time.Now()
+	if err := mkdir("/after-host-loss"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kill -9 of %s and its ZKFC to the first acknowledged write on %s: %v (session timeout 2 s)", active, standby, time.Since(start))
+	waitActive(standby, active, true)
 }
