@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
@@ -118,6 +119,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ZK.SessionTimeout <= 0 {
 		c.ZK.SessionTimeout = zkutil.DefaultSessionTimeout
+	}
+	if len(c.ZK.ACL) == 0 {
+		c.ZK.ACL = zk.WorldACL(zk.PermAll) // ha.zookeeper.acl's default
 	}
 	if c.ZK.OpRetries <= 0 {
 		c.ZK.OpRetries = zkutil.DefaultOpRetries
