@@ -164,7 +164,17 @@ func TestZKFCProcessKill9(t *testing.T) {
 		i = 1
 	}
 	c.startNameNode(i, "standby")
-	out, stderr, code := c.hdfs("haadmin", "-failover", standby, active)
+	// Its ZKFC refuses to be the target until its health monitor has seen
+	// the NameNode healthy again (Hadoop's "is not currently healthy").
+	var out, stderr string
+	var code int
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		out, stderr, code = c.hdfs("haadmin", "-failover", standby, active)
+		if code == 0 || !strings.Contains(stderr, "is not currently healthy") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if code != 0 || !strings.Contains(out, "Failover to NameNode at ") || !strings.Contains(out, " successful") {
 		t.Fatalf("haadmin -failover %s %s: exit %d\nstdout %s\nstderr %s", standby, active, code, out, stderr)
 	}
