@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 // kill -9 of the active NameNode while its ZKFC stays up; the other side
 // takes over and every acknowledged directory is there. The killed NameNode
 // comes back as a standby, and `hdfs haadmin -failover` through the ZKFCs
-// gives the active role back to it. Last, the active's whole "host" goes
+// gives the active role back to it. A hung active (SIGSTOP) is replaced
+// and does not act as active after SIGCONT. Last, the active's whole "host" goes
 // (NameNode and ZKFC killed together): the other side takes over once the
 // dead ZKFC's session expires.
 func TestZKFCProcessKill9(t *testing.T) {
@@ -183,6 +185,35 @@ func TestZKFCProcessKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// SIGSTOP of the active NameNode: it hangs. Its ZKFC's health check times
+	// out (ha.health-monitor.rpc-timeout.ms), it leaves the election, and the
+	// other side takes over (the graceful fence times out too; shell(true)
+	// fences). After SIGCONT the old NameNode does not act as active: its
+	// edits are refused by the JournalNodes (the new epoch) and its ZKFC made
+	// it standby.
+	stopped := c.daemons[active].cmd.Process
+	if err := stopped.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	// Only the other NameNode is asked: calls to the hung one would hang.
+	for deadline := time.Now().Add(60 * time.Second); state(standby) != "active"; {
+		if time.Now().After(deadline) {
+			_ = stopped.Signal(syscall.SIGCONT)
+			t.Fatalf("%s did not take over from the hung %s", standby, active)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("SIGSTOP of %s to %s active: %v (health rpc timeout 2 s)", active, standby, time.Since(start))
+	if err := stopped.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(standby, active, false)
+	if err := mkdir("/after-sigcont"); err != nil {
+		t.Fatal(err)
+	}
+	active, standby = standby, active
+
 	// The whole host of the active goes: NameNode and ZKFC killed at once.
 	// The lock stays until the session expires
 	// (ha.zookeeper.session-timeout.ms); then the other ZKFC fences the old
@@ -195,4 +226,6 @@ func TestZKFCProcessKill9(t *testing.T) {
 	}
 	t.Logf("kill -9 of %s and its ZKFC to the first acknowledged write on %s: %v (session timeout 2 s)", active, standby, time.Since(start))
 	waitActive(standby, active, true)
+	// SIGTERM ends a ZKFC cleanly: exit 0.
+	c.daemons["zkfc-"+standby].term()
 }
