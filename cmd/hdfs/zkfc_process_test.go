@@ -26,7 +26,8 @@ import (
 // takes over and every acknowledged directory is there. The killed NameNode
 // comes back as a standby, and `hdfs haadmin -failover` through the ZKFCs
 // gives the active role back to it. A hung active (SIGSTOP) is replaced
-// and does not act as active after SIGCONT. Last, the active's whole "host" goes
+// and does not act as active after SIGCONT. A killed ZKFC's session
+// expires and the other side takes over. Last, the active's whole "host" goes
 // (NameNode and ZKFC killed together): the other side takes over once the
 // dead ZKFC's session expires.
 func TestZKFCProcessKill9(t *testing.T) {
@@ -212,6 +213,26 @@ func TestZKFCProcessKill9(t *testing.T) {
 	if err := mkdir("/after-sigcont"); err != nil {
 		t.Fatal(err)
 	}
+	active, standby = standby, active
+
+	// kill -9 of the active's ZKFC alone: its session expires, the other
+	// ZKFC fences the old active (gracefully: it is alive and answers) and
+	// takes over. The ZKFC comes back and keeps its NameNode standby.
+	c.daemons["zkfc-"+active].kill9()
+	start = time.Now()
+	waitActive(standby, active, false)
+	t.Logf("kill -9 of the ZKFC of %s to %s active: %v (session timeout 2 s)", active, standby, time.Since(start))
+	if err := mkdir("/after-zkfc-kill"); err != nil {
+		t.Fatal(err)
+	}
+	for _, nn := range ha.NameNodes {
+		if nn.ID == active {
+			d := startDaemon(t, "zkfc-"+nn.ID, bin, c.env, "--config", nn.ConfDir, "zkfc")
+			d.waitListening(zkfcAddrs[nn.ID])
+			c.daemons["zkfc-"+nn.ID] = d
+		}
+	}
+	waitActive(standby, active, false)
 	active, standby = standby, active
 
 	// The whole host of the active goes: NameNode and ZKFC killed at once.
