@@ -5,11 +5,13 @@
 #   scripts/local-ha.sh up DIR       lay out DIR if new (configuration on free ports),
 #                                    start the JournalNodes, format nn1 and bootstrap the
 #                                    other NameNodes if new, start what is not running,
-#                                    make nn1 active if no NameNode is
+#                                    make nn1 active if no NameNode is (with HA_AUTO=1:
+#                                    ZooKeeper and a ZKFC per NameNode, which elect one)
 #   scripts/local-ha.sh down DIR     stop every daemon of DIR (NameNodes first)
 #   scripts/local-ha.sh status DIR   each daemon: pid and address, and NameNode states
 #
-# HDFS=path/to/hdfs picks the binary (default bin/hdfs). Then, for example:
+# HDFS=path/to/hdfs picks the binary (default bin/hdfs); HA_AUTO=1 on a new DIR lays out
+# automatic failover (ZooKeeper + ZKFCs; kept in DIR/cluster.env). Then, for example:
 #   HADOOP_CONF_DIR=DIR/conf bin/hdfs dfs -ls /
 set -euo pipefail
 
@@ -18,7 +20,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/scripts/lib/local-ha.sh"
 
 usage() {
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 [[ $# -eq 2 ]] || usage
@@ -29,6 +31,10 @@ daemons() {
 	local i
 	for ((i = 1; i <= HA_JOURNALNODES; i++)); do echo "jn$i"; done
 	for ((i = 1; i <= HA_NAMENODES; i++)); do echo "nn$i"; done
+	if [[ ${HA_AUTO:-0} == 1 ]]; then
+		echo zk
+		for ((i = 1; i <= HA_NAMENODES; i++)); do echo "zkfc$i"; done
+	fi
 }
 
 case $cmd in
@@ -38,26 +44,7 @@ up)
 	else
 		ha_init "$dir" "${HDFS:-$repo/bin/hdfs}"
 	fi
-	for id in $(daemons); do
-		[[ $id == jn* ]] || continue
-		ha_running "$id" || ha_start "$id"
-	done
-	if [[ ! -f $HA_DIR/nn1/name/current/VERSION ]]; then
-		ha_hdfs_as nn1 namenode -format -nonInteractive
-	fi
-	ha_running nn1 || ha_start nn1
-	for id in $(daemons); do
-		[[ $id == nn* && $id != nn1 ]] || continue
-		[[ -f $HA_DIR/$id/name/current/VERSION ]] || ha_hdfs_as "$id" namenode -bootstrapStandby -nonInteractive
-		ha_running "$id" || ha_start "$id"
-	done
-	# Without ZKFC nobody picks an active: a new or restarted cluster gets nn1.
-	active=0
-	for id in $(daemons); do
-		[[ $id == nn* ]] || continue
-		[[ $(ha_hdfs haadmin -getServiceState "$id" 2>/dev/null) == active ]] && active=1
-	done
-	((active)) || ha_hdfs haadmin -transitionToActive nn1
+	ha_up
 	echo "Cluster up in $HA_DIR. Try: HADOOP_CONF_DIR=$HA_DIR/conf $HA_BIN haadmin -getAllServiceState"
 	;;
 down)
@@ -69,10 +56,10 @@ status)
 	for id in $(daemons); do
 		if ha_running "$id"; then
 			state=""
-			[[ $id == nn* ]] && state=$(ha_hdfs haadmin -getServiceState "$id" 2>/dev/null || echo "?")
-			printf '%-4s pid %-7s %-21s %s\n' "$id" "$(ha_pid "$id")" "$(ha_rpc "$id")" "$state"
+			[[ $id == nn* ]] && state=$(ha_state "$id")
+			printf '%-6s pid %-7s %-21s %s\n' "$id" "$(ha_pid "$id")" "$(ha_rpc "$id")" "$state"
 		else
-			printf '%-4s stopped\n' "$id"
+			printf '%-6s stopped\n' "$id"
 		fi
 	done
 	;;
