@@ -214,6 +214,30 @@ func (c *cluster) waitOneActive() int {
 	return active
 }
 
+// waitSettled waits until the election has settled: one ZKFC active, the
+// other standby, and their NameNodes so. It fails at once if both
+// NameNodes are ever seen active together.
+func (c *cluster) waitSettled() int {
+	c.t.Helper()
+	settled := -1
+	waitFor(c.t, "the election to settle", func() bool {
+		if c.state(0) == ha.Active && c.state(1) == ha.Active {
+			c.t.Fatal("both NameNodes active")
+		}
+		for i := range c.zkfcs {
+			si, err1 := c.zkfcs[i].Status()
+			so, err2 := c.zkfcs[1-i].Status()
+			if err1 == nil && err2 == nil && si.Role == elector.RoleActive && so.Role == elector.RoleStandby &&
+				c.state(i) == ha.Active && c.state(1-i) == ha.Standby {
+				settled = i
+				return true
+			}
+		}
+		return false
+	})
+	return settled
+}
+
 // waitRole waits until ZKFC i's elector is in role r.
 func (c *cluster) waitRole(i int, r elector.Role) {
 	c.t.Helper()
@@ -430,6 +454,28 @@ func TestZKFC(t *testing.T) {
 		c.waitActive(a)
 	})
 
+	// ZooKeeper frozen longer than the session timeout: sessions may expire
+	// when it thaws (an active whose session expired steps down and the
+	// ZKFCs elect again) or survive; either way one NameNode ends active,
+	// never two at once.
+	t.Run("ZooKeeperPaused", func(t *testing.T) {
+		testcluster.CheckLeaks(t)
+		c := newCluster(t, zks, "/zk-paused")
+		a := c.waitOneActive()
+		c.waitRole(1-a, elector.RoleStandby)
+		zks.Pause()
+		c.waitRole(a, elector.RoleNeutral)
+		time.Sleep(3 * time.Second) // the session timeout is 2 s
+		if c.state(a) != ha.Active {
+			t.Fatalf("%s is %v while ZooKeeper is frozen; want it still active", c.id(a), c.state(a))
+		}
+		zks.Resume()
+		c.waitSettled()
+		if err := c.mkdir("/after-thaw"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	// Last: it stops the server.
 	t.Run("ZooKeeperLoss", func(t *testing.T) {
 		testcluster.CheckLeaks(t, "internal/zktest") // Restart's process waiter lives as long as the server
@@ -452,10 +498,7 @@ func TestZKFC(t *testing.T) {
 			t.Fatalf("without ZooKeeper: %s %v, %s %v; want no change", c.id(a), c.state(a), c.id(other), c.state(other))
 		}
 		zks.Restart()
-		n := c.waitOneActive()
-		c.waitRole(n, elector.RoleActive)
-		c.waitRole(1-n, elector.RoleStandby)
-		c.waitActive(n)
+		c.waitSettled()
 		if err := c.mkdir("/with-zk"); err != nil {
 			t.Fatal(err)
 		}
