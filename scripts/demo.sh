@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# make demo: a local HA cluster (3 JournalNodes, 2 NameNodes on 127.0.0.1) and a manual
-# failover after a crash. docs/demo.md walks through it and its output.
+# make demo: a local HA cluster (ZooKeeper, 3 JournalNodes, 2 NameNodes with a ZKFC each,
+# on 127.0.0.1) and an automatic failover after kill -9 of the active NameNode.
+# docs/demo.md walks through it and its output.
 #
 #   HDFS=path/to/hdfs   the binary (default bin/hdfs, which 'make demo' builds)
+#   DEMO_MODE=manual    the manual-failover walkthrough instead: no ZooKeeper or ZKFC, the
+#                       operator fails over with hdfs haadmin after the crash
 #   DEMO_DIRS=N         how many directories to write (default 100)
 #   DEMO_KEEP=1         keep the cluster directory after a successful run
 #
@@ -17,6 +20,9 @@ source "$repo/scripts/lib/local-ha.sh"
 
 HDFS=${HDFS:-$repo/bin/hdfs}
 DEMO_DIRS=${DEMO_DIRS:-100}
+DEMO_MODE=${DEMO_MODE:-auto}
+[[ $DEMO_MODE == auto || $DEMO_MODE == manual ]] || { echo "demo: DEMO_MODE is auto or manual, not $DEMO_MODE" >&2; exit 2; }
+export HADOOP_USER_NAME=${HADOOP_USER_NAME:-$(id -un)}
 [[ -x $HDFS ]] || { echo "demo: $HDFS not found; run 'make build' first" >&2; exit 1; }
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hdfsha-demo.XXXXXX")
@@ -91,88 +97,214 @@ count_dirs() {
 	grep -c '^d' <<<"$out" || true
 }
 
-echo "hdfsha demo: NameNode HA on this machine"
-echo "Cluster directory: $dir"
+# write_dirs: mkdir -p of DEMO_DIRS directories under /demo, then list them.
+write_dirs() {
+	local paths=() i
+	for ((i = 1; i <= DEMO_DIRS; i++)); do paths+=("$(printf '/demo/dir-%04d' "$i")"); done
+	echo "\$ hdfs dfs -mkdir -p /demo/dir-0001 ... /demo/dir-$(printf '%04d' "$DEMO_DIRS")"
+	ha_hdfs dfs -mkdir -p "${paths[@]}"
+	show_head 4 dfs -ls /demo
+	before=$(count_dirs)
+	echo "$before directories under /demo, each acknowledged only once a JournalNode majority had it"
+}
 
-step "1. Configuration: nameservice mycluster, 3 JournalNodes, NameNodes nn1 and nn2, free 127.0.0.1 ports"
-ha_init "$dir" "$HDFS"
-echo "Client configuration in $dir/conf (each daemon has its own copy under $dir/<daemon>/conf)."
-show getconf -namenodes
-show getconf -nnRpcAddresses
-show getconf -confKey dfs.namenode.shared.edits.dir
-show getconf -confKey dfs.ha.fencing.methods
+# wait_follow NEW OLD: wait until standby OLD has applied every edit active NEW wrote.
+wait_follow() {
+	local want got i
+	want=$(ha_txid "$1") || fail "cannot read $1's /jmx"
+	for ((i = 0; i < 100; i++)); do
+		got=$(ha_txid "$2") || got=0
+		((got >= want)) && break
+		sleep 0.1
+	done
+	echo "$1 (active) wrote up to transaction $want; $2 (standby) has applied up to $got (from /jmx, LastWrittenTransactionId)"
+	((got >= want)) || fail "$2 does not follow $1's edits"
+}
 
-step "2. Start the JournalNodes (the quorum that stores the shared edit log)"
-for jn in jn1 jn2 jn3; do
-	ha_start "$jn"
-	echo "$jn listening on $(ha_rpc "$jn") (log: $dir/logs/$jn.log)"
-done
+auto_demo() {
+	step "1. Configuration: nameservice mycluster, ZooKeeper, 3 JournalNodes, NameNodes nn1 and nn2 with a ZKFC each, free 127.0.0.1 ports"
+	HA_AUTO=1
+	ha_init "$dir" "$HDFS"
+	echo "Client configuration in $dir/conf (each daemon has its own copy under $dir/<daemon>/conf)."
+	show getconf -namenodes
+	show getconf -confKey dfs.ha.automatic-failover.enabled
+	show getconf -confKey ha.zookeeper.quorum
+	show getconf -confKey dfs.namenode.shared.edits.dir
+	show getconf -confKey dfs.ha.fencing.methods
 
-step "3. Format nn1 (its name directory and the journal), start it, bootstrap nn2 from it"
-show_as_quiet nn1 'formatted' namenode -format -nonInteractive -clusterid CID-demo
-ha_start nn1
-echo "nn1 started on $(ha_rpc nn1)"
-show_as_quiet nn2 'bootstrap|ID:|address|Block pool|Cluster|Layout|====' namenode -bootstrapStandby -nonInteractive
-ha_start nn2
-echo "nn2 started on $(ha_rpc nn2)"
+	step "2. Start ZooKeeper (Debian's zookeeper package) and the JournalNodes"
+	ha_start zk
+	echo "ZooKeeper serving on $(ha_rpc zk) (log: $dir/logs/zk.log)"
+	for jn in jn1 jn2 jn3; do
+		ha_start "$jn"
+		echo "$jn listening on $(ha_rpc "$jn") (log: $dir/logs/$jn.log)"
+	done
 
-step "4. Both NameNodes start in standby: nobody writes until an operator (or ZKFC) chooses"
-expect_state nn1 standby
-expect_state nn2 standby
+	step "3. Format nn1 (its name directory and the journal), start it, bootstrap nn2 from it"
+	show_as_quiet nn1 'formatted' namenode -format -nonInteractive -clusterid CID-demo
+	ha_start nn1
+	echo "nn1 started on $(ha_rpc nn1)"
+	show_as_quiet nn2 'bootstrap|ID:|address|Block pool|Cluster|Layout|====' namenode -bootstrapStandby -nonInteractive
+	ha_start nn2
+	echo "nn2 started on $(ha_rpc nn2)"
+	show haadmin -getAllServiceState
 
-step "5. Make nn1 active and write $DEMO_DIRS directories through hdfs://mycluster"
-show haadmin -transitionToActive nn1
-expect_state nn1 active
-paths=()
-for ((i = 1; i <= DEMO_DIRS; i++)); do paths+=("$(printf '/demo/dir-%04d' "$i")"); done
-echo "\$ hdfs dfs -mkdir -p /demo/dir-0001 ... /demo/dir-$(printf '%04d' "$DEMO_DIRS")"
-ha_hdfs dfs -mkdir -p "${paths[@]}"
-show_head 4 dfs -ls /demo
-before=$(count_dirs)
-echo "$before directories under /demo, each acknowledged only once a JournalNode majority had it"
+	step "4. Create the election's znode and start a ZKFC beside each NameNode: they elect the active"
+	show_as_quiet nn1 'Successfully created|znode' zkfc -formatZK -nonInteractive
+	ha_start zkfc1
+	echo "zkfc1 (for nn1) listening on $(ha_rpc zkfc1) (log: $dir/logs/zkfc1.log)"
+	ha_start zkfc2
+	echo "zkfc2 (for nn2) listening on $(ha_rpc zkfc2) (log: $dir/logs/zkfc2.log)"
+	active=$(ha_active 60) || fail "no NameNode became active"
+	other=nn$((${active#nn} % 2 + 1))
+	show haadmin -getAllServiceState
+	echo "The ZKFC that won the election made $active active; in its log:"
+	grep -h 'Successfully transitioned' "$dir/logs/zkfc${active#nn}.log" | sed 's/^/    /'
 
-step "6. Crash the active: kill -9 nn1"
-echo "\$ kill -9 $(ha_pid nn1)"
-ha_kill9 nn1
-echo "\$ hdfs haadmin -getServiceState nn1"
-if ha_hdfs haadmin -getServiceState nn1; then
-	fail "nn1 still answers after kill -9"
+	step "5. Write $DEMO_DIRS directories through hdfs://mycluster"
+	write_dirs
+
+	step "6. Crash the active: kill -9 $active (its ZKFC stays up and sees it die)"
+	local pid t0 t
+	pid=$(ha_pid "$active")
+	echo "\$ kill -9 $pid"
+	t0=$(ha_now_us)
+	kill -9 "$pid"
+	echo "\$ hdfs dfs -mkdir -p /demo/after-failover        # repeated until acknowledged"
+	until ha_hdfs dfs -mkdir -p /demo/after-failover 2>/dev/null; do :; done
+	t=$(($(ha_now_us) - t0))
+	ha_gone "$active" "$pid"
+	expect_state "$other" active
+	printf 'Automatic failover: %s became active and acknowledged a write %d.%03d s after the kill -9 of %s.\n' \
+		"$other" $((t / 1000000)) $((t / 1000 % 1000)) "$active"
+	echo "What the ZKFCs logged:"
+	grep -hE 'entered state: SERVICE_NOT_RESPONDING|Quitting master election' "$dir/logs/zkfc${active#nn}.log" | sed 's/^/    /'
+	grep -hE 'Should fence|Fencing successful|Successfully transitioned' "$dir/logs/zkfc${other#nn}.log" | tail -n 3 | sed 's/^/    /'
+	echo "fence.sh was called with Hadoop's \$target_* environment:"
+	sed 's/^/    /' "$dir/fence.log" 2>/dev/null || fail "the fencing script did not run"
+
+	step "7. The data is still there, served by $other"
+	show_head 4 dfs -ls /demo
+	after=$(($(count_dirs) - 1)) # without after-failover
+	echo "$after directories under /demo (before the crash: $before)"
+	[[ $after == "$before" ]] || fail "expected $before directories, found $after"
+	show dfs -ls -d /demo/after-failover
+
+	step "8. $active comes back as a standby and follows $other's edits"
+	local healthy i
+	healthy=$(ha_healthy_count "zkfc${active#nn}")
+	ha_start "$active"
+	for ((i = 0; i < 600; i++)); do
+		[[ $(ha_state "$active") == standby ]] && (($(ha_healthy_count "zkfc${active#nn}") > healthy)) && break
+		sleep 0.05
+	done
+	expect_state "$active" standby
+	echo "zkfc${active#nn} sees it healthy again and rejoins the election:"
+	grep -h 'entered state: SERVICE_HEALTHY' "$dir/logs/zkfc${active#nn}.log" | tail -n 1 | sed 's/^/    /'
+	show dfs -mkdir /demo/while-$active-standby
+	wait_follow "$other" "$active"
+
+	step "9. A graceful failover back to $active, through the ZKFCs"
+	show haadmin -failover "$other" "$active"
+	show haadmin -getAllServiceState
+	expect_state "$active" active
+	expect_state "$other" standby
+	show dfs -ls -d /demo/after-failover "/demo/while-$active-standby"
+}
+
+manual_demo() {
+	step "1. Configuration: nameservice mycluster, 3 JournalNodes, NameNodes nn1 and nn2, free 127.0.0.1 ports"
+	ha_init "$dir" "$HDFS"
+	echo "Client configuration in $dir/conf (each daemon has its own copy under $dir/<daemon>/conf)."
+	show getconf -namenodes
+	show getconf -nnRpcAddresses
+	show getconf -confKey dfs.namenode.shared.edits.dir
+	show getconf -confKey dfs.ha.fencing.methods
+
+	step "2. Start the JournalNodes (the quorum that stores the shared edit log)"
+	for jn in jn1 jn2 jn3; do
+		ha_start "$jn"
+		echo "$jn listening on $(ha_rpc "$jn") (log: $dir/logs/$jn.log)"
+	done
+
+	step "3. Format nn1 (its name directory and the journal), start it, bootstrap nn2 from it"
+	show_as_quiet nn1 'formatted' namenode -format -nonInteractive -clusterid CID-demo
+	ha_start nn1
+	echo "nn1 started on $(ha_rpc nn1)"
+	show_as_quiet nn2 'bootstrap|ID:|address|Block pool|Cluster|Layout|====' namenode -bootstrapStandby -nonInteractive
+	ha_start nn2
+	echo "nn2 started on $(ha_rpc nn2)"
+
+	step "4. Both NameNodes start in standby: nobody writes until an operator (or ZKFC) chooses"
+	expect_state nn1 standby
+	expect_state nn2 standby
+
+	step "5. Make nn1 active and write $DEMO_DIRS directories through hdfs://mycluster"
+	show haadmin -transitionToActive nn1
+	expect_state nn1 active
+	paths=()
+	for ((i = 1; i <= DEMO_DIRS; i++)); do paths+=("$(printf '/demo/dir-%04d' "$i")"); done
+	echo "\$ hdfs dfs -mkdir -p /demo/dir-0001 ... /demo/dir-$(printf '%04d' "$DEMO_DIRS")"
+	ha_hdfs dfs -mkdir -p "${paths[@]}"
+	show_head 4 dfs -ls /demo
+	before=$(count_dirs)
+	echo "$before directories under /demo, each acknowledged only once a JournalNode majority had it"
+
+	step "6. Crash the active: kill -9 nn1"
+	echo "\$ kill -9 $(ha_pid nn1)"
+	ha_kill9 nn1
+	echo "\$ hdfs haadmin -getServiceState nn1"
+	if ha_hdfs haadmin -getServiceState nn1; then
+		fail "nn1 still answers after kill -9"
+	else
+		echo "(exit status $?: nn1 is gone)"
+	fi
+
+	step "7. Fail over to nn2; nn1 is fenced first with dfs.ha.fencing.methods = shell(fence.sh)"
+	show haadmin -failover nn1 nn2
+	echo "fence.sh was called with Hadoop's \$target_* environment:"
+	sed 's/^/    /' "$dir/fence.log" 2>/dev/null || fail "the fencing script did not run"
+	expect_state nn2 active
+
+	step "8. The data is still there, served by nn2"
+	echo "(The client tries the NameNode it knows first; its INFO line shows it finding nn1 dead and moving to nn2.)"
+	show_head 4 dfs -ls /demo
+	after=$(count_dirs)
+	echo "$after directories under /demo (before the crash: $before)"
+	[[ $after == "$before" ]] || fail "expected $before directories, found $after"
+	show dfs -mkdir /demo/after-failover
+	show dfs -ls -d /demo/after-failover
+
+	step "9. nn1 comes back as a standby and follows nn2's edits"
+	ha_start nn1
+	expect_state nn1 standby
+	show dfs -mkdir /demo/while-nn1-standby
+	want=$(ha_txid nn2) || fail "cannot read nn2's /jmx"
+	for ((i = 0; i < 100; i++)); do
+		got=$(ha_txid nn1) || got=0
+		((got >= want)) && break
+		sleep 0.1
+	done
+	echo "nn2 (active) wrote up to transaction $want; nn1 (standby) has applied up to $got (from /jmx, LastWrittenTransactionId)"
+	((got >= want)) || fail "nn1 does not follow nn2's edits"
+	show haadmin -failover nn2 nn1
+	show haadmin -getAllServiceState
+	expect_state nn1 active
+	expect_state nn2 standby
+	show dfs -ls -d /demo/after-failover /demo/while-nn1-standby
+}
+
+if [[ $DEMO_MODE == manual ]]; then
+	echo "hdfsha demo: NameNode HA on this machine, manual failover"
 else
-	echo "(exit status $?: nn1 is gone)"
+	echo "hdfsha demo: NameNode HA on this machine, automatic failover with ZooKeeper and ZKFC"
 fi
-
-step "7. Fail over to nn2; nn1 is fenced first with dfs.ha.fencing.methods = shell(fence.sh)"
-show haadmin -failover nn1 nn2
-echo "fence.sh was called with Hadoop's \$target_* environment:"
-sed 's/^/    /' "$dir/fence.log" 2>/dev/null || fail "the fencing script did not run"
-expect_state nn2 active
-
-step "8. The data is still there, served by nn2"
-echo "(The client tries the NameNode it knows first; its INFO line shows it finding nn1 dead and moving to nn2.)"
-show_head 4 dfs -ls /demo
-after=$(count_dirs)
-echo "$after directories under /demo (before the crash: $before)"
-[[ $after == "$before" ]] || fail "expected $before directories, found $after"
-show dfs -mkdir /demo/after-failover
-show dfs -ls -d /demo/after-failover
-
-step "9. nn1 comes back as a standby and follows nn2's edits"
-ha_start nn1
-expect_state nn1 standby
-show dfs -mkdir /demo/while-nn1-standby
-want=$(ha_txid nn2) || fail "cannot read nn2's /jmx"
-for ((i = 0; i < 100; i++)); do
-	got=$(ha_txid nn1) || got=0
-	((got >= want)) && break
-	sleep 0.1
-done
-echo "nn2 (active) wrote up to transaction $want; nn1 (standby) has applied up to $got (from /jmx, LastWrittenTransactionId)"
-((got >= want)) || fail "nn1 does not follow nn2's edits"
-show haadmin -failover nn2 nn1
-show haadmin -getAllServiceState
-expect_state nn1 active
-expect_state nn2 standby
-show dfs -ls -d /demo/after-failover /demo/while-nn1-standby
+echo "Cluster directory: $dir"
+if [[ $DEMO_MODE == manual ]]; then
+	manual_demo
+else
+	auto_demo
+fi
 
 ok=1
 step "Done: no acknowledged write was lost across a kill -9 and two failovers. Stopping the cluster."

@@ -287,7 +287,9 @@ func TestHAProcessWalkthrough(t *testing.T) {
 
 // TestDemoScript runs `make demo`'s script with the real binary: it must succeed and leave
 // no process behind; interrupted like a Ctrl-C halfway, it must stop everything it
-// started and keep its directory for the logs.
+// started and keep its directory for the logs. The default demo is automatic failover
+// (ZooKeeper and two ZKFCs: it needs Debian's zookeeper package, else only the manual
+// walkthrough, DEMO_MODE=manual, runs); the manual walkthrough must succeed too.
 func TestDemoScript(t *testing.T) {
 	bin := buildHDFS(t)
 	bash, err := exec.LookPath("bash")
@@ -298,9 +300,17 @@ func TestDemoScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(interruptAt string) (string, error) {
+	mode := "auto"
+	if _, err := os.Stat("/usr/share/java/zookeeper.jar"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the demo needs ZooKeeper: %v (scripts/install-test-deps.sh installs it)", err)
+		}
+		t.Logf("no ZooKeeper (%v): only the manual-failover demo runs", err)
+		mode = "manual"
+	}
+	run := func(mode, interruptAt string) (string, error) {
 		cmd := exec.Command(bash, script)
-		cmd.Env = processEnv("HDFS="+bin, "DEMO_DIRS=20", "TMPDIR="+t.TempDir(), "HADOOP_USER_NAME="+currentUser())
+		cmd.Env = processEnv("HDFS="+bin, "DEMO_DIRS=20", "DEMO_MODE="+mode, "TMPDIR="+t.TempDir(), "HADOOP_USER_NAME="+currentUser())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		out := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
@@ -353,20 +363,30 @@ func TestDemoScript(t *testing.T) {
 		t.Skip("needs /proc to look for leftover processes")
 	}
 
-	out, err := run("")
-	dir := clusterDir(out)
-	if err != nil || !strings.Contains(out, "no acknowledged write was lost") || !strings.Contains(out, "20 directories under /demo (before the crash: 20)") {
-		t.Fatalf("demo: %v\n%s", err, out)
+	modes := []string{"manual"}
+	if mode == "auto" {
+		modes = append(modes, "auto")
 	}
-	if left := leftovers(dir); len(left) > 0 {
-		t.Fatalf("processes left after the demo: %q", left)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Fatalf("%s not removed after a successful demo: %v", dir, err)
+	for _, m := range modes {
+		out, err := run(m, "")
+		dir := clusterDir(out)
+		if err != nil || !strings.Contains(out, "no acknowledged write was lost") || !strings.Contains(out, "20 directories under /demo (before the crash: 20)") {
+			t.Fatalf("demo (%s): %v\n%s", m, err, out)
+		}
+		if m == "auto" && (!strings.Contains(out, "Automatic failover: ") || !strings.Contains(out, "Failover to NameNode at")) {
+			t.Fatalf("demo (%s) shows no automatic then graceful failover:\n%s", m, out)
+		}
+		if left := leftovers(dir); len(left) > 0 {
+			t.Fatalf("processes left after the demo (%s): %q", m, left)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("%s not removed after a successful demo (%s): %v", dir, m, err)
+		}
 	}
 
-	out, err = run("==> 5.")
-	dir = clusterDir(out)
+	// Interrupted once the cluster (with ZooKeeper and the ZKFCs, if any) runs.
+	out, err := run(mode, "==> 5.")
+	dir := clusterDir(out)
 	if err == nil || !strings.Contains(out, "demo did not finish") || !strings.Contains(out, "files are kept in "+dir) {
 		t.Fatalf("interrupted demo: %v\n%s", err, out)
 	}
