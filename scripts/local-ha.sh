@@ -7,7 +7,8 @@
 #                                    other NameNodes if new, start what is not running,
 #                                    make nn1 active if no NameNode is (with HA_AUTO=1:
 #                                    ZooKeeper and a ZKFC per NameNode, which elect one)
-#   scripts/local-ha.sh down DIR     stop every daemon of DIR (NameNodes first)
+#   scripts/local-ha.sh down DIR     stop every daemon of DIR (ZKFCs, NameNodes, JournalNodes,
+#                                    ZooKeeper)
 #   scripts/local-ha.sh status DIR   each daemon: pid and address, and NameNode states
 #
 # HDFS=path/to/hdfs picks the binary (default bin/hdfs); HA_AUTO=1 on a new DIR lays out
@@ -20,7 +21,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/scripts/lib/local-ha.sh"
 
 usage() {
-	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 [[ $# -eq 2 ]] || usage
