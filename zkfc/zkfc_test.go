@@ -111,14 +111,14 @@ func newCluster(t *testing.T, zks *zktest.Server, parent string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, _, err := zkutil.Connect(context.Background(), zcfg, log)
+	conn, events, err := zkutil.Connect(context.Background(), zcfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := zkutil.Format(conn, zcfg, zkutil.FormatOptions{NonInteractive: true}, log); err != nil {
 		t.Fatal(err)
 	}
-	conn.Close()
+	zkutil.Close(conn, events)
 
 	c.zkfcs = make([]*ZKFC, 2)
 	for i := range c.nns {

@@ -39,35 +39,35 @@ func zkfcTool() *hadoopTool {
 // zkfcConnect does what every `hdfs zkfc` mode does first, in Hadoop's order:
 // find the local NameNode, require automatic failover (exit 5), read the
 // ZooKeeper settings and open a session (exit 6). The caller closes the
-// connection.
-func zkfcConnect(tc *toolContext) (hasvc.Target, zkutil.Config, *zk.Conn, error) {
+// connection with zkutil.Close.
+func zkfcConnect(tc *toolContext) (hasvc.Target, zkutil.Config, *zk.Conn, <-chan zk.Event, error) {
 	target, err := zkutil.LocalTarget(tc.Ctx, tc.Conf, nil)
 	if err != nil {
-		return hasvc.Target{}, zkutil.Config{}, nil, err
+		return hasvc.Target{}, zkutil.Config{}, nil, nil, err
 	}
 	if err := zkutil.CheckAutoFailover(target); err != nil {
-		return hasvc.Target{}, zkutil.Config{}, nil, err
+		return hasvc.Target{}, zkutil.Config{}, nil, nil, err
 	}
 	cfg, err := zkutil.ConfigFromConf(tc.Conf, target.Nameservice, target.NameNodeID)
 	if err != nil {
-		return hasvc.Target{}, zkutil.Config{}, nil, err
+		return hasvc.Target{}, zkutil.Config{}, nil, nil, err
 	}
-	conn, _, err := zkutil.ConnectForZKFC(tc.Ctx, cfg, tc.Log)
+	conn, events, err := zkutil.ConnectForZKFC(tc.Ctx, cfg, tc.Log)
 	if err != nil {
-		return hasvc.Target{}, zkutil.Config{}, nil, err
+		return hasvc.Target{}, zkutil.Config{}, nil, nil, err
 	}
-	return target, cfg, conn, nil
+	return target, cfg, conn, events, nil
 }
 
 // runZKFC is the daemon: Hadoop's start checks and exit statuses, then the
 // ZKFC until SIGINT or SIGTERM (tc.Ctx), or until it fails by itself.
 func runZKFC(tc *toolContext) error {
-	target, zcfg, conn, err := zkfcConnect(tc)
+	target, zcfg, conn, events, err := zkfcConnect(tc)
 	if err != nil {
 		return zkfcResult(tc, err)
 	}
 	err = zkutil.CheckStart(conn, zcfg, target, nil)
-	conn.Close()
+	zkutil.Close(conn, events)
 	if err != nil {
 		return zkfcResult(tc, err)
 	}
@@ -108,9 +108,9 @@ func runFormatZK(tc *toolContext, args []string) error {
 	_, force := opts["-force"]
 	_, nonInteractive := opts["-nonInteractive"]
 
-	_, cfg, conn, err := zkfcConnect(tc)
+	_, cfg, conn, events, err := zkfcConnect(tc)
 	if err == nil {
-		defer conn.Close()
+		defer zkutil.Close(conn, events)
 		err = zkutil.Format(conn, cfg, zkutil.FormatOptions{
 			Force: force, NonInteractive: nonInteractive, In: tc.In, Err: tc.Err,
 		}, tc.Log)

@@ -49,27 +49,37 @@ wait:
 			case ev.State == zk.StateHasSession:
 				break wait
 			case ev.State == zk.StateAuthFailed:
-				conn.Close()
+				Close(conn, events)
 				return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, zk.ErrAuthFailed)
 			case ev.Err != nil:
 				log.Debug("ZooKeeper connection event", zap.Stringer("state", ev.State), zap.Error(ev.Err))
 			}
 		case <-timer.C:
-			conn.Close()
+			Close(conn, events)
 			log.Error(fmt.Sprintf("Connection timed out: couldn't connect to ZooKeeper in %d milliseconds", timeout.Milliseconds()))
 			return nil, nil, fmt.Errorf("%w: no session with %s within %v", ErrUnreachable, strings.Join(cfg.Quorum, ","), timeout)
 		case <-ctx.Done():
-			conn.Close()
+			Close(conn, events)
 			return nil, nil, ctx.Err()
 		}
 	}
 	for _, a := range cfg.Auth {
 		if err := conn.AddAuth(a.Scheme, a.Auth); err != nil {
-			conn.Close()
+			Close(conn, events)
 			return nil, nil, fmt.Errorf("ZooKeeper authentication with scheme %s: %w", a.Scheme, err)
 		}
 	}
 	return conn, events, nil
+}
+
+// Close closes conn and returns once the client's goroutines have stopped:
+// the client closes its event channel last, after its send and receive
+// loops (which log) have ended. After Close nothing logs through the
+// logger given to Connect, so a test's logger may end with the test.
+func Close(conn *zk.Conn, events <-chan zk.Event) {
+	conn.Close()
+	for range events {
+	}
 }
 
 // zapLogger gives the ZooKeeper client's messages to zap: failures at WARN,

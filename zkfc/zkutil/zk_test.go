@@ -18,11 +18,11 @@ import (
 
 func connect(t *testing.T, cfg zkutil.Config) *zk.Conn {
 	t.Helper()
-	c, _, err := zkutil.Connect(context.Background(), cfg, testcluster.Logger(t))
+	c, events, err := zkutil.Connect(context.Background(), cfg, testcluster.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() { zkutil.Close(c, events) })
 	return c
 }
 
