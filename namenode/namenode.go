@@ -20,6 +20,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/internal/usergroups"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/ha"
@@ -268,7 +269,7 @@ func (c *Config) setDefaults() {
 		c.Limits = namespace.DefaultLimits()
 	}
 	if c.Groups == nil {
-		c.Groups = newOSGroups().groups
+		c.Groups = (&usergroups.OS{}).Groups
 	}
 	if c.Conf == nil {
 		c.Conf = conf.New()
@@ -289,35 +290,6 @@ func osUser() string {
 		return u.Username
 	}
 	return "hdfs"
-}
-
-// osGroups is Hadoop's ShellBasedUnixGroupsMapping: the groups the OS
-// gives a user, cached.
-type osGroups struct {
-	mu    sync.Mutex
-	cache map[string][]string
-}
-
-func newOSGroups() *osGroups { return &osGroups{cache: map[string][]string{}} }
-
-func (g *osGroups) groups(name string) []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if gs, ok := g.cache[name]; ok {
-		return gs
-	}
-	var out []string
-	if u, err := user.Lookup(name); err == nil {
-		if ids, err := u.GroupIds(); err == nil {
-			for _, id := range ids {
-				if gr, err := user.LookupGroupId(id); err == nil {
-					out = append(out, gr.Name)
-				}
-			}
-		}
-	}
-	g.cache[name] = out
-	return out
 }
 
 // NameNode is the daemon.

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/hdfsha/hdfsha/internal/prompt"
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/zkfc/failover"
 	"github.com/hdfsha/hdfsha/zkfc/fence"
@@ -263,7 +264,7 @@ func haHelp(tc *toolContext, argv []string) error {
 // confirmForceManual is Hadoop's ToolRunner.confirmPrompt with HAAdmin's
 // warning. End of input counts as "no".
 func (h *haadmin) confirmForceManual() bool {
-	prompt := "You have specified the --forcemanual flag. This flag is dangerous, as it can induce " +
+	question := "You have specified the --forcemanual flag. This flag is dangerous, as it can induce " +
 		"a split-brain scenario that WILL CORRUPT your HDFS namespace, possibly irrecoverably.\n" +
 		"\n" +
 		"It is recommended not to use this flag, but instead to shut down the cluster and disable " +
@@ -272,44 +273,7 @@ func (h *haadmin) confirmForceManual() bool {
 		"You may abort safely by answering 'n' or hitting ^C now.\n" +
 		"\n" +
 		"Are you sure you want to continue?"
-	in := h.tc.In
-	if in == nil {
-		in = strings.NewReader("")
-	}
-	for {
-		fmt.Fprint(h.tc.Err, prompt+" (Y or N) ")
-		line, eof := readLine(in)
-		switch strings.ToLower(line) {
-		case "y", "yes":
-			return true
-		case "n", "no":
-			return false
-		}
-		if eof {
-			fmt.Fprintln(h.tc.Err)
-			return false
-		}
-		fmt.Fprintln(h.tc.Err, "Invalid input: "+line)
-	}
-}
-
-// readLine reads up to a newline byte by byte, so that nothing after the
-// answer is consumed.
-func readLine(r io.Reader) (string, bool) {
-	var b strings.Builder
-	buf := make([]byte, 1)
-	for {
-		n, err := r.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' || buf[0] == '\r' {
-				return b.String(), false
-			}
-			b.WriteByte(buf[0])
-		}
-		if err != nil {
-			return b.String(), true
-		}
-	}
+	return prompt.Confirm(h.tc.In, h.tc.Err, question)
 }
 
 // target resolves a NameNode ID of the nameservice.

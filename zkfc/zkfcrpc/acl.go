@@ -1,9 +1,7 @@
 package zkfcrpc
 
 import (
-	"os/user"
 	"strings"
-	"sync"
 )
 
 // KeyAdmins is dfs.cluster.administrators: the ACL of users and groups
@@ -68,35 +66,4 @@ func (a ACL) Allowed(user, realUser string, groups func(string) []string) bool {
 		}
 	}
 	return realUser != "" && a.users["~"+realUser]
-}
-
-// osGroups is Hadoop's default group mapping (ShellBasedUnixGroupsMapping):
-// the groups the operating system gives a user, cached for the life of the
-// server.
-type osGroups struct {
-	mu    sync.Mutex
-	cache map[string][]string
-}
-
-func (g *osGroups) groups(name string) []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if gs, ok := g.cache[name]; ok {
-		return gs
-	}
-	var out []string
-	if u, err := user.Lookup(name); err == nil {
-		if ids, err := u.GroupIds(); err == nil {
-			for _, id := range ids {
-				if gr, err := user.LookupGroupId(id); err == nil {
-					out = append(out, gr.Name)
-				}
-			}
-		}
-	}
-	if g.cache == nil {
-		g.cache = map[string][]string{}
-	}
-	g.cache[name] = out
-	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/internal/usergroups"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/zkfc/hasvc"
 )
@@ -124,7 +125,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.log = zap.NewNop()
 	}
 	if s.groups == nil {
-		s.groups = (&osGroups{}).groups
+		s.groups = (&usergroups.OS{}).Groups
 	}
 	return s, nil
 }

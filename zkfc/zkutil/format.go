@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
+
+	"github.com/hdfsha/hdfsha/internal/prompt"
 )
 
 // FormatOptions are the switches of `hdfs zkfc -formatZK`.
@@ -70,38 +72,5 @@ func confirmFormat(path string, in io.Reader, w io.Writer) bool {
 		"WARNING: Before proceeding, ensure that all HDFS services and\n"+
 		"failover controllers are stopped!\n"+
 		"===============================================\n")
-	for {
-		fmt.Fprint(w, "Proceed formatting "+path+"? (Y or N) ")
-		line, eof := readLine(in)
-		switch strings.ToLower(line) {
-		case "y", "yes":
-			return true
-		case "n", "no":
-			return false
-		}
-		if eof {
-			fmt.Fprintln(w)
-			return false
-		}
-		fmt.Fprintln(w, "Invalid input: "+line)
-	}
-}
-
-// readLine reads up to a newline one byte at a time, so nothing after the
-// answer is consumed.
-func readLine(r io.Reader) (string, bool) {
-	var b strings.Builder
-	buf := make([]byte, 1)
-	for {
-		n, err := r.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' || buf[0] == '\r' {
-				return b.String(), false
-			}
-			b.WriteByte(buf[0])
-		}
-		if err != nil {
-			return b.String(), true // EOF or a broken input: no more answers
-		}
-	}
+	return prompt.Confirm(in, w, "Proceed formatting "+path+"?")
 }
