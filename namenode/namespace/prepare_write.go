@@ -17,7 +17,15 @@ func (ns *Namespace) fileUnderLease(c Call, path, holder string) (*resolved, err
 	if err := pc.checkPermission(ns.rd, r, false, noCheck, noCheck, noCheck, noCheck, false); err != nil {
 		return nil, err
 	}
-	n := r.last()
+	if err := leaseError(path, r.last(), holder); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// leaseError is FSNamesystem.checkLease's verdict on inode n (nil: missing)
+// at path for holder: nil when holder writes the file.
+func leaseError(path string, n *editpb.INode, holder string) error {
 	var id uint64
 	if n != nil {
 		id = n.Id
@@ -25,15 +33,33 @@ func (ns *Namespace) fileUnderLease(c Call, path, holder string) (*resolved, err
 	what := fmt.Sprintf("%s (inode %d) Holder %s does not have any open files.", path, id, holder)
 	switch {
 	case n == nil:
-		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", what)
+		return rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", what)
 	case !isFile(n):
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "INode is not a regular file: %s", what)
+		return rpc.Errorf(rpc.ErrLeaseExpired, "INode is not a regular file: %s", what)
 	case n.ClientName == "":
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "File is not open for writing: %s", what)
+		return rpc.Errorf(rpc.ErrLeaseExpired, "File is not open for writing: %s", what)
 	case n.ClientName != holder:
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "Client (=%s) is not the lease owner (=%s: %s", holder, n.ClientName, what)
+		return rpc.Errorf(rpc.ErrLeaseExpired, "Client (=%s) is not the lease owner (=%s: %s", holder, n.ClientName, what)
 	}
-	return r, nil
+	return nil
+}
+
+// CheckLease is FSNamesystem.checkLease without permission checks, for
+// calls that log nothing (fsync) or found the file by a block: the status
+// of path when holder writes it, else Hadoop's lease error.
+func (ns *Namespace) CheckLease(path, holder string) (*FileStatus, error) {
+	comps, err := splitPath(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := resolve(ns.rd, comps)
+	if err != nil {
+		return nil, err
+	}
+	if err := leaseError(path, r.last(), holder); err != nil {
+		return nil, err
+	}
+	return statusOf(r.last()), nil
 }
 
 func cloneBlock(b *editpb.Block) *editpb.Block {

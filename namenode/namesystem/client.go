@@ -655,26 +655,7 @@ func (s *Namesystem) complete(ctx context.Context, req *hdfspb.CompleteRequestPr
 
 // checkLeaseLocked is FSNamesystem.checkLease for calls that log nothing.
 func (s *Namesystem) checkLeaseLocked(src, holder string) (*namespace.FileStatus, error) {
-	st, err := s.ns.ResolvePath(src)
-	if err != nil {
-		return nil, err
-	}
-	var id uint64
-	if st != nil {
-		id = st.ID
-	}
-	what := fmt.Sprintf("%s (inode %d) Holder %s does not have any open files.", src, id, holder)
-	switch {
-	case st == nil:
-		return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", what)
-	case st.Dir:
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "INode is not a regular file: %s", what)
-	case st.ClientName == "":
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "File is not open for writing: %s", what)
-	case st.ClientName != holder:
-		return nil, rpc.Errorf(rpc.ErrLeaseExpired, "Client (=%s) is not the lease owner (=%s: %s", holder, st.ClientName, what)
-	}
-	return st, nil
+	return s.ns.CheckLease(src, holder)
 }
 
 func (s *Namesystem) fsync(ctx context.Context, req *hdfspb.FsyncRequestProto) (*hdfspb.FsyncResponseProto, error) {
