@@ -77,15 +77,23 @@ func namenodeConfig(tc *toolContext) (namenode.Config, error) {
 	return cfg, nil
 }
 
-func runNamenodeFormat(tc *toolContext, args []string) error {
-	opts, rest, err := parseOpOptions(args, map[string]bool{"-clusterid": true, "-force": false, "-nonInteractive": false})
+// namenodeOpSetup parses an op's switches (flags as parseOpOptions takes
+// them) and reads the NameNode's configuration. A stray argument is a usage
+// error worded badArg + argument, as the Hadoop command words it.
+func namenodeOpSetup(tc *toolContext, args []string, flags map[string]bool, badArg string) (map[string]string, namenode.Config, error) {
+	opts, rest, err := parseOpOptions(args, flags)
 	if err == nil && len(rest) > 0 {
-		err = errors.New("unexpected argument " + rest[0])
+		err = errors.New(badArg + rest[0])
 	}
 	if err != nil {
-		return tc.UsageError("namenode: %v", err)
+		return nil, namenode.Config{}, tc.UsageError("namenode: %v", err)
 	}
 	cfg, err := namenodeConfig(tc)
+	return opts, cfg, err
+}
+
+func runNamenodeFormat(tc *toolContext, args []string) error {
+	opts, cfg, err := namenodeOpSetup(tc, args, map[string]bool{"-clusterid": true, "-force": false, "-nonInteractive": false}, "unexpected argument ")
 	if err != nil {
 		return err
 	}
@@ -106,14 +114,7 @@ func unprefixedNN(err error) error {
 }
 
 func runBootstrapStandby(tc *toolContext, args []string) error {
-	opts, rest, err := parseOpOptions(args, map[string]bool{"-force": false, "-nonInteractive": false, "-skipSharedEditsCheck": false})
-	if err == nil && len(rest) > 0 {
-		err = errors.New("Illegal argument: " + rest[0])
-	}
-	if err != nil {
-		return tc.UsageError("namenode: %v", err)
-	}
-	cfg, err := namenodeConfig(tc)
+	opts, cfg, err := namenodeOpSetup(tc, args, map[string]bool{"-force": false, "-nonInteractive": false, "-skipSharedEditsCheck": false}, "Illegal argument: ")
 	if err != nil {
 		return err
 	}
@@ -136,14 +137,7 @@ func runBootstrapStandby(tc *toolContext, args []string) error {
 }
 
 func runInitializeSharedEdits(tc *toolContext, args []string) error {
-	opts, rest, err := parseOpOptions(args, map[string]bool{"-force": false, "-nonInteractive": false})
-	if err == nil && len(rest) > 0 {
-		err = errors.New("Invalid argument: " + rest[0])
-	}
-	if err != nil {
-		return tc.UsageError("namenode: %v", err)
-	}
-	cfg, err := namenodeConfig(tc)
+	opts, cfg, err := namenodeOpSetup(tc, args, map[string]bool{"-force": false, "-nonInteractive": false}, "Invalid argument: ")
 	if err != nil {
 		return err
 	}
