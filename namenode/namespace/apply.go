@@ -211,10 +211,11 @@ func (t *txn) update(path string, fn func(n *editpb.INode) error) error {
 	if err != nil {
 		return err
 	}
+	wasOpen := isFile(n) && n.ClientName != ""
 	if err := fn(n); err != nil {
 		return err
 	}
-	return putINode(t, n)
+	return putINode(t, n, wasOpen)
 }
 
 func (t *txn) updateFile(path string, fn func(n *editpb.INode) error) error {
@@ -227,8 +228,9 @@ func (t *txn) updateFile(path string, fn func(n *editpb.INode) error) error {
 }
 
 // addChild links child under the directory parentID (bumping its entry
-// count and setting its mtime) and writes child.
-func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64) error {
+// count and setting its mtime) and writes child. stored says child is
+// already in the store (a rename moves it) rather than new.
+func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64, stored bool) error {
 	parent, err := getINode(t, parentID)
 	if err != nil {
 		return err
@@ -244,14 +246,14 @@ func (t *txn) addChild(parentID uint64, child *editpb.INode, mtime int64) error 
 	child.ParentId = parentID
 	parent.Children++
 	parent.Mtime = mtime
-	if err := putINode(t, parent); err != nil {
+	if err := putINode(t, parent, false); err != nil {
 		return err
 	}
 	if err := t.Set(direntKey(parentID, child.Name), u64(child.Id), nil); err != nil {
 		return err
 	}
 	t.m.lastINodeID = max(t.m.lastINodeID, child.Id)
-	return putINode(t, child)
+	return putINode(t, child, stored && isFile(child) && child.ClientName != "")
 }
 
 // unlinkChild removes the entry of child from its parent and sets the
@@ -266,7 +268,7 @@ func (t *txn) unlinkChild(child *editpb.INode, mtime int64) error {
 	}
 	parent.Children--
 	parent.Mtime = mtime
-	if err := putINode(t, parent); err != nil {
+	if err := putINode(t, parent, false); err != nil {
 		return err
 	}
 	return t.Delete(direntKey(child.ParentId, child.Name), nil)
@@ -290,7 +292,7 @@ func (t *txn) createAncestors(path string, comps []string, ids []uint64, perm *e
 	parent := r.inodes[i].Id
 	for j, name := range missing {
 		d := newDir(ids[j], name, perm, ts)
-		if err := t.addChild(parent, d, ts); err != nil {
+		if err := t.addChild(parent, d, ts, false); err != nil {
 			return 0, err
 		}
 		t.m.dirs++
@@ -323,7 +325,7 @@ func (t *txn) mkdir(m *editpb.Mkdir) error {
 	if err != nil {
 		return err
 	}
-	if err := t.addChild(parent, newDir(m.InodeId, comps[len(comps)-1], m.Perm, m.Timestamp), m.Timestamp); err != nil {
+	if err := t.addChild(parent, newDir(m.InodeId, comps[len(comps)-1], m.Perm, m.Timestamp), m.Timestamp, false); err != nil {
 		return err
 	}
 	t.m.dirs++
@@ -367,7 +369,7 @@ func (t *txn) add(a *editpb.Add) error {
 		ClientMachine:      a.ClientMachine,
 		StoragePolicyId:    a.StoragePolicyId,
 	}
-	if err := t.addChild(parent, f, a.Mtime); err != nil {
+	if err := t.addChild(parent, f, a.Mtime, false); err != nil {
 		return err
 	}
 	t.m.files++
@@ -558,7 +560,7 @@ func (t *txn) rename(src, dst string, ts int64, overwrite bool) error {
 		return err
 	}
 	n.Name = dcomps[len(dcomps)-1]
-	return t.addChild(dparent.Id, n, ts)
+	return t.addChild(dparent.Id, n, ts, true)
 }
 
 func (t *txn) xattrs(path string, xs []*editpb.XAttr, set bool) error {

@@ -330,7 +330,7 @@ func (ns *Namespace) Format(info NamespaceInfo, root *editpb.Permission, now int
 		Mtime: now,
 		Atime: now,
 	}
-	if err := putINode(b, rootINode); err != nil {
+	if err := putINode(b, rootINode, false); err != nil {
 		return err
 	}
 	for _, kv := range []struct {
@@ -504,8 +504,11 @@ type writer interface {
 }
 
 // putINode writes n and keeps the open-file index in step with it: a file
-// with a client name has an openKey, any other file has none.
-func putINode(b writer, n *editpb.INode) error {
+// with a client name has an openKey, any other file has none. wasOpen says
+// whether the stored copy of n (none for a new inode) had a client name;
+// the index is written only when that changes, so closed files and every
+// addBlock of an open one cost no index write.
+func putINode(b writer, n *editpb.INode, wasOpen bool) error {
 	v, err := marshalOpts.Marshal(n)
 	if err != nil {
 		return err
@@ -513,13 +516,13 @@ func putINode(b writer, n *editpb.INode) error {
 	if err := b.Set(inodeKey(n.Id), v, nil); err != nil {
 		return err
 	}
-	if !isFile(n) {
-		return nil
-	}
-	if n.ClientName != "" {
+	switch open := isFile(n) && n.ClientName != ""; {
+	case open && !wasOpen:
 		return b.Set(openKey(n.Id), nil, nil)
+	case !open && wasOpen:
+		return b.Delete(openKey(n.Id), nil)
 	}
-	return b.Delete(openKey(n.Id), nil)
+	return nil
 }
 
 // upgradeLayout turns a layout-1 store (no open-file index) into layout
