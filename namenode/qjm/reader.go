@@ -143,10 +143,15 @@ func (m *Manager) planInProgress(ctx context.Context, start, next int64, ends ma
 	n := len(m.set.chans)
 	if m.cfg.InProgressRPC {
 		p, err := m.planInProgressRPC(ctx, start, next)
-		if err == nil {
+		switch {
+		case err == nil && p != nil:
 			return p, nil
+		case err != nil:
+			m.log.Info("reading in-progress edits over HTTP: the JournalNodes' caches cannot serve them", zap.Int64("fromTxID", next), zap.Error(err))
 		}
-		m.log.Info("reading in-progress edits over HTTP: the JournalNodes' caches cannot serve them", zap.Int64("fromTxID", next), zap.Error(err))
+		// Nothing from the caches: a restarted JournalNode's cache is empty
+		// while its segment file holds the edits, so the manifests decide
+		// (below) whether a majority holds more than the caches served.
 	}
 	var values []int64
 	for _, i := range responders {
