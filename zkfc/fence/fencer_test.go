@@ -278,3 +278,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A command can print before Start returns its pid; those lines must still
+// carry the "[PID n]" prefix.
+func TestLineLoggerHoldsOutputUntilPID(t *testing.T) {
+	var got []string
+	l := &lineLogger{prefix: "cmd", hold: true, emit: func(s string) { got = append(got, s) }}
+	l.Write([]byte("early\npart"))
+	if len(got) != 0 {
+		t.Fatalf("emitted before the pid was known: %q", got)
+	}
+	l.setPID(42)
+	l.Write([]byte("ial\n"))
+	want := []string{"[PID 42] cmd: early", "[PID 42] cmd: partial"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

@@ -105,8 +105,10 @@ func (s *Shell) TryFence(ctx context.Context, target hasvc.Target, cmdline strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	outLog := &lineLogger{prefix: abbreviate(cmdline, 20), emit: func(line string) { log.Info(line, zap.String("stream", "stdout")) }}
-	errLog := &lineLogger{prefix: abbreviate(cmdline, 20), emit: func(line string) { log.Warn(line, zap.String("stream", "stderr")) }}
+	// The loggers hold output until the pid is known: the command may print
+	// before Start returns to us.
+	outLog := &lineLogger{prefix: abbreviate(cmdline, 20), hold: true, emit: func(line string) { log.Info(line, zap.String("stream", "stdout")) }}
+	errLog := &lineLogger{prefix: abbreviate(cmdline, 20), hold: true, emit: func(line string) { log.Warn(line, zap.String("stream", "stderr")) }}
 	cmd.Stdout, cmd.Stderr = outLog, errLog
 	if err := cmd.Start(); err != nil {
 		log.Warn("Unable to execute "+cmdline, zap.Error(err))
@@ -135,25 +137,36 @@ func (s *Shell) TryFence(ctx context.Context, target hasvc.Target, cmdline strin
 }
 
 // lineLogger is an io.Writer that emits whole lines. exec's copying goroutine
-// is its only writer until Wait returns; flush runs after that.
+// is its only writer until Wait returns; flush runs after that. While hold is
+// set it only buffers; setPID releases it.
 type lineLogger struct {
 	mu     sync.Mutex
 	prefix string
+	hold   bool
 	buf    []byte
 	emit   func(string)
 }
 
-// setPID makes the prefix Hadoop's "[PID n] cmd...".
+// setPID makes the prefix Hadoop's "[PID n] cmd..." and emits what was held.
 func (l *lineLogger) setPID(pid int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prefix = "[PID " + strconv.Itoa(pid) + "] " + l.prefix
+	l.hold = false
+	l.emitLinesLocked()
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)
+	if !l.hold {
+		l.emitLinesLocked()
+	}
+	return len(p), nil
+}
+
+func (l *lineLogger) emitLinesLocked() {
 	for {
 		i := bytes.IndexByte(l.buf, '\n')
 		if i < 0 {
@@ -166,7 +179,6 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		l.emit(l.prefix + ": " + string(l.buf))
 		l.buf = l.buf[:0]
 	}
-	return len(p), nil
 }
 
 func (l *lineLogger) flush() {
