@@ -25,6 +25,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ReplicaStateProto is the state of a replica on a DataNode.
+type ReplicaStateProto int32
+
+const (
+	ReplicaStateProto_FINALIZED ReplicaStateProto = 0
+	ReplicaStateProto_RBW       ReplicaStateProto = 1
+	ReplicaStateProto_RWR       ReplicaStateProto = 2
+	ReplicaStateProto_RUR       ReplicaStateProto = 3
+	ReplicaStateProto_TEMPORARY ReplicaStateProto = 4
+)
+
+// Enum value maps for ReplicaStateProto.
+var (
+	ReplicaStateProto_name = map[int32]string{
+		0: "FINALIZED",
+		1: "RBW",
+		2: "RWR",
+		3: "RUR",
+		4: "TEMPORARY",
+	}
+	ReplicaStateProto_value = map[string]int32{
+		"FINALIZED": 0,
+		"RBW":       1,
+		"RWR":       2,
+		"RUR":       3,
+		"TEMPORARY": 4,
+	}
+)
+
+func (x ReplicaStateProto) Enum() *ReplicaStateProto {
+	p := new(ReplicaStateProto)
+	*p = x
+	return p
+}
+
+func (x ReplicaStateProto) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplicaStateProto) Descriptor() protoreflect.EnumDescriptor {
+	return file_hdfspb_HdfsServer_proto_enumTypes[0].Descriptor()
+}
+
+func (ReplicaStateProto) Type() protoreflect.EnumType {
+	return &file_hdfspb_HdfsServer_proto_enumTypes[0]
+}
+
+func (x ReplicaStateProto) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *ReplicaStateProto) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = ReplicaStateProto(num)
+	return nil
+}
+
+// Deprecated: Use ReplicaStateProto.Descriptor instead.
+func (ReplicaStateProto) EnumDescriptor() ([]byte, []int) {
+	return file_hdfspb_HdfsServer_proto_rawDescGZIP(), []int{0}
+}
+
 type NNHAStatusHeartbeatProto_State int32
 
 const (
@@ -58,11 +124,11 @@ func (x NNHAStatusHeartbeatProto_State) String() string {
 }
 
 func (NNHAStatusHeartbeatProto_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdfspb_HdfsServer_proto_enumTypes[0].Descriptor()
+	return file_hdfspb_HdfsServer_proto_enumTypes[1].Descriptor()
 }
 
 func (NNHAStatusHeartbeatProto_State) Type() protoreflect.EnumType {
-	return &file_hdfspb_HdfsServer_proto_enumTypes[0]
+	return &file_hdfspb_HdfsServer_proto_enumTypes[1]
 }
 
 func (x NNHAStatusHeartbeatProto_State) Number() protoreflect.EnumNumber {
@@ -412,11 +478,211 @@ func (x *NamespaceInfoProto) GetState() NNHAStatusHeartbeatProto_State {
 	return NNHAStatusHeartbeatProto_ACTIVE
 }
 
+// BlockKeyProto is a block token key; hdfsha sends none (no block tokens).
+type BlockKeyProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         *uint32                `protobuf:"varint,1,req,name=keyId" json:"keyId,omitempty"`
+	ExpiryDate    *uint64                `protobuf:"varint,2,req,name=expiryDate" json:"expiryDate,omitempty"`
+	KeyBytes      []byte                 `protobuf:"bytes,3,opt,name=keyBytes" json:"keyBytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockKeyProto) Reset() {
+	*x = BlockKeyProto{}
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockKeyProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockKeyProto) ProtoMessage() {}
+
+func (x *BlockKeyProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockKeyProto.ProtoReflect.Descriptor instead.
+func (*BlockKeyProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_HdfsServer_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *BlockKeyProto) GetKeyId() uint32 {
+	if x != nil && x.KeyId != nil {
+		return *x.KeyId
+	}
+	return 0
+}
+
+func (x *BlockKeyProto) GetExpiryDate() uint64 {
+	if x != nil && x.ExpiryDate != nil {
+		return *x.ExpiryDate
+	}
+	return 0
+}
+
+func (x *BlockKeyProto) GetKeyBytes() []byte {
+	if x != nil {
+		return x.KeyBytes
+	}
+	return nil
+}
+
+// ExportedBlockKeysProto carries block token keys in registrations.
+type ExportedBlockKeysProto struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	IsBlockTokenEnabled *bool                  `protobuf:"varint,1,req,name=isBlockTokenEnabled" json:"isBlockTokenEnabled,omitempty"`
+	KeyUpdateInterval   *uint64                `protobuf:"varint,2,req,name=keyUpdateInterval" json:"keyUpdateInterval,omitempty"`
+	TokenLifeTime       *uint64                `protobuf:"varint,3,req,name=tokenLifeTime" json:"tokenLifeTime,omitempty"`
+	CurrentKey          *BlockKeyProto         `protobuf:"bytes,4,req,name=currentKey" json:"currentKey,omitempty"`
+	AllKeys             []*BlockKeyProto       `protobuf:"bytes,5,rep,name=allKeys" json:"allKeys,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ExportedBlockKeysProto) Reset() {
+	*x = ExportedBlockKeysProto{}
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportedBlockKeysProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportedBlockKeysProto) ProtoMessage() {}
+
+func (x *ExportedBlockKeysProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportedBlockKeysProto.ProtoReflect.Descriptor instead.
+func (*ExportedBlockKeysProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_HdfsServer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportedBlockKeysProto) GetIsBlockTokenEnabled() bool {
+	if x != nil && x.IsBlockTokenEnabled != nil {
+		return *x.IsBlockTokenEnabled
+	}
+	return false
+}
+
+func (x *ExportedBlockKeysProto) GetKeyUpdateInterval() uint64 {
+	if x != nil && x.KeyUpdateInterval != nil {
+		return *x.KeyUpdateInterval
+	}
+	return 0
+}
+
+func (x *ExportedBlockKeysProto) GetTokenLifeTime() uint64 {
+	if x != nil && x.TokenLifeTime != nil {
+		return *x.TokenLifeTime
+	}
+	return 0
+}
+
+func (x *ExportedBlockKeysProto) GetCurrentKey() *BlockKeyProto {
+	if x != nil {
+		return x.CurrentKey
+	}
+	return nil
+}
+
+func (x *ExportedBlockKeysProto) GetAllKeys() []*BlockKeyProto {
+	if x != nil {
+		return x.AllKeys
+	}
+	return nil
+}
+
+// RecoveringBlockProto is a block to recover, with the recovery id (the
+// new generation stamp) and the replicas' locations.
+type RecoveringBlockProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NewGenStamp   *uint64                `protobuf:"varint,1,req,name=newGenStamp" json:"newGenStamp,omitempty"`
+	Block         *LocatedBlockProto     `protobuf:"bytes,2,req,name=block" json:"block,omitempty"`
+	TruncateBlock *BlockProto            `protobuf:"bytes,3,opt,name=truncateBlock" json:"truncateBlock,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoveringBlockProto) Reset() {
+	*x = RecoveringBlockProto{}
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoveringBlockProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoveringBlockProto) ProtoMessage() {}
+
+func (x *RecoveringBlockProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_HdfsServer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoveringBlockProto.ProtoReflect.Descriptor instead.
+func (*RecoveringBlockProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_HdfsServer_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RecoveringBlockProto) GetNewGenStamp() uint64 {
+	if x != nil && x.NewGenStamp != nil {
+		return *x.NewGenStamp
+	}
+	return 0
+}
+
+func (x *RecoveringBlockProto) GetBlock() *LocatedBlockProto {
+	if x != nil {
+		return x.Block
+	}
+	return nil
+}
+
+func (x *RecoveringBlockProto) GetTruncateBlock() *BlockProto {
+	if x != nil {
+		return x.TruncateBlock
+	}
+	return nil
+}
+
 var File_hdfspb_HdfsServer_proto protoreflect.FileDescriptor
 
 const file_hdfspb_HdfsServer_proto_rawDesc = "" +
 	"\n" +
-	"\x17hdfspb/HdfsServer.proto\x12\vhdfsha.hdfs\"w\n" +
+	"\x17hdfspb/HdfsServer.proto\x12\vhdfsha.hdfs\x1a\x11hdfspb/hdfs.proto\"w\n" +
 	"\x12RemoteEditLogProto\x12\x1c\n" +
 	"\tstartTxId\x18\x01 \x02(\x04R\tstartTxId\x12\x18\n" +
 	"\aendTxId\x18\x02 \x02(\x04R\aendTxId\x12)\n" +
@@ -445,7 +711,31 @@ const file_hdfspb_HdfsServer_proto_rawDesc = "" +
 	"\vstorageInfo\x18\x04 \x02(\v2\x1d.hdfsha.hdfs.StorageInfoProtoR\vstorageInfo\x12(\n" +
 	"\x0fsoftwareVersion\x18\x05 \x02(\tR\x0fsoftwareVersion\x12%\n" +
 	"\fcapabilities\x18\x06 \x01(\x04:\x010R\fcapabilities\x12A\n" +
-	"\x05state\x18\a \x01(\x0e2+.hdfsha.hdfs.NNHAStatusHeartbeatProto.StateR\x05stateB.Z,github.com/hdfsha/hdfsha/proto/hdfspb;hdfspb"
+	"\x05state\x18\a \x01(\x0e2+.hdfsha.hdfs.NNHAStatusHeartbeatProto.StateR\x05state\"a\n" +
+	"\rBlockKeyProto\x12\x14\n" +
+	"\x05keyId\x18\x01 \x02(\rR\x05keyId\x12\x1e\n" +
+	"\n" +
+	"expiryDate\x18\x02 \x02(\x04R\n" +
+	"expiryDate\x12\x1a\n" +
+	"\bkeyBytes\x18\x03 \x01(\fR\bkeyBytes\"\x90\x02\n" +
+	"\x16ExportedBlockKeysProto\x120\n" +
+	"\x13isBlockTokenEnabled\x18\x01 \x02(\bR\x13isBlockTokenEnabled\x12,\n" +
+	"\x11keyUpdateInterval\x18\x02 \x02(\x04R\x11keyUpdateInterval\x12$\n" +
+	"\rtokenLifeTime\x18\x03 \x02(\x04R\rtokenLifeTime\x12:\n" +
+	"\n" +
+	"currentKey\x18\x04 \x02(\v2\x1a.hdfsha.hdfs.BlockKeyProtoR\n" +
+	"currentKey\x124\n" +
+	"\aallKeys\x18\x05 \x03(\v2\x1a.hdfsha.hdfs.BlockKeyProtoR\aallKeys\"\xad\x01\n" +
+	"\x14RecoveringBlockProto\x12 \n" +
+	"\vnewGenStamp\x18\x01 \x02(\x04R\vnewGenStamp\x124\n" +
+	"\x05block\x18\x02 \x02(\v2\x1e.hdfsha.hdfs.LocatedBlockProtoR\x05block\x12=\n" +
+	"\rtruncateBlock\x18\x03 \x01(\v2\x17.hdfsha.hdfs.BlockProtoR\rtruncateBlock*L\n" +
+	"\x11ReplicaStateProto\x12\r\n" +
+	"\tFINALIZED\x10\x00\x12\a\n" +
+	"\x03RBW\x10\x01\x12\a\n" +
+	"\x03RWR\x10\x02\x12\a\n" +
+	"\x03RUR\x10\x03\x12\r\n" +
+	"\tTEMPORARY\x10\x04B.Z,github.com/hdfsha/hdfsha/proto/hdfspb;hdfspb"
 
 var (
 	file_hdfspb_HdfsServer_proto_rawDescOnce sync.Once
@@ -459,26 +749,36 @@ func file_hdfspb_HdfsServer_proto_rawDescGZIP() []byte {
 	return file_hdfspb_HdfsServer_proto_rawDescData
 }
 
-var file_hdfspb_HdfsServer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hdfspb_HdfsServer_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_hdfspb_HdfsServer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hdfspb_HdfsServer_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_hdfspb_HdfsServer_proto_goTypes = []any{
-	(NNHAStatusHeartbeatProto_State)(0), // 0: hdfsha.hdfs.NNHAStatusHeartbeatProto.State
-	(*RemoteEditLogProto)(nil),          // 1: hdfsha.hdfs.RemoteEditLogProto
-	(*RemoteEditLogManifestProto)(nil),  // 2: hdfsha.hdfs.RemoteEditLogManifestProto
-	(*StorageInfoProto)(nil),            // 3: hdfsha.hdfs.StorageInfoProto
-	(*NNHAStatusHeartbeatProto)(nil),    // 4: hdfsha.hdfs.NNHAStatusHeartbeatProto
-	(*NamespaceInfoProto)(nil),          // 5: hdfsha.hdfs.NamespaceInfoProto
+	(ReplicaStateProto)(0),              // 0: hdfsha.hdfs.ReplicaStateProto
+	(NNHAStatusHeartbeatProto_State)(0), // 1: hdfsha.hdfs.NNHAStatusHeartbeatProto.State
+	(*RemoteEditLogProto)(nil),          // 2: hdfsha.hdfs.RemoteEditLogProto
+	(*RemoteEditLogManifestProto)(nil),  // 3: hdfsha.hdfs.RemoteEditLogManifestProto
+	(*StorageInfoProto)(nil),            // 4: hdfsha.hdfs.StorageInfoProto
+	(*NNHAStatusHeartbeatProto)(nil),    // 5: hdfsha.hdfs.NNHAStatusHeartbeatProto
+	(*NamespaceInfoProto)(nil),          // 6: hdfsha.hdfs.NamespaceInfoProto
+	(*BlockKeyProto)(nil),               // 7: hdfsha.hdfs.BlockKeyProto
+	(*ExportedBlockKeysProto)(nil),      // 8: hdfsha.hdfs.ExportedBlockKeysProto
+	(*RecoveringBlockProto)(nil),        // 9: hdfsha.hdfs.RecoveringBlockProto
+	(*LocatedBlockProto)(nil),           // 10: hdfsha.hdfs.LocatedBlockProto
+	(*BlockProto)(nil),                  // 11: hdfsha.hdfs.BlockProto
 }
 var file_hdfspb_HdfsServer_proto_depIdxs = []int32{
-	1, // 0: hdfsha.hdfs.RemoteEditLogManifestProto.logs:type_name -> hdfsha.hdfs.RemoteEditLogProto
-	0, // 1: hdfsha.hdfs.NNHAStatusHeartbeatProto.state:type_name -> hdfsha.hdfs.NNHAStatusHeartbeatProto.State
-	3, // 2: hdfsha.hdfs.NamespaceInfoProto.storageInfo:type_name -> hdfsha.hdfs.StorageInfoProto
-	0, // 3: hdfsha.hdfs.NamespaceInfoProto.state:type_name -> hdfsha.hdfs.NNHAStatusHeartbeatProto.State
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2,  // 0: hdfsha.hdfs.RemoteEditLogManifestProto.logs:type_name -> hdfsha.hdfs.RemoteEditLogProto
+	1,  // 1: hdfsha.hdfs.NNHAStatusHeartbeatProto.state:type_name -> hdfsha.hdfs.NNHAStatusHeartbeatProto.State
+	4,  // 2: hdfsha.hdfs.NamespaceInfoProto.storageInfo:type_name -> hdfsha.hdfs.StorageInfoProto
+	1,  // 3: hdfsha.hdfs.NamespaceInfoProto.state:type_name -> hdfsha.hdfs.NNHAStatusHeartbeatProto.State
+	7,  // 4: hdfsha.hdfs.ExportedBlockKeysProto.currentKey:type_name -> hdfsha.hdfs.BlockKeyProto
+	7,  // 5: hdfsha.hdfs.ExportedBlockKeysProto.allKeys:type_name -> hdfsha.hdfs.BlockKeyProto
+	10, // 6: hdfsha.hdfs.RecoveringBlockProto.block:type_name -> hdfsha.hdfs.LocatedBlockProto
+	11, // 7: hdfsha.hdfs.RecoveringBlockProto.truncateBlock:type_name -> hdfsha.hdfs.BlockProto
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_hdfspb_HdfsServer_proto_init() }
@@ -486,13 +786,14 @@ func file_hdfspb_HdfsServer_proto_init() {
 	if File_hdfspb_HdfsServer_proto != nil {
 		return
 	}
+	file_hdfspb_hdfs_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_HdfsServer_proto_rawDesc), len(file_hdfspb_HdfsServer_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

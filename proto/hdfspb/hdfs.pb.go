@@ -274,6 +274,63 @@ func (ChecksumTypeProto) EnumDescriptor() ([]byte, []int) {
 	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{3}
 }
 
+// BlockChecksumTypeProto is how a block checksum combines chunk CRCs.
+type BlockChecksumTypeProto int32
+
+const (
+	BlockChecksumTypeProto_MD5CRC        BlockChecksumTypeProto = 1
+	BlockChecksumTypeProto_COMPOSITE_CRC BlockChecksumTypeProto = 2
+)
+
+// Enum value maps for BlockChecksumTypeProto.
+var (
+	BlockChecksumTypeProto_name = map[int32]string{
+		1: "MD5CRC",
+		2: "COMPOSITE_CRC",
+	}
+	BlockChecksumTypeProto_value = map[string]int32{
+		"MD5CRC":        1,
+		"COMPOSITE_CRC": 2,
+	}
+)
+
+func (x BlockChecksumTypeProto) Enum() *BlockChecksumTypeProto {
+	p := new(BlockChecksumTypeProto)
+	*p = x
+	return p
+}
+
+func (x BlockChecksumTypeProto) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BlockChecksumTypeProto) Descriptor() protoreflect.EnumDescriptor {
+	return file_hdfspb_hdfs_proto_enumTypes[4].Descriptor()
+}
+
+func (BlockChecksumTypeProto) Type() protoreflect.EnumType {
+	return &file_hdfspb_hdfs_proto_enumTypes[4]
+}
+
+func (x BlockChecksumTypeProto) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *BlockChecksumTypeProto) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = BlockChecksumTypeProto(num)
+	return nil
+}
+
+// Deprecated: Use BlockChecksumTypeProto.Descriptor instead.
+func (BlockChecksumTypeProto) EnumDescriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{4}
+}
+
 type DatanodeInfoProto_AdminState int32
 
 const (
@@ -313,11 +370,11 @@ func (x DatanodeInfoProto_AdminState) String() string {
 }
 
 func (DatanodeInfoProto_AdminState) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdfspb_hdfs_proto_enumTypes[4].Descriptor()
+	return file_hdfspb_hdfs_proto_enumTypes[5].Descriptor()
 }
 
 func (DatanodeInfoProto_AdminState) Type() protoreflect.EnumType {
-	return &file_hdfspb_hdfs_proto_enumTypes[4]
+	return &file_hdfspb_hdfs_proto_enumTypes[5]
 }
 
 func (x DatanodeInfoProto_AdminState) Number() protoreflect.EnumNumber {
@@ -372,11 +429,11 @@ func (x HdfsFileStatusProto_FileType) String() string {
 }
 
 func (HdfsFileStatusProto_FileType) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdfspb_hdfs_proto_enumTypes[5].Descriptor()
+	return file_hdfspb_hdfs_proto_enumTypes[6].Descriptor()
 }
 
 func (HdfsFileStatusProto_FileType) Type() protoreflect.EnumType {
-	return &file_hdfspb_hdfs_proto_enumTypes[5]
+	return &file_hdfspb_hdfs_proto_enumTypes[6]
 }
 
 func (x HdfsFileStatusProto_FileType) Number() protoreflect.EnumNumber {
@@ -434,11 +491,11 @@ func (x HdfsFileStatusProto_Flags) String() string {
 }
 
 func (HdfsFileStatusProto_Flags) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdfspb_hdfs_proto_enumTypes[6].Descriptor()
+	return file_hdfspb_hdfs_proto_enumTypes[7].Descriptor()
 }
 
 func (HdfsFileStatusProto_Flags) Type() protoreflect.EnumType {
-	return &file_hdfspb_hdfs_proto_enumTypes[6]
+	return &file_hdfspb_hdfs_proto_enumTypes[7]
 }
 
 func (x HdfsFileStatusProto_Flags) Number() protoreflect.EnumNumber {
@@ -458,6 +515,62 @@ func (x *HdfsFileStatusProto_Flags) UnmarshalJSON(b []byte) error {
 // Deprecated: Use HdfsFileStatusProto_Flags.Descriptor instead.
 func (HdfsFileStatusProto_Flags) EnumDescriptor() ([]byte, []int) {
 	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{11, 1}
+}
+
+type DatanodeStorageProto_StorageState int32
+
+const (
+	DatanodeStorageProto_NORMAL           DatanodeStorageProto_StorageState = 0
+	DatanodeStorageProto_READ_ONLY_SHARED DatanodeStorageProto_StorageState = 1
+)
+
+// Enum value maps for DatanodeStorageProto_StorageState.
+var (
+	DatanodeStorageProto_StorageState_name = map[int32]string{
+		0: "NORMAL",
+		1: "READ_ONLY_SHARED",
+	}
+	DatanodeStorageProto_StorageState_value = map[string]int32{
+		"NORMAL":           0,
+		"READ_ONLY_SHARED": 1,
+	}
+)
+
+func (x DatanodeStorageProto_StorageState) Enum() *DatanodeStorageProto_StorageState {
+	p := new(DatanodeStorageProto_StorageState)
+	*p = x
+	return p
+}
+
+func (x DatanodeStorageProto_StorageState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DatanodeStorageProto_StorageState) Descriptor() protoreflect.EnumDescriptor {
+	return file_hdfspb_hdfs_proto_enumTypes[8].Descriptor()
+}
+
+func (DatanodeStorageProto_StorageState) Type() protoreflect.EnumType {
+	return &file_hdfspb_hdfs_proto_enumTypes[8]
+}
+
+func (x DatanodeStorageProto_StorageState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *DatanodeStorageProto_StorageState) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = DatanodeStorageProto_StorageState(num)
+	return nil
+}
+
+// Deprecated: Use DatanodeStorageProto_StorageState.Descriptor instead.
+func (DatanodeStorageProto_StorageState) EnumDescriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{15, 0}
 }
 
 // ExtendedBlockProto names a block across block pools.
@@ -1785,6 +1898,288 @@ func (x *DirectoryListingProto) GetRemainingEntries() uint32 {
 	return 0
 }
 
+// BlockChecksumOptionsProto selects the block checksum algorithm.
+type BlockChecksumOptionsProto struct {
+	state             protoimpl.MessageState  `protogen:"open.v1"`
+	BlockChecksumType *BlockChecksumTypeProto `protobuf:"varint,1,opt,name=blockChecksumType,enum=hdfsha.hdfs.BlockChecksumTypeProto,def=1" json:"blockChecksumType,omitempty"`
+	StripeLength      *uint64                 `protobuf:"varint,2,opt,name=stripeLength" json:"stripeLength,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+// Default values for BlockChecksumOptionsProto fields.
+const (
+	Default_BlockChecksumOptionsProto_BlockChecksumType = BlockChecksumTypeProto_MD5CRC
+)
+
+func (x *BlockChecksumOptionsProto) Reset() {
+	*x = BlockChecksumOptionsProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockChecksumOptionsProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockChecksumOptionsProto) ProtoMessage() {}
+
+func (x *BlockChecksumOptionsProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockChecksumOptionsProto.ProtoReflect.Descriptor instead.
+func (*BlockChecksumOptionsProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BlockChecksumOptionsProto) GetBlockChecksumType() BlockChecksumTypeProto {
+	if x != nil && x.BlockChecksumType != nil {
+		return *x.BlockChecksumType
+	}
+	return Default_BlockChecksumOptionsProto_BlockChecksumType
+}
+
+func (x *BlockChecksumOptionsProto) GetStripeLength() uint64 {
+	if x != nil && x.StripeLength != nil {
+		return *x.StripeLength
+	}
+	return 0
+}
+
+// DatanodeStorageProto is one storage (volume) of a DataNode.
+type DatanodeStorageProto struct {
+	state         protoimpl.MessageState             `protogen:"open.v1"`
+	StorageUuid   *string                            `protobuf:"bytes,1,req,name=storageUuid" json:"storageUuid,omitempty"`
+	State         *DatanodeStorageProto_StorageState `protobuf:"varint,2,opt,name=state,enum=hdfsha.hdfs.DatanodeStorageProto_StorageState,def=0" json:"state,omitempty"`
+	StorageType   *StorageTypeProto                  `protobuf:"varint,3,opt,name=storageType,enum=hdfsha.hdfs.StorageTypeProto,def=1" json:"storageType,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+// Default values for DatanodeStorageProto fields.
+const (
+	Default_DatanodeStorageProto_State       = DatanodeStorageProto_NORMAL
+	Default_DatanodeStorageProto_StorageType = StorageTypeProto_DISK
+)
+
+func (x *DatanodeStorageProto) Reset() {
+	*x = DatanodeStorageProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DatanodeStorageProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DatanodeStorageProto) ProtoMessage() {}
+
+func (x *DatanodeStorageProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DatanodeStorageProto.ProtoReflect.Descriptor instead.
+func (*DatanodeStorageProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DatanodeStorageProto) GetStorageUuid() string {
+	if x != nil && x.StorageUuid != nil {
+		return *x.StorageUuid
+	}
+	return ""
+}
+
+func (x *DatanodeStorageProto) GetState() DatanodeStorageProto_StorageState {
+	if x != nil && x.State != nil {
+		return *x.State
+	}
+	return Default_DatanodeStorageProto_State
+}
+
+func (x *DatanodeStorageProto) GetStorageType() StorageTypeProto {
+	if x != nil && x.StorageType != nil {
+		return *x.StorageType
+	}
+	return Default_DatanodeStorageProto_StorageType
+}
+
+// StorageReportProto is one storage's usage, sent with heartbeats.
+type StorageReportProto struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in hdfspb/hdfs.proto.
+	StorageUuid   *string               `protobuf:"bytes,1,req,name=storageUuid" json:"storageUuid,omitempty"`
+	Failed        *bool                 `protobuf:"varint,2,opt,name=failed,def=0" json:"failed,omitempty"`
+	Capacity      *uint64               `protobuf:"varint,3,opt,name=capacity,def=0" json:"capacity,omitempty"`
+	DfsUsed       *uint64               `protobuf:"varint,4,opt,name=dfsUsed,def=0" json:"dfsUsed,omitempty"`
+	Remaining     *uint64               `protobuf:"varint,5,opt,name=remaining,def=0" json:"remaining,omitempty"`
+	BlockPoolUsed *uint64               `protobuf:"varint,6,opt,name=blockPoolUsed,def=0" json:"blockPoolUsed,omitempty"`
+	Storage       *DatanodeStorageProto `protobuf:"bytes,7,opt,name=storage" json:"storage,omitempty"`
+	NonDfsUsed    *uint64               `protobuf:"varint,8,opt,name=nonDfsUsed" json:"nonDfsUsed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+// Default values for StorageReportProto fields.
+const (
+	Default_StorageReportProto_Failed        = bool(false)
+	Default_StorageReportProto_Capacity      = uint64(0)
+	Default_StorageReportProto_DfsUsed       = uint64(0)
+	Default_StorageReportProto_Remaining     = uint64(0)
+	Default_StorageReportProto_BlockPoolUsed = uint64(0)
+)
+
+func (x *StorageReportProto) Reset() {
+	*x = StorageReportProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageReportProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageReportProto) ProtoMessage() {}
+
+func (x *StorageReportProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageReportProto.ProtoReflect.Descriptor instead.
+func (*StorageReportProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{16}
+}
+
+// Deprecated: Marked as deprecated in hdfspb/hdfs.proto.
+func (x *StorageReportProto) GetStorageUuid() string {
+	if x != nil && x.StorageUuid != nil {
+		return *x.StorageUuid
+	}
+	return ""
+}
+
+func (x *StorageReportProto) GetFailed() bool {
+	if x != nil && x.Failed != nil {
+		return *x.Failed
+	}
+	return Default_StorageReportProto_Failed
+}
+
+func (x *StorageReportProto) GetCapacity() uint64 {
+	if x != nil && x.Capacity != nil {
+		return *x.Capacity
+	}
+	return Default_StorageReportProto_Capacity
+}
+
+func (x *StorageReportProto) GetDfsUsed() uint64 {
+	if x != nil && x.DfsUsed != nil {
+		return *x.DfsUsed
+	}
+	return Default_StorageReportProto_DfsUsed
+}
+
+func (x *StorageReportProto) GetRemaining() uint64 {
+	if x != nil && x.Remaining != nil {
+		return *x.Remaining
+	}
+	return Default_StorageReportProto_Remaining
+}
+
+func (x *StorageReportProto) GetBlockPoolUsed() uint64 {
+	if x != nil && x.BlockPoolUsed != nil {
+		return *x.BlockPoolUsed
+	}
+	return Default_StorageReportProto_BlockPoolUsed
+}
+
+func (x *StorageReportProto) GetStorage() *DatanodeStorageProto {
+	if x != nil {
+		return x.Storage
+	}
+	return nil
+}
+
+func (x *StorageReportProto) GetNonDfsUsed() uint64 {
+	if x != nil && x.NonDfsUsed != nil {
+		return *x.NonDfsUsed
+	}
+	return 0
+}
+
+// StorageUuidsProto is a list of storage ids.
+type StorageUuidsProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StorageUuids  []string               `protobuf:"bytes,1,rep,name=storageUuids" json:"storageUuids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageUuidsProto) Reset() {
+	*x = StorageUuidsProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageUuidsProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageUuidsProto) ProtoMessage() {}
+
+func (x *StorageUuidsProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageUuidsProto.ProtoReflect.Descriptor instead.
+func (*StorageUuidsProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StorageUuidsProto) GetStorageUuids() []string {
+	if x != nil {
+		return x.StorageUuids
+	}
+	return nil
+}
+
 var File_hdfspb_hdfs_proto protoreflect.FileDescriptor
 
 const file_hdfspb_hdfs_proto_rawDesc = "" +
@@ -1938,7 +2333,31 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	" \x01(\r:\x010R\bpolicyId\"\x8d\x01\n" +
 	"\x15DirectoryListingProto\x12H\n" +
 	"\x0epartialListing\x18\x01 \x03(\v2 .hdfsha.hdfs.HdfsFileStatusProtoR\x0epartialListing\x12*\n" +
-	"\x10remainingEntries\x18\x02 \x02(\rR\x10remainingEntries*N\n" +
+	"\x10remainingEntries\x18\x02 \x02(\rR\x10remainingEntries\"\x9a\x01\n" +
+	"\x19BlockChecksumOptionsProto\x12Y\n" +
+	"\x11blockChecksumType\x18\x01 \x01(\x0e2#.hdfsha.hdfs.BlockChecksumTypeProto:\x06MD5CRCR\x11blockChecksumType\x12\"\n" +
+	"\fstripeLength\x18\x02 \x01(\x04R\fstripeLength\"\xff\x01\n" +
+	"\x14DatanodeStorageProto\x12 \n" +
+	"\vstorageUuid\x18\x01 \x02(\tR\vstorageUuid\x12L\n" +
+	"\x05state\x18\x02 \x01(\x0e2..hdfsha.hdfs.DatanodeStorageProto.StorageState:\x06NORMALR\x05state\x12E\n" +
+	"\vstorageType\x18\x03 \x01(\x0e2\x1d.hdfsha.hdfs.StorageTypeProto:\x04DISKR\vstorageType\"0\n" +
+	"\fStorageState\x12\n" +
+	"\n" +
+	"\x06NORMAL\x10\x00\x12\x14\n" +
+	"\x10READ_ONLY_SHARED\x10\x01\"\xbc\x02\n" +
+	"\x12StorageReportProto\x12$\n" +
+	"\vstorageUuid\x18\x01 \x02(\tB\x02\x18\x01R\vstorageUuid\x12\x1d\n" +
+	"\x06failed\x18\x02 \x01(\b:\x05falseR\x06failed\x12\x1d\n" +
+	"\bcapacity\x18\x03 \x01(\x04:\x010R\bcapacity\x12\x1b\n" +
+	"\adfsUsed\x18\x04 \x01(\x04:\x010R\adfsUsed\x12\x1f\n" +
+	"\tremaining\x18\x05 \x01(\x04:\x010R\tremaining\x12'\n" +
+	"\rblockPoolUsed\x18\x06 \x01(\x04:\x010R\rblockPoolUsed\x12;\n" +
+	"\astorage\x18\a \x01(\v2!.hdfsha.hdfs.DatanodeStorageProtoR\astorage\x12\x1e\n" +
+	"\n" +
+	"nonDfsUsed\x18\b \x01(\x04R\n" +
+	"nonDfsUsed\"7\n" +
+	"\x11StorageUuidsProto\x12\"\n" +
+	"\fstorageUuids\x18\x01 \x03(\tR\fstorageUuids*N\n" +
 	"\x10StorageTypeProto\x12\b\n" +
 	"\x04DISK\x10\x01\x12\a\n" +
 	"\x03SSD\x10\x02\x12\v\n" +
@@ -1954,7 +2373,11 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\x11ChecksumTypeProto\x12\x11\n" +
 	"\rCHECKSUM_NULL\x10\x00\x12\x12\n" +
 	"\x0eCHECKSUM_CRC32\x10\x01\x12\x13\n" +
-	"\x0fCHECKSUM_CRC32C\x10\x02B.Z,github.com/hdfsha/hdfsha/proto/hdfspb;hdfspb"
+	"\x0fCHECKSUM_CRC32C\x10\x02*7\n" +
+	"\x16BlockChecksumTypeProto\x12\n" +
+	"\n" +
+	"\x06MD5CRC\x10\x01\x12\x11\n" +
+	"\rCOMPOSITE_CRC\x10\x02B.Z,github.com/hdfsha/hdfsha/proto/hdfspb;hdfspb"
 
 var (
 	file_hdfspb_hdfs_proto_rawDescOnce sync.Once
@@ -1968,58 +2391,68 @@ func file_hdfspb_hdfs_proto_rawDescGZIP() []byte {
 	return file_hdfspb_hdfs_proto_rawDescData
 }
 
-var file_hdfspb_hdfs_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_hdfspb_hdfs_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_hdfspb_hdfs_proto_goTypes = []any{
-	(StorageTypeProto)(0),              // 0: hdfsha.hdfs.StorageTypeProto
-	(CipherSuiteProto)(0),              // 1: hdfsha.hdfs.CipherSuiteProto
-	(CryptoProtocolVersionProto)(0),    // 2: hdfsha.hdfs.CryptoProtocolVersionProto
-	(ChecksumTypeProto)(0),             // 3: hdfsha.hdfs.ChecksumTypeProto
-	(DatanodeInfoProto_AdminState)(0),  // 4: hdfsha.hdfs.DatanodeInfoProto.AdminState
-	(HdfsFileStatusProto_FileType)(0),  // 5: hdfsha.hdfs.HdfsFileStatusProto.FileType
-	(HdfsFileStatusProto_Flags)(0),     // 6: hdfsha.hdfs.HdfsFileStatusProto.Flags
-	(*ExtendedBlockProto)(nil),         // 7: hdfsha.hdfs.ExtendedBlockProto
-	(*BlockProto)(nil),                 // 8: hdfsha.hdfs.BlockProto
-	(*DatanodeIDProto)(nil),            // 9: hdfsha.hdfs.DatanodeIDProto
-	(*DatanodeInfosProto)(nil),         // 10: hdfsha.hdfs.DatanodeInfosProto
-	(*DatanodeInfoProto)(nil),          // 11: hdfsha.hdfs.DatanodeInfoProto
-	(*ContentSummaryProto)(nil),        // 12: hdfsha.hdfs.ContentSummaryProto
-	(*StorageTypeQuotaInfosProto)(nil), // 13: hdfsha.hdfs.StorageTypeQuotaInfosProto
-	(*StorageTypeQuotaInfoProto)(nil),  // 14: hdfsha.hdfs.StorageTypeQuotaInfoProto
-	(*StorageTypesProto)(nil),          // 15: hdfsha.hdfs.StorageTypesProto
-	(*LocatedBlockProto)(nil),          // 16: hdfsha.hdfs.LocatedBlockProto
-	(*LocatedBlocksProto)(nil),         // 17: hdfsha.hdfs.LocatedBlocksProto
-	(*HdfsFileStatusProto)(nil),        // 18: hdfsha.hdfs.HdfsFileStatusProto
-	(*FsServerDefaultsProto)(nil),      // 19: hdfsha.hdfs.FsServerDefaultsProto
-	(*DirectoryListingProto)(nil),      // 20: hdfsha.hdfs.DirectoryListingProto
-	(*commonpb.TokenProto)(nil),        // 21: hdfsha.common.TokenProto
-	(*FsPermissionProto)(nil),          // 22: hdfsha.hdfs.FsPermissionProto
+	(StorageTypeProto)(0),                  // 0: hdfsha.hdfs.StorageTypeProto
+	(CipherSuiteProto)(0),                  // 1: hdfsha.hdfs.CipherSuiteProto
+	(CryptoProtocolVersionProto)(0),        // 2: hdfsha.hdfs.CryptoProtocolVersionProto
+	(ChecksumTypeProto)(0),                 // 3: hdfsha.hdfs.ChecksumTypeProto
+	(BlockChecksumTypeProto)(0),            // 4: hdfsha.hdfs.BlockChecksumTypeProto
+	(DatanodeInfoProto_AdminState)(0),      // 5: hdfsha.hdfs.DatanodeInfoProto.AdminState
+	(HdfsFileStatusProto_FileType)(0),      // 6: hdfsha.hdfs.HdfsFileStatusProto.FileType
+	(HdfsFileStatusProto_Flags)(0),         // 7: hdfsha.hdfs.HdfsFileStatusProto.Flags
+	(DatanodeStorageProto_StorageState)(0), // 8: hdfsha.hdfs.DatanodeStorageProto.StorageState
+	(*ExtendedBlockProto)(nil),             // 9: hdfsha.hdfs.ExtendedBlockProto
+	(*BlockProto)(nil),                     // 10: hdfsha.hdfs.BlockProto
+	(*DatanodeIDProto)(nil),                // 11: hdfsha.hdfs.DatanodeIDProto
+	(*DatanodeInfosProto)(nil),             // 12: hdfsha.hdfs.DatanodeInfosProto
+	(*DatanodeInfoProto)(nil),              // 13: hdfsha.hdfs.DatanodeInfoProto
+	(*ContentSummaryProto)(nil),            // 14: hdfsha.hdfs.ContentSummaryProto
+	(*StorageTypeQuotaInfosProto)(nil),     // 15: hdfsha.hdfs.StorageTypeQuotaInfosProto
+	(*StorageTypeQuotaInfoProto)(nil),      // 16: hdfsha.hdfs.StorageTypeQuotaInfoProto
+	(*StorageTypesProto)(nil),              // 17: hdfsha.hdfs.StorageTypesProto
+	(*LocatedBlockProto)(nil),              // 18: hdfsha.hdfs.LocatedBlockProto
+	(*LocatedBlocksProto)(nil),             // 19: hdfsha.hdfs.LocatedBlocksProto
+	(*HdfsFileStatusProto)(nil),            // 20: hdfsha.hdfs.HdfsFileStatusProto
+	(*FsServerDefaultsProto)(nil),          // 21: hdfsha.hdfs.FsServerDefaultsProto
+	(*DirectoryListingProto)(nil),          // 22: hdfsha.hdfs.DirectoryListingProto
+	(*BlockChecksumOptionsProto)(nil),      // 23: hdfsha.hdfs.BlockChecksumOptionsProto
+	(*DatanodeStorageProto)(nil),           // 24: hdfsha.hdfs.DatanodeStorageProto
+	(*StorageReportProto)(nil),             // 25: hdfsha.hdfs.StorageReportProto
+	(*StorageUuidsProto)(nil),              // 26: hdfsha.hdfs.StorageUuidsProto
+	(*commonpb.TokenProto)(nil),            // 27: hdfsha.common.TokenProto
+	(*FsPermissionProto)(nil),              // 28: hdfsha.hdfs.FsPermissionProto
 }
 var file_hdfspb_hdfs_proto_depIdxs = []int32{
-	11, // 0: hdfsha.hdfs.DatanodeInfosProto.datanodes:type_name -> hdfsha.hdfs.DatanodeInfoProto
-	9,  // 1: hdfsha.hdfs.DatanodeInfoProto.id:type_name -> hdfsha.hdfs.DatanodeIDProto
-	4,  // 2: hdfsha.hdfs.DatanodeInfoProto.adminState:type_name -> hdfsha.hdfs.DatanodeInfoProto.AdminState
-	13, // 3: hdfsha.hdfs.ContentSummaryProto.typeQuotaInfos:type_name -> hdfsha.hdfs.StorageTypeQuotaInfosProto
-	14, // 4: hdfsha.hdfs.StorageTypeQuotaInfosProto.typeQuotaInfo:type_name -> hdfsha.hdfs.StorageTypeQuotaInfoProto
+	13, // 0: hdfsha.hdfs.DatanodeInfosProto.datanodes:type_name -> hdfsha.hdfs.DatanodeInfoProto
+	11, // 1: hdfsha.hdfs.DatanodeInfoProto.id:type_name -> hdfsha.hdfs.DatanodeIDProto
+	5,  // 2: hdfsha.hdfs.DatanodeInfoProto.adminState:type_name -> hdfsha.hdfs.DatanodeInfoProto.AdminState
+	15, // 3: hdfsha.hdfs.ContentSummaryProto.typeQuotaInfos:type_name -> hdfsha.hdfs.StorageTypeQuotaInfosProto
+	16, // 4: hdfsha.hdfs.StorageTypeQuotaInfosProto.typeQuotaInfo:type_name -> hdfsha.hdfs.StorageTypeQuotaInfoProto
 	0,  // 5: hdfsha.hdfs.StorageTypeQuotaInfoProto.type:type_name -> hdfsha.hdfs.StorageTypeProto
 	0,  // 6: hdfsha.hdfs.StorageTypesProto.storageTypes:type_name -> hdfsha.hdfs.StorageTypeProto
-	7,  // 7: hdfsha.hdfs.LocatedBlockProto.b:type_name -> hdfsha.hdfs.ExtendedBlockProto
-	11, // 8: hdfsha.hdfs.LocatedBlockProto.locs:type_name -> hdfsha.hdfs.DatanodeInfoProto
-	21, // 9: hdfsha.hdfs.LocatedBlockProto.blockToken:type_name -> hdfsha.common.TokenProto
+	9,  // 7: hdfsha.hdfs.LocatedBlockProto.b:type_name -> hdfsha.hdfs.ExtendedBlockProto
+	13, // 8: hdfsha.hdfs.LocatedBlockProto.locs:type_name -> hdfsha.hdfs.DatanodeInfoProto
+	27, // 9: hdfsha.hdfs.LocatedBlockProto.blockToken:type_name -> hdfsha.common.TokenProto
 	0,  // 10: hdfsha.hdfs.LocatedBlockProto.storageTypes:type_name -> hdfsha.hdfs.StorageTypeProto
-	21, // 11: hdfsha.hdfs.LocatedBlockProto.blockTokens:type_name -> hdfsha.common.TokenProto
-	16, // 12: hdfsha.hdfs.LocatedBlocksProto.blocks:type_name -> hdfsha.hdfs.LocatedBlockProto
-	16, // 13: hdfsha.hdfs.LocatedBlocksProto.lastBlock:type_name -> hdfsha.hdfs.LocatedBlockProto
-	5,  // 14: hdfsha.hdfs.HdfsFileStatusProto.fileType:type_name -> hdfsha.hdfs.HdfsFileStatusProto.FileType
-	22, // 15: hdfsha.hdfs.HdfsFileStatusProto.permission:type_name -> hdfsha.hdfs.FsPermissionProto
-	17, // 16: hdfsha.hdfs.HdfsFileStatusProto.locations:type_name -> hdfsha.hdfs.LocatedBlocksProto
+	27, // 11: hdfsha.hdfs.LocatedBlockProto.blockTokens:type_name -> hdfsha.common.TokenProto
+	18, // 12: hdfsha.hdfs.LocatedBlocksProto.blocks:type_name -> hdfsha.hdfs.LocatedBlockProto
+	18, // 13: hdfsha.hdfs.LocatedBlocksProto.lastBlock:type_name -> hdfsha.hdfs.LocatedBlockProto
+	6,  // 14: hdfsha.hdfs.HdfsFileStatusProto.fileType:type_name -> hdfsha.hdfs.HdfsFileStatusProto.FileType
+	28, // 15: hdfsha.hdfs.HdfsFileStatusProto.permission:type_name -> hdfsha.hdfs.FsPermissionProto
+	19, // 16: hdfsha.hdfs.HdfsFileStatusProto.locations:type_name -> hdfsha.hdfs.LocatedBlocksProto
 	3,  // 17: hdfsha.hdfs.FsServerDefaultsProto.checksumType:type_name -> hdfsha.hdfs.ChecksumTypeProto
-	18, // 18: hdfsha.hdfs.DirectoryListingProto.partialListing:type_name -> hdfsha.hdfs.HdfsFileStatusProto
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	20, // 18: hdfsha.hdfs.DirectoryListingProto.partialListing:type_name -> hdfsha.hdfs.HdfsFileStatusProto
+	4,  // 19: hdfsha.hdfs.BlockChecksumOptionsProto.blockChecksumType:type_name -> hdfsha.hdfs.BlockChecksumTypeProto
+	8,  // 20: hdfsha.hdfs.DatanodeStorageProto.state:type_name -> hdfsha.hdfs.DatanodeStorageProto.StorageState
+	0,  // 21: hdfsha.hdfs.DatanodeStorageProto.storageType:type_name -> hdfsha.hdfs.StorageTypeProto
+	24, // 22: hdfsha.hdfs.StorageReportProto.storage:type_name -> hdfsha.hdfs.DatanodeStorageProto
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_hdfspb_hdfs_proto_init() }
@@ -2033,8 +2466,8 @@ func file_hdfspb_hdfs_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_hdfs_proto_rawDesc), len(file_hdfspb_hdfs_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   14,
+			NumEnums:      9,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
