@@ -10,17 +10,20 @@
 #                        of "name=value" added to hdfs-site.xml, winning over the defaults),
 #                        HA_AUTO=1 (automatic failover: a ZooKeeper server "zk" and one
 #                        ZKFC per NameNode, "zkfc1" beside nn1, ...), HA_ZK_SESSION_MS
-#                        (ha.zookeeper.session-timeout.ms with HA_AUTO, default 2000).
+#                        (ha.zookeeper.session-timeout.ms with HA_AUTO, default 2000),
+#                        HA_DATANODES (0): DataNodes "dn1".., each with its own data
+#                        directory dnN/data and transfer, IPC and HTTP ports.
 #   ha_load DIR          pick up a cluster laid out earlier (reads DIR/cluster.env).
 #   ha_hdfs ARGS...      run hdfs with the shared client configuration (conf/).
 #   ha_hdfs_as ID ARGS.. run hdfs with daemon ID's configuration (nn1/conf, ...).
-#   ha_start ID          start daemon ID (jn1.., nn1.., zk, zkfc1..) in the background;
-#                        log in logs/ID.log, pid in run/ID.pid; returns once its RPC port
-#                        listens (zk: once it answers as a standalone server).
+#   ha_start ID          start daemon ID (jn1.., nn1.., dn1.., zk, zkfc1..) in the
+#                        background; log in logs/ID.log, pid in run/ID.pid; returns once
+#                        its RPC port listens (dn: its data transfer port; zk: once it
+#                        answers as a standalone server).
 #   ha_stop ID           SIGTERM, then SIGKILL after HA_STOP_WAIT seconds (10).
 #   ha_kill9 ID          SIGKILL, as a crash.
-#   ha_stop_all          stop every daemon with a pid file: ZKFCs, NameNodes, JournalNodes,
-#                        then ZooKeeper.
+#   ha_stop_all          stop every daemon with a pid file: DataNodes, ZKFCs, NameNodes,
+#                        JournalNodes, then ZooKeeper.
 #   ha_up                bring a laid-out cluster up (start what is not running; format nn1
 #                        and bootstrap the others if new; with HA_AUTO format the znode and
 #                        start the ZKFCs, else make nn1 active if no NameNode is).
@@ -30,7 +33,8 @@
 #   ha_healthy_count ID  how often ZKFC ID has logged its NameNode entering SERVICE_HEALTHY.
 #   ha_running ID        true if ID's process is alive.
 #   ha_wait_port H:P [S] wait up to S seconds (30) for a TCP listener on H:P.
-#   ha_rpc ID, ha_http ID  the RPC and HTTP addresses of daemon ID.
+#   ha_rpc ID, ha_http ID  the RPC and HTTP addresses of daemon ID (a DataNode's "RPC"
+#                        address is its data transfer address; ha_ipc dnN its IPC one).
 #   ha_log_tail          the last lines of every daemon log (for failure reports).
 #   ha_txid ID           NameNode ID's last written (active) or applied (standby) txid.
 #   ha_now_us            the wall clock in microseconds (bash's EPOCHREALTIME).
@@ -105,6 +109,7 @@ ha_init() {
 	HA_NAMESERVICE=${HA_NAMESERVICE:-mycluster}
 	HA_NAMENODES=${HA_NAMENODES:-2}
 	HA_JOURNALNODES=${HA_JOURNALNODES:-3}
+	HA_DATANODES=${HA_DATANODES:-0}
 	HA_HOST=${HA_HOST:-127.0.0.1}
 	HA_AUTO=${HA_AUTO:-0}
 	HA_ZK_SESSION_MS=${HA_ZK_SESSION_MS:-2000}
@@ -115,11 +120,16 @@ ha_init() {
 	mkdir -p "$HA_DIR/conf" "$HA_DIR/logs" "$HA_DIR/run" "$HA_DIR/tmp"
 
 	# cluster.env records the binary, the daemons and their addresses (ha_load reads it).
-	local ns=$HA_NAMESERVICE env=() jns=() nns=()
-	env+=("HA_BIN=$HA_BIN" "HA_NAMESERVICE=$ns" "HA_NAMENODES=$HA_NAMENODES" "HA_JOURNALNODES=$HA_JOURNALNODES" "HA_HOST=$HA_HOST" "HA_AUTO=$HA_AUTO")
+	local ns=$HA_NAMESERVICE env=() jns=() nns=() dns=()
+	env+=("HA_BIN=$HA_BIN" "HA_NAMESERVICE=$ns" "HA_NAMENODES=$HA_NAMENODES" "HA_JOURNALNODES=$HA_JOURNALNODES" "HA_DATANODES=$HA_DATANODES" "HA_HOST=$HA_HOST" "HA_AUTO=$HA_AUTO")
 	for ((i = 1; i <= HA_JOURNALNODES; i++)); do jns+=("jn$i"); done
 	for ((i = 1; i <= HA_NAMENODES; i++)); do nns+=("nn$i"); done
-	for id in "${jns[@]}" "${nns[@]}"; do
+	for ((i = 1; i <= HA_DATANODES; i++)); do dns+=("dn$i"); done
+	for id in "${dns[@]}"; do
+		ha_pick_port "$HA_HOST" || return
+		env+=("HA_IPC_$id=$HA_HOST:$HA_PORT")
+	done
+	for id in "${jns[@]}" "${nns[@]}" "${dns[@]}"; do
 		ha_pick_port "$HA_HOST" || return
 		rpc=$HA_HOST:$HA_PORT
 		ha_pick_port "$HA_HOST" || return
@@ -188,6 +198,15 @@ ha_init() {
 		cp "$HA_DIR/conf/core-site.xml" "$HA_DIR/$id/conf/"
 		ha_write_site "$HA_DIR/$id/conf/hdfs-site.xml" "${hdfs[@]}" "dfs.ha.namenode.id=$id"
 	done
+	for id in "${dns[@]}"; do
+		mkdir -p "$HA_DIR/$id/conf" "$HA_DIR/$id/data"
+		cp "$HA_DIR/conf/core-site.xml" "$HA_DIR/$id/conf/"
+		ha_write_site "$HA_DIR/$id/conf/hdfs-site.xml" "${hdfs[@]}" \
+			"dfs.datanode.address=$(ha_rpc "$id")" \
+			"dfs.datanode.ipc.address=$(ha_ipc "$id")" \
+			"dfs.datanode.http.address=$(ha_http "$id")" \
+			"dfs.datanode.data.dir=$HA_DIR/$id/data"
+	done
 	for id in "${jns[@]}"; do
 		mkdir -p "$HA_DIR/$id/conf" "$HA_DIR/$id/edits"
 		cp "$HA_DIR/conf/core-site.xml" "$HA_DIR/$id/conf/"
@@ -233,6 +252,12 @@ ha_rpc() {
 	echo "${!v}"
 }
 
+ha_ipc() {
+	local v=HA_IPC_$1
+	[[ -n ${!v:-} ]] || ha_die "no DataNode $1" || return
+	echo "${!v}"
+}
+
 ha_hdfs() { "$HA_BIN" --config "$HA_DIR/conf" "$@"; }
 
 ha_hdfs_as() {
@@ -262,6 +287,7 @@ ha_start() {
 	case $id in
 	jn*) cmd=("$HA_BIN" --config "$HA_DIR/$id/conf" journalnode) ;;
 	nn*) cmd=("$HA_BIN" --config "$HA_DIR/$id/conf" namenode) ;;
+	dn*) cmd=("$HA_BIN" --config "$HA_DIR/$id/conf" datanode) ;;
 	zkfc*) cmd=("$HA_BIN" --config "$HA_DIR/nn${id#zkfc}/conf" zkfc) ;;
 	zk)
 		local java=java cp=$HA_ZK_JAR
@@ -342,7 +368,7 @@ ha_stop() {
 ha_stop_all() {
 	[[ -n ${HA_DIR:-} && -d $HA_DIR/run ]] || return 0
 	local f id
-	for f in "$HA_DIR"/run/zkfc*.pid "$HA_DIR"/run/nn*.pid "$HA_DIR"/run/jn*.pid "$HA_DIR"/run/*.pid; do
+	for f in "$HA_DIR"/run/dn*.pid "$HA_DIR"/run/zkfc*.pid "$HA_DIR"/run/nn*.pid "$HA_DIR"/run/jn*.pid "$HA_DIR"/run/*.pid; do
 		[[ -f $f ]] || continue
 		id=$(basename "$f" .pid)
 		ha_stop "$id"
@@ -432,6 +458,9 @@ ha_up() {
 				{ ha_die "namenode -bootstrapStandby on $id failed; see $HA_DIR/logs/format.log"; return; }
 		fi
 		ha_running "$id" || ha_start "$id" || return
+	done
+	for ((i = 1; i <= ${HA_DATANODES:-0}; i++)); do
+		ha_running "dn$i" || ha_start "dn$i" || return
 	done
 	if [[ ${HA_AUTO:-0} == 1 ]]; then
 		if [[ ! -f $HA_DIR/zk/formatted ]]; then
