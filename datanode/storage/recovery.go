@@ -93,7 +93,7 @@ func (s *Store) UpdateReplicaUnderRecovery(bpid string, blockID, recoveryID, new
 	if err := s.bumpGenStampLocked(r, recoveryID); err != nil {
 		return Replica{}, fmt.Errorf("updating %s: %w", r.snapshot().Name(), err)
 	}
-	if newLength < r.numBytes {
+	if newLength < r.numBytes || r.origState != StateFinalized {
 		if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, newLength); err != nil {
 			return Replica{}, fmt.Errorf("updating %s: %w", r.snapshot().Name(), err)
 		}

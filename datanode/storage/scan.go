@@ -295,13 +295,11 @@ func (s *Store) recoverRbwFiles(v *volume, bpid string, id, gs uint64, dataPath,
 		valid = min(dataLen, chunks*int64(cs.BytesPerChecksum))
 		if valid > 0 {
 			lastStart := (valid - 1) / int64(cs.BytesPerChecksum) * int64(cs.BytesPerChecksum)
-			ok, err := s.chunkMatches(cs, dataPath, metaPath, lastStart, valid)
+			n, err := s.lastChunkLength(cs, dataPath, metaPath, lastStart, valid)
 			if err != nil {
 				return nil, err
 			}
-			if !ok {
-				valid = lastStart
-			}
+			valid = lastStart + n
 		}
 	}
 	if valid != dataLen || metaLen != cs.MetaLength(valid) {
@@ -317,28 +315,37 @@ func (s *Store) recoverRbwFiles(v *volume, bpid string, id, gs uint64, dataPath,
 	}, nil
 }
 
-// chunkMatches checks the data chunk [start, end) against its stored
-// checksum.
-func (s *Store) chunkMatches(cs Checksum, dataPath, metaPath string, start, end int64) (bool, error) {
+// lastChunkLength finds how much of the last chunk [start, end) its stored
+// checksum covers: the whole chunk, else the longest prefix whose checksum
+// matches (a crash after a packet's data was written but before its
+// checksum was leaves the previous partial chunk's checksum in place, and
+// that shorter prefix is data the pipeline may have acknowledged), else 0.
+// Hadoop keeps only the whole chunk or nothing.
+func (s *Store) lastChunkLength(cs Checksum, dataPath, metaPath string, start, end int64) (int64, error) {
 	df, err := s.fs.Open(dataPath)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer df.Close()
 	mf, err := s.fs.Open(metaPath)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer mf.Close()
 	buf := make([]byte, end-start)
 	if err := readFull(df, buf, start); err != nil {
-		return false, err
+		return 0, err
 	}
 	sum := make([]byte, ChecksumSize)
 	if err := readFull(mf, sum, MetaHeaderSize+start/int64(cs.BytesPerChecksum)*ChecksumSize); err != nil {
-		return false, err
+		return 0, err
 	}
-	return cs.VerifySums(buf, sum) < 0, nil
+	for n := len(buf); n > 0; n-- {
+		if cs.VerifySums(buf[:n], sum) < 0 {
+			return int64(n), nil
+		}
+	}
+	return 0, nil
 }
 
 // truncateFiles cuts a replica to n bytes: the data file to n, the meta file

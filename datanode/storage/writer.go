@@ -506,12 +506,12 @@ func (s *Store) RecoverRbw(bpid string, blockID, oldGS, newGS uint64, minBytesRc
 		return nil, fmt.Errorf("%w: Unmatched length replica %s: BytesAcked = %d BytesRcvd = %d are not in the range of [%d, %d].",
 			ErrReplicaNotFound, r.snapshot(), acked, n, minBytesRcvd, maxBytesRcvd)
 	}
-	if n > acked {
-		if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, acked); err != nil {
-			return nil, fmt.Errorf("recovering %s: %w", b, err)
-		}
-		r.numBytes = acked
+	// Always rewritten: a stopped writer may have left bytes, or a half-written
+	// checksum, past what it counted.
+	if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, acked); err != nil {
+		return nil, fmt.Errorf("recovering %s: %w", b, err)
 	}
+	r.numBytes = acked
 	if err := s.bumpGenStampLocked(r, newGS); err != nil {
 		return nil, fmt.Errorf("recovering %s: %w", b, err)
 	}
@@ -530,4 +530,87 @@ func (s *Store) bumpGenStampLocked(r *replicaInfo, gs uint64) error {
 	}
 	r.metaPath, r.gs = meta, gs
 	return s.fs.SyncDir(vfs.Dir(meta))
+}
+
+// recoverCheckLocked is Hadoop's recoverCheck for append and close
+// recovery: the replica must be FINALIZED or RBW (its writer already
+// stopped), with a generation stamp in [oldGS, newGS] and exactly
+// expectedLen bytes.
+func (s *Store) recoverCheckLocked(r *replicaInfo, b string, oldGS, newGS uint64, expectedLen int64) error {
+	if r == nil {
+		return fmt.Errorf("%w: Replica not found for %s", ErrReplicaNotFound, b)
+	}
+	if r.state != StateFinalized && r.state != StateRBW {
+		return fmt.Errorf("%w: Cannot recover append/close to a replica that's not FINALIZED and not RBW %s", ErrReplicaNotFound, r.snapshot())
+	}
+	if r.gs < oldGS || r.gs > newGS {
+		return fmt.Errorf("%w: Cannot append to a replica with unexpected generation stamp %s. Expected GS range is [%d, %d].",
+			ErrReplicaNotFound, r.snapshot(), oldGS, newGS)
+	}
+	if r.numBytes != expectedLen {
+		return fmt.Errorf("%w: Corrupted replica %s with a length of %d expected length is %d", ErrReplicaNotFound, r.snapshot(), r.numBytes, expectedLen)
+	}
+	return nil
+}
+
+// RecoverAppend takes over a replica for a pipeline that failed while
+// appending (WRITE_BLOCK stage PIPELINE_SETUP_APPEND_RECOVERY): a finalized
+// replica is reopened as by Append, an RBW one has its writer stopped and
+// its generation stamp moved to newGS. Either way it must hold expectedLen
+// bytes with a generation stamp in [oldGS, newGS].
+func (s *Store) RecoverAppend(bpid string, blockID, oldGS, newGS uint64, expectedLen int64) (*ReplicaWriter, error) {
+	r, err := s.lockReplicaStopped(bpid, blockID)
+	if err != nil {
+		return nil, err
+	}
+	b := bpid + ":" + BlockName(blockID, oldGS)
+	if err := s.recoverCheckLocked(r, b, oldGS, newGS, expectedLen); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if r.state == StateFinalized {
+		gs := r.gs
+		s.mu.Unlock()
+		return s.Append(bpid, blockID, gs, newGS, expectedLen)
+	}
+	defer s.mu.Unlock()
+	if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, r.numBytes); err != nil {
+		return nil, fmt.Errorf("recovering append of %s: %w", b, err)
+	}
+	if err := s.bumpGenStampLocked(r, newGS); err != nil {
+		return nil, fmt.Errorf("recovering append of %s: %w", b, err)
+	}
+	r.bytesAcked = r.numBytes
+	return s.newWriterLocked(r, false)
+}
+
+// RecoverClose completes a replica whose pipeline failed while closing
+// (WRITE_BLOCK stage PIPELINE_CLOSE_RECOVERY): checks as RecoverAppend,
+// then the generation stamp becomes newGS and an RBW replica is finalized.
+func (s *Store) RecoverClose(bpid string, blockID, oldGS, newGS uint64, expectedLen int64) (Replica, error) {
+	r, err := s.lockReplicaStopped(bpid, blockID)
+	if err != nil {
+		return Replica{}, err
+	}
+	defer s.mu.Unlock()
+	b := bpid + ":" + BlockName(blockID, oldGS)
+	if err := s.recoverCheckLocked(r, b, oldGS, newGS, expectedLen); err != nil {
+		return Replica{}, err
+	}
+	if r.state == StateRBW {
+		// The stopped writer may have left bytes past numBytes.
+		if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, r.numBytes); err != nil {
+			return Replica{}, fmt.Errorf("recovering close of %s: %w", b, err)
+		}
+	}
+	if err := s.bumpGenStampLocked(r, newGS); err != nil {
+		return Replica{}, fmt.Errorf("recovering close of %s: %w", b, err)
+	}
+	if r.state == StateRBW {
+		if err := s.moveToFinalizedLocked(r); err != nil {
+			return Replica{}, err
+		}
+	}
+	r.bytesAcked = r.numBytes
+	return r.snapshot(), nil
 }
