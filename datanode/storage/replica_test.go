@@ -617,3 +617,24 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("Usage %+v %v %v", total, vols, err)
 	}
 }
+
+func TestAcksDefaultToBytesWritten(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	data := randBytes(3000, 28)
+	writeRbw(t, s, 71, 1, data)
+	rr, err := s.OpenReplica(testBP, 71, 1)
+	if err != nil || rr.Length() != 3000 {
+		t.Fatalf("rbw readable length: %v", err)
+	}
+	rr.Close()
+	w, err := s.RecoverRbw(testBP, 71, 1, 2, 3000, 3000)
+	if err != nil || w.BytesOnDisk() != 3000 {
+		t.Fatalf("RecoverRbw: %v", err)
+	}
+	if _, err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, 71, 2); !bytes.Equal(got, data) {
+		t.Fatal("data differs")
+	}
+}

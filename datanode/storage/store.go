@@ -141,6 +141,7 @@ type replicaInfo struct {
 	vol        *volume
 	numBytes   int64
 	bytesAcked int64
+	ackTracked bool // the writer reports acks (SetBytesAcked)
 	cs         Checksum
 	dataPath   string
 	metaPath   string

@@ -150,7 +150,7 @@ func (s *Store) newWriterLocked(r *replicaInfo, fresh bool) (*ReplicaWriter, err
 		return nil, fmt.Errorf("opening %s: %w", r.dataPath, err)
 	}
 	w.mu.data, w.mu.meta, w.mu.bytes = data, meta, r.numBytes
-	r.writer = w
+	r.writer, r.ackTracked, r.bytesAcked = w, false, r.numBytes
 	return w, nil
 }
 
@@ -259,6 +259,9 @@ func (w *ReplicaWriter) WriteChunks(offsetInBlock int64, data, checksums []byte)
 	w.mu.bytes = end
 	w.s.mu.Lock()
 	w.r.numBytes = end
+	if !w.r.ackTracked {
+		w.r.bytesAcked = end
+	}
 	w.s.mu.Unlock()
 	return nil
 }
@@ -266,10 +269,14 @@ func (w *ReplicaWriter) WriteChunks(offsetInBlock int64, data, checksums []byte)
 // SetBytesAcked records how much of the replica the pipeline acknowledged
 // (the responder calls it as it sends each ack upstream). It is the
 // visible length for readers of an RBW replica and what RecoverRbw keeps.
+// Until a writer's first call, every byte written counts as acknowledged
+// (so a caller that never calls it gets readers and RecoverRbw that see
+// everything on disk); from then on only what it reports.
 func (w *ReplicaWriter) SetBytesAcked(n int64) {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
 	if w.r.writer == w {
+		w.r.ackTracked = true
 		w.r.bytesAcked = min(n, w.r.numBytes)
 	}
 }
