@@ -25,8 +25,8 @@ type ReplicaReader struct {
 }
 
 // OpenReplica opens a replica for reading. Finalized replicas are read whole,
-// RBW ones up to what the pipeline acknowledged; RWR, RUR and TEMPORARY ones
-// are not readable. A replica whose generation stamp is older than genStamp
+// RBW ones up to what the pipeline acknowledged, RUR ones as their state
+// before recovery; RWR and TEMPORARY ones are not readable. A replica whose generation stamp is older than genStamp
 // is refused; a newer one is served (the client's block is stale, as
 // Hadoop's BlockSender allows): Replica().GenStamp says which.
 func (s *Store) OpenReplica(bpid string, blockID, genStamp uint64) (*ReplicaReader, error) {
@@ -44,7 +44,13 @@ func (s *Store) OpenReplica(bpid string, blockID, genStamp uint64) (*ReplicaRead
 		return nil, fmt.Errorf("%w: Replica gen stamp < block genstamp, block=%s, replica=%s", ErrReplicaNotFound, b, r.snapshot())
 	}
 	rr := &ReplicaReader{replica: r.snapshot(), cs: r.cs}
-	switch r.state {
+	state := r.state
+	if state == StateRUR {
+		// Under recovery, a replica reads as it did before (Hadoop's
+		// ReplicaUnderRecovery.getVisibleLength).
+		state = r.origState
+	}
+	switch state {
 	case StateFinalized:
 		rr.length = r.numBytes
 	case StateRBW:
