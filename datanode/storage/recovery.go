@@ -27,7 +27,7 @@ type ReplicaRecoveryInfo struct {
 // a lower one is superseded. No replica: ErrReplicaNotFound (Hadoop answers
 // "not found" rather than failing).
 func (s *Store) InitReplicaRecovery(bpid string, blockID, genStamp, recoveryID uint64) (ReplicaRecoveryInfo, error) {
-	r, err := s.lockReplicaStopped(bpid, blockID)
+	r, err := s.lockReplicaStopped(bpid, blockID, nil)
 	if err != nil {
 		return ReplicaRecoveryInfo{}, err
 	}
@@ -93,7 +93,7 @@ func (s *Store) UpdateReplicaUnderRecovery(bpid string, blockID, recoveryID, new
 	if err := s.bumpGenStampLocked(r, recoveryID); err != nil {
 		return Replica{}, fmt.Errorf("updating %s: %w", r.snapshot().Name(), err)
 	}
-	if newLength < r.numBytes || r.origState != StateFinalized {
+	if newLength < r.numBytes {
 		if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, newLength); err != nil {
 			return Replica{}, fmt.Errorf("updating %s: %w", r.snapshot().Name(), err)
 		}
@@ -110,8 +110,15 @@ func (s *Store) UpdateReplicaUnderRecovery(bpid string, blockID, recoveryID, new
 func (s *Store) finalizeRecoveredLocked(r *replicaInfo) error {
 	if r.origState == StateFinalized {
 		r.state = StateFinalized
-	} else if err := s.moveToFinalizedLocked(r); err != nil {
-		return err
+	} else {
+		// Its writer may have stopped without fsyncing: make the files
+		// durable (and exactly numBytes long) before they count as finalized.
+		if err := s.truncateFiles(r.cs, r.dataPath, r.metaPath, r.numBytes); err != nil {
+			return fmt.Errorf("finalizing %s: %w", r.snapshot().Name(), err)
+		}
+		if err := s.moveToFinalizedLocked(r); err != nil {
+			return err
+		}
 	}
 	r.bytesAcked, r.recoveryID, r.origState = r.numBytes, 0, 0
 	return nil

@@ -515,12 +515,22 @@ func TestCreateConflicts(t *testing.T) {
 	if _, err := s.CreateRbw(testBP, 91, 1, Checksum{}); !errors.Is(err, ErrReplicaAlreadyExists) {
 		t.Fatalf("CreateRbw over an rbw replica: %v", err)
 	}
+	if _, err := s.CreateTemporary(testBP, 91, 1, Checksum{}); !errors.Is(err, ErrReplicaAlreadyExists) {
+		t.Fatalf("CreateTemporary with the same genstamp: %v", err)
+	}
+	if _, err := s.Invalidate(testBP, 91, 7); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("Invalidate with another genstamp: %v", err)
+	}
+	// Refused requests leave the write in progress alone.
+	if err := w.WriteChunks(10, []byte{1}, nil); err != nil {
+		t.Fatalf("writer disturbed by refused requests: %v", err)
+	}
 	// A transfer with a newer genstamp replaces the older unfinished one.
 	tw, err := s.CreateTemporary(testBP, 91, 2, Checksum{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteChunks(10, []byte{1}, nil); !errors.Is(err, ErrWriterStopped) {
+	if err := w.WriteChunks(11, []byte{1}, nil); !errors.Is(err, ErrWriterStopped) {
 		t.Fatalf("old writer: %v", err)
 	}
 	if _, err := s.OpenReplica(testBP, 91, 2); !errors.Is(err, ErrReplicaNotFound) {

@@ -136,7 +136,6 @@ func (s *Store) loadBlockPool(v *volume, bpid string) error {
 				}
 				delete(src.data, id)
 				log.Info("completed an interrupted replica move", zap.String("from", p), zap.String("to", dataPath))
-				ok = true
 				break
 			}
 			if dataPath == "" {

@@ -524,8 +524,11 @@ func (s *Store) lookupLocked(bpid string, id uint64) *replicaInfo {
 
 // lockReplicaStopped returns with s.mu held and the replica (nil if absent)
 // without a writer: a writer that owned it is stopped first (without s.mu,
-// as the lock order requires), like Hadoop's stopWriter.
-func (s *Store) lockReplicaStopped(bpid string, id uint64) (*replicaInfo, error) {
+// as the lock order requires), like Hadoop's stopWriter. check, when not
+// nil, runs under s.mu before any writer is stopped and again after: its
+// error is returned (without the lock) and leaves the writer alone, so a
+// refused request never disturbs a write in progress.
+func (s *Store) lockReplicaStopped(bpid string, id uint64, check func(r *replicaInfo) error) (*replicaInfo, error) {
 	for {
 		s.mu.Lock()
 		if s.mu.closed {
@@ -533,6 +536,12 @@ func (s *Store) lockReplicaStopped(bpid string, id uint64) (*replicaInfo, error)
 			return nil, ErrClosed
 		}
 		r := s.lookupLocked(bpid, id)
+		if check != nil {
+			if err := check(r); err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+		}
 		if r == nil || r.writer == nil {
 			return r, nil
 		}
@@ -542,6 +551,12 @@ func (s *Store) lockReplicaStopped(bpid string, id uint64) (*replicaInfo, error)
 		s.mu.Lock()
 		if s.lookupLocked(bpid, id) == r && r.writer == w {
 			r.writer = nil
+			if check != nil {
+				if err := check(r); err != nil {
+					s.mu.Unlock()
+					return nil, err
+				}
+			}
 			return r, nil
 		}
 		s.mu.Unlock()
@@ -553,18 +568,20 @@ func (s *Store) lockReplicaStopped(bpid string, id uint64) (*replicaInfo, error)
 // block report (DELETED_BLOCK with its storage id). A replica with another
 // generation stamp is not deleted.
 func (s *Store) Invalidate(bpid string, blockID, genStamp uint64) (Replica, error) {
-	r, err := s.lockReplicaStopped(bpid, blockID)
+	r, err := s.lockReplicaStopped(bpid, blockID, func(r *replicaInfo) error {
+		if r == nil {
+			return fmt.Errorf("%w: Failed to delete replica %s: ReplicaInfo not found.", ErrReplicaNotFound, BlockName(blockID, genStamp))
+		}
+		if r.gs != genStamp {
+			return fmt.Errorf("%w: Failed to delete replica %s: GenerationStamp not matched, existing replica is %s",
+				ErrBadRequest, BlockName(blockID, genStamp), r.snapshot())
+		}
+		return nil
+	})
 	if err != nil {
 		return Replica{}, err
 	}
 	defer s.mu.Unlock()
-	if r == nil {
-		return Replica{}, fmt.Errorf("%w: Failed to delete replica %s: ReplicaInfo not found.", ErrReplicaNotFound, BlockName(blockID, genStamp))
-	}
-	if r.gs != genStamp {
-		return Replica{}, fmt.Errorf("%w: Failed to delete replica %s: GenerationStamp not matched, existing replica is %s",
-			ErrBadRequest, BlockName(blockID, genStamp), r.snapshot())
-	}
 	rep := r.snapshot()
 	if err := s.removeFiles(r.dataPath, r.metaPath); err != nil {
 		return Replica{}, fmt.Errorf("deleting %s: %w", rep.Name(), err)

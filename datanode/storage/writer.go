@@ -81,22 +81,27 @@ func (s *Store) create(bpid string, id, gs uint64, cs Checksum, state State) (*R
 	if err := cs.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := s.lockReplicaStopped(bpid, id)
+	r, err := s.lockReplicaStopped(bpid, id, func(r *replicaInfo) error {
+		if p := s.mu.pools[bpid]; p == nil || !p.added {
+			return fmt.Errorf("%w: %s", ErrBlockPoolNotAdded, bpid)
+		}
+		if r == nil {
+			return nil
+		}
+		replaceable := state == StateTemporary && r.gs < gs &&
+			(r.state == StateTemporary || r.state == StateRBW || r.state == StateRWR)
+		if !replaceable {
+			return fmt.Errorf("%w: Block %s:%s already exists in state %s and thus cannot be created.",
+				ErrReplicaAlreadyExists, bpid, BlockName(id, gs), r.state)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 	p := s.mu.pools[bpid]
-	if p == nil || !p.added {
-		return nil, fmt.Errorf("%w: %s", ErrBlockPoolNotAdded, bpid)
-	}
 	if r != nil {
-		replaceable := state == StateTemporary && r.gs < gs &&
-			(r.state == StateTemporary || r.state == StateRBW || r.state == StateRWR)
-		if !replaceable {
-			return nil, fmt.Errorf("%w: Block %s:%s already exists in state %s and thus cannot be created.",
-				ErrReplicaAlreadyExists, bpid, BlockName(id, gs), r.state)
-		}
 		s.log.Info("replacing an older unfinalized replica with a transfer", zap.String("old", r.snapshot().String()),
 			zap.Uint64("newGenStamp", gs))
 		if err := s.removeFiles(r.dataPath, r.metaPath); err != nil {
@@ -492,18 +497,20 @@ func (s *Store) Append(bpid string, blockID, oldGS, newGS uint64, expectedLen in
 // checksum recomputed), the meta file is renamed for newGS, and a new writer
 // continues at the acknowledged length.
 func (s *Store) RecoverRbw(bpid string, blockID, oldGS, newGS uint64, minBytesRcvd, maxBytesRcvd int64) (*ReplicaWriter, error) {
-	r, err := s.lockReplicaStopped(bpid, blockID)
+	b := bpid + ":" + BlockName(blockID, oldGS)
+	r, err := s.lockReplicaStopped(bpid, blockID, func(r *replicaInfo) error {
+		if r == nil {
+			return fmt.Errorf("%w: Replica not found for %s", ErrReplicaNotFound, b)
+		}
+		if r.state != StateRBW {
+			return fmt.Errorf("%w: Cannot recover a non-RBW replica %s", ErrReplicaNotFound, r.snapshot())
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	b := bpid + ":" + BlockName(blockID, oldGS)
-	if r == nil {
-		return nil, fmt.Errorf("%w: Replica not found for %s", ErrReplicaNotFound, b)
-	}
-	if r.state != StateRBW {
-		return nil, fmt.Errorf("%w: Cannot recover a non-RBW replica %s", ErrReplicaNotFound, r.snapshot())
-	}
 	if r.gs < oldGS || r.gs > newGS {
 		return nil, fmt.Errorf("%w: Cannot append to a replica with unexpected generation stamp %s. Expected GS range is [%d, %d].",
 			ErrReplicaNotFound, r.snapshot(), oldGS, newGS)
@@ -566,7 +573,7 @@ func (s *Store) recoverCheckLocked(r *replicaInfo, b string, oldGS, newGS uint64
 // its generation stamp moved to newGS. Either way it must hold expectedLen
 // bytes with a generation stamp in [oldGS, newGS].
 func (s *Store) RecoverAppend(bpid string, blockID, oldGS, newGS uint64, expectedLen int64) (*ReplicaWriter, error) {
-	r, err := s.lockReplicaStopped(bpid, blockID)
+	r, err := s.lockReplicaStopped(bpid, blockID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -595,7 +602,7 @@ func (s *Store) RecoverAppend(bpid string, blockID, oldGS, newGS uint64, expecte
 // (WRITE_BLOCK stage PIPELINE_CLOSE_RECOVERY): checks as RecoverAppend,
 // then the generation stamp becomes newGS and an RBW replica is finalized.
 func (s *Store) RecoverClose(bpid string, blockID, oldGS, newGS uint64, expectedLen int64) (Replica, error) {
-	r, err := s.lockReplicaStopped(bpid, blockID)
+	r, err := s.lockReplicaStopped(bpid, blockID, nil)
 	if err != nil {
 		return Replica{}, err
 	}
