@@ -43,6 +43,8 @@ type Config struct {
 	Jitter func() float64
 	// Dial opens connections; nil uses net.Dialer (see rpc.ClientConfig.Dial).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Data tunes file reads and writes beyond Hadoop's keys (see DataOptions).
+	Data DataOptions
 }
 
 // Client calls the NameNodes of one HDFS URI with failover. It is safe for concurrent use.
@@ -57,6 +59,8 @@ type Client struct {
 	// first failover (the usual "nn1 is the standby") is logged at DEBUG,
 	// as Hadoop's RetryInvocationHandler does.
 	succeeded atomic.Bool
+	// dfsState is the data path: file reads and writes (dfs.go).
+	dfsState
 
 	mu struct {
 		sync.Mutex
@@ -117,6 +121,10 @@ func New(cfg Config, uri string) (*Client, error) {
 	}
 	if cl.jitter == nil {
 		cl.jitter = rand.Float64
+	}
+	if cl.dfsState, err = newDFSState(c, cfg, cl); err != nil {
+		r.Close()
+		return nil, err
 	}
 	return cl, nil
 }
@@ -310,8 +318,12 @@ func (c *Client) Active() string {
 // ClientID returns the 16-byte client id sent with every call, to every NameNode.
 func (c *Client) ClientID() []byte { return c.rpc.ClientID() }
 
-// Close closes every connection.
-func (c *Client) Close() error { return c.rpc.Close() }
+// Close stops the lease renewal and closes every connection. Files still open for
+// writing are not completed: their leases expire on the NameNode.
+func (c *Client) Close() error {
+	c.leases.close()
+	return c.rpc.Close()
+}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

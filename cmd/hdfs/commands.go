@@ -9,6 +9,7 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(getconfTool()),
 		e.tool(versionTool(e)),
 		e.tool(journalnodeTool()),
+		e.tool(datanodeTool()),
 		e.tool(oivTool()),
 		e.tool(oevTool()),
 		e.tool(namenodeTool()),

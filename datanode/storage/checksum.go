@@ -31,6 +31,11 @@ func (t ChecksumType) String() string {
 // DefaultBytesPerChecksum is dfs.bytes-per-checksum's default.
 const DefaultBytesPerChecksum = 512
 
+// MaxBytesPerChecksum bounds the chunk size accepted from a client or a
+// meta file: a chunk travels whole in one packet, and Hadoop's packets are
+// at most 16 MiB.
+const MaxBytesPerChecksum = 16 << 20
+
 // ChecksumSize is the size of one stored checksum (any non-NULL type).
 const ChecksumSize = 4
 
@@ -71,8 +76,8 @@ func (c Checksum) Validate() error {
 	default:
 		return fmt.Errorf("%w: unknown checksum type %d", ErrBadRequest, uint8(c.Type))
 	}
-	if c.BytesPerChecksum <= 0 {
-		return fmt.Errorf("%w: bytesPerChecksum %d must be positive", ErrBadRequest, c.BytesPerChecksum)
+	if c.BytesPerChecksum <= 0 || c.BytesPerChecksum > MaxBytesPerChecksum {
+		return fmt.Errorf("%w: bytesPerChecksum %d out of range (1 to %d)", ErrBadRequest, c.BytesPerChecksum, MaxBytesPerChecksum)
 	}
 	return nil
 }
@@ -91,13 +96,20 @@ func (c Checksum) MetaLength(n int64) int64 {
 
 // Sum computes the checksum of one chunk.
 func (c Checksum) Sum(chunk []byte) uint32 {
-	switch c.Type {
-	case ChecksumCRC32C:
-		return crc32.Checksum(chunk, castagnoli)
-	case ChecksumCRC32:
-		return crc32.Checksum(chunk, ieee)
+	if t := c.table(); t != nil {
+		return crc32.Checksum(chunk, t)
 	}
 	return 0
+}
+
+func (c Checksum) table() *crc32.Table {
+	switch c.Type {
+	case ChecksumCRC32C:
+		return castagnoli
+	case ChecksumCRC32:
+		return ieee
+	}
+	return nil
 }
 
 // AppendSums appends the big-endian checksums of data's chunks (the last one
@@ -158,7 +170,7 @@ func DecodeMetaHeader(b []byte) (Checksum, error) {
 		return Checksum{}, fmt.Errorf("meta file version %d, want %d", v, MetaVersion)
 	}
 	bpc := binary.BigEndian.Uint32(b[3:7])
-	if bpc == 0 || bpc > 1<<30 {
+	if bpc == 0 || bpc > MaxBytesPerChecksum {
 		return Checksum{}, fmt.Errorf("meta file bytesPerChecksum %d out of range", bpc)
 	}
 	c := Checksum{Type: ChecksumType(b[2]), BytesPerChecksum: int(bpc)}

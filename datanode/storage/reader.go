@@ -157,8 +157,9 @@ func (rr *ReplicaReader) ReadChunks(offset int64, data, checksums []byte) (int, 
 // BLOCK_CHECKSUM's MD5 of CRCs), computed for an RBW replica.
 func (rr *ReplicaReader) Checksums() ([]byte, error) {
 	out := make([]byte, 0, rr.cs.Chunks(rr.length)*int64(rr.cs.Size()))
-	buf := make([]byte, 64*rr.cs.BytesPerChecksum)
-	sums := make([]byte, 64*ChecksumSize)
+	chunks := rr.bufferChunks()
+	buf := make([]byte, chunks*rr.cs.BytesPerChecksum)
+	sums := make([]byte, chunks*ChecksumSize)
 	for off := int64(0); off < rr.length; {
 		n, err := rr.ReadChunks(off, buf, sums)
 		if err != nil {
@@ -180,8 +181,9 @@ func (rr *ReplicaReader) Verify() error {
 		return nil
 	}
 	bpc := int64(rr.cs.BytesPerChecksum)
-	buf := make([]byte, 64*bpc)
-	stored := make([]byte, 64*ChecksumSize)
+	chunks := rr.bufferChunks()
+	buf := make([]byte, int64(chunks)*bpc)
+	stored := make([]byte, chunks*ChecksumSize)
 	for off := int64(0); off < rr.length; {
 		n := min(int64(len(buf)), rr.length-off)
 		if err := readFull(rr.data, buf[:n], off); err != nil {
@@ -205,6 +207,12 @@ func (rr *ReplicaReader) Verify() error {
 		off += n
 	}
 	return nil
+}
+
+// bufferChunks is how many chunks Verify and Checksums read at a time:
+// about 256 KiB, at least one chunk.
+func (rr *ReplicaReader) bufferChunks() int {
+	return max(1, (256<<10)/rr.cs.BytesPerChecksum)
 }
 
 // Close closes the files.

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"strings"
 
@@ -339,12 +341,15 @@ func (s *Store) lastChunkLength(cs Checksum, dataPath, metaPath string, start, e
 	if err := readFull(mf, sum, MetaHeaderSize+start/int64(cs.BytesPerChecksum)*ChecksumSize); err != nil {
 		return 0, err
 	}
-	for n := len(buf); n > 0; n-- {
-		if cs.VerifySums(buf[:n], sum) < 0 {
-			return int64(n), nil
+	want := binary.BigEndian.Uint32(sum)
+	best, crc := 0, uint32(0)
+	for n := 1; n <= len(buf); n++ {
+		crc = crc32.Update(crc, cs.table(), buf[n-1:n])
+		if crc == want {
+			best = n
 		}
 	}
-	return 0, nil
+	return int64(best), nil
 }
 
 // truncateFiles cuts a replica to n bytes: the data file to n, the meta file
