@@ -94,6 +94,16 @@
 // the same block is found twice, the higher generation stamp wins, then the
 // finalized one, then the longer, and the other's files are deleted.
 //
+// # Writers and acknowledged length
+//
+// A ReplicaWriter takes packets as they arrive (WriteChunks) and verifies
+// the client's checksums when given them; it stores its own, recomputing a
+// chunk's checksum whenever a write starts inside it (append, pipeline
+// recovery, hflush resending a partial chunk). The acknowledged length of
+// an RBW replica (what readers see and what RecoverRbw keeps) is what the
+// writer reported with SetBytesAcked; a writer that never reports acks has
+// every written byte counted as acknowledged.
+//
 // # Concurrency
 //
 // Store methods are safe for concurrent use; Store.mu guards the replica

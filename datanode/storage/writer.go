@@ -199,7 +199,9 @@ func (w *ReplicaWriter) failLocked(err error) error {
 // of data (the last, and after an append or recovery also the first, may be
 // short), as DataTransferProtocol packets carry them. checksums is verified
 // against data (ErrChecksum on mismatch, nothing written); nil skips the
-// check and computes them.
+// check and computes them. They must be of the writer's Checksum(): a
+// caller whose client uses another type or chunk size verifies them itself
+// and passes nil.
 //
 // offsetInBlock may not exceed BytesOnDisk (no holes). Bytes before
 // BytesOnDisk are already stored and skipped (a resent packet); when the
