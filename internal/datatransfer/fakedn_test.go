@@ -29,6 +29,7 @@ type fakeDN struct {
 	statuses   []hdfspb.Status // read statuses received from readers
 	syncs      int
 	heartbeats int
+	transfers  []*hdfspb.OpTransferBlockProto
 
 	// Knobs, set before use.
 	corruptAt   int64         // flip a bit of this block offset when serving reads (-1 none)
@@ -118,6 +119,11 @@ func (d *fakeDN) serve(c net.Conn) {
 		d.serveWrite(c, br, msg.(*hdfspb.OpWriteBlockProto))
 	case OpBlockChecksum:
 		d.serveChecksum(c, msg.(*hdfspb.OpBlockChecksumProto))
+	case OpTransferBlock:
+		d.mu.Lock()
+		d.transfers = append(d.transfers, msg.(*hdfspb.OpTransferBlockProto))
+		d.mu.Unlock()
+		_ = WriteResponse(c, &hdfspb.BlockOpResponseProto{Status: hdfspb.Status_SUCCESS.Enum()})
 	}
 }
 
@@ -165,7 +171,13 @@ func (d *fakeDN) serveRead(c net.Conn, br *bufio.Reader, op *hdfspb.OpReadBlockP
 }
 
 func (d *fakeDN) serveChecksum(c net.Conn, op *hdfspb.OpBlockChecksumProto) {
-	data := d.block(op.GetHeader().GetBlock().GetBlockId())
+	d.mu.Lock()
+	data, ok := d.blocks[op.GetHeader().GetBlock().GetBlockId()]
+	d.mu.Unlock()
+	if !ok {
+		_ = WriteResponse(c, &hdfspb.BlockOpResponseProto{Status: hdfspb.Status_ERROR.Enum(), Message: proto.String("replica not found")})
+		return
+	}
 	sums := d.cs.Compute(nil, data)
 	sum := md5.Sum(sums)
 	_ = WriteResponse(c, &hdfspb.BlockOpResponseProto{Status: hdfspb.Status_SUCCESS.Enum(), ChecksumResponse: &hdfspb.OpBlockChecksumResponseProto{
