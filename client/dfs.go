@@ -18,6 +18,10 @@ import (
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
+// ClientDatanodeProtocol is the protocol name of Hadoop's ClientDatanodeProtocol on a
+// DataNode's IPC port.
+const ClientDatanodeProtocol = "org.apache.hadoop.hdfs.protocol.ClientDatanodeProtocol"
+
 // dfsState is what the data path adds to a Client (Hadoop's DFSClient): the
 // configuration, the lease holder name and the lease renewer.
 type dfsState struct {

@@ -277,9 +277,13 @@ func (s *Store) checkFinalized(v *volume, bpid string, id, gs uint64, dataPath, 
 }
 
 // recoverRbwFiles loads an rbw replica as RWR, trimming what a crash may
-// have left unchecked (Hadoop's validateIntegrityAndSetLength): the valid
-// length is the data covered by stored checksums, less a last chunk whose
-// checksum does not match. Longer files are truncated to it.
+// have left unchecked. Unlike Hadoop's validateIntegrityAndSetLength, which
+// checks only the last chunk, every chunk is verified (an rbw replica is at
+// most one block, and only replicas being written at the crash are rbw):
+// after a crash, unsynced bytes may read back as zeros anywhere past the
+// last fsync. The valid length ends at the first chunk that does not match
+// its stored checksum, keeping the longest prefix of that chunk which does
+// (see validPrefix). Longer files are truncated to it.
 func (s *Store) recoverRbwFiles(v *volume, bpid string, id, gs uint64, dataPath, metaPath string, log *zap.Logger) (*replicaInfo, error) {
 	cs, metaLen, err := s.readMetaHeader(metaPath)
 	if err != nil {
@@ -293,14 +297,9 @@ func (s *Store) recoverRbwFiles(v *volume, bpid string, id, gs uint64, dataPath,
 	valid := dataLen
 	if cs.Size() > 0 {
 		chunks := (metaLen - MetaHeaderSize) / int64(cs.Size())
-		valid = min(dataLen, chunks*int64(cs.BytesPerChecksum))
-		if valid > 0 {
-			lastStart := (valid - 1) / int64(cs.BytesPerChecksum) * int64(cs.BytesPerChecksum)
-			n, err := s.lastChunkLength(cs, dataPath, metaPath, lastStart, valid)
-			if err != nil {
-				return nil, err
-			}
-			valid = lastStart + n
+		valid, err = s.validPrefix(cs, dataPath, metaPath, min(dataLen, chunks*int64(cs.BytesPerChecksum)))
+		if err != nil {
+			return nil, err
 		}
 	}
 	if valid != dataLen || metaLen != cs.MetaLength(valid) {
@@ -316,13 +315,16 @@ func (s *Store) recoverRbwFiles(v *volume, bpid string, id, gs uint64, dataPath,
 	}, nil
 }
 
-// lastChunkLength finds how much of the last chunk [start, end) its stored
-// checksum covers: the whole chunk, else the longest prefix whose checksum
-// matches (a crash after a packet's data was written but before its
-// checksum was leaves the previous partial chunk's checksum in place, and
-// that shorter prefix is data the pipeline may have acknowledged), else 0.
-// Hadoop keeps only the whole chunk or nothing.
-func (s *Store) lastChunkLength(cs Checksum, dataPath, metaPath string, start, end int64) (int64, error) {
+// validPrefix returns how many of the first n data bytes their stored
+// checksums vouch for: all chunks up to the first mismatch, plus the
+// longest prefix of that chunk whose checksum equals the stored one (a
+// crash after a packet's data was written but before its checksum was
+// leaves the previous, partial chunk's checksum in place, and that shorter
+// prefix is data the pipeline may have acknowledged).
+func (s *Store) validPrefix(cs Checksum, dataPath, metaPath string, n int64) (int64, error) {
+	if n <= 0 {
+		return 0, nil
+	}
 	df, err := s.fs.Open(dataPath)
 	if err != nil {
 		return 0, err
@@ -333,23 +335,37 @@ func (s *Store) lastChunkLength(cs Checksum, dataPath, metaPath string, start, e
 		return 0, err
 	}
 	defer mf.Close()
-	buf := make([]byte, end-start)
-	if err := readFull(df, buf, start); err != nil {
-		return 0, err
-	}
-	sum := make([]byte, ChecksumSize)
-	if err := readFull(mf, sum, MetaHeaderSize+start/int64(cs.BytesPerChecksum)*ChecksumSize); err != nil {
-		return 0, err
-	}
-	want := binary.BigEndian.Uint32(sum)
-	best, crc := 0, uint32(0)
-	for n := 1; n <= len(buf); n++ {
-		crc = crc32.Update(crc, cs.table(), buf[n-1:n])
-		if crc == want {
-			best = n
+	bpc := int64(cs.BytesPerChecksum)
+	per := max(1, (256<<10)/bpc)
+	buf := make([]byte, per*bpc)
+	sums := make([]byte, per*ChecksumSize)
+	for off := int64(0); off < n; {
+		k := min(int64(len(buf)), n-off)
+		if err := readFull(df, buf[:k], off); err != nil {
+			return 0, err
 		}
+		need := cs.Chunks(k) * ChecksumSize
+		if err := readFull(mf, sums[:need], MetaHeaderSize+off/bpc*ChecksumSize); err != nil {
+			return 0, err
+		}
+		bad := cs.VerifySums(buf[:k], sums[:need])
+		if bad < 0 {
+			off += k
+			continue
+		}
+		start := int64(bad) * bpc
+		chunk := buf[start:min(start+bpc, k)]
+		want := binary.BigEndian.Uint32(sums[bad*ChecksumSize:])
+		best, crc := 0, uint32(0)
+		for i := range chunk {
+			crc = crc32.Update(crc, cs.table(), chunk[i:i+1])
+			if crc == want {
+				best = i + 1
+			}
+		}
+		return off + start + int64(best), nil
 	}
-	return int64(best), nil
+	return n, nil
 }
 
 // truncateFiles cuts a replica to n bytes: the data file to n, the meta file
