@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/hdfsha/hdfsha/datanode"
+)
+
+// datanodeTool is `hdfs datanode`: the DataNode daemon in the foreground, from
+// dfs.datanode.data.dir, dfs.datanode.address, dfs.datanode.ipc.address,
+// dfs.datanode.http.address and the NameNodes of the nameservice. It runs until SIGINT or
+// SIGTERM, then stops cleanly and exits 0. A configuration it cannot run with, or an
+// address or directory it cannot take, ends it with status 1 and the reason on stderr.
+func datanodeTool() *hadoopTool {
+	return &hadoopTool{
+		Name:     "datanode",
+		Category: categoryDaemon,
+		Summary:  "run a DFS datanode",
+		Description: "Runs a DataNode in the foreground until SIGINT or SIGTERM.\n" +
+			"It stores replicas in dfs.datanode.data.dir, serves data at dfs.datanode.address,\n" +
+			"dfs.datanode.ipc.address and dfs.datanode.http.address, and reports to every\n" +
+			"NameNode of the nameservice (dfs.nameservices, dfs.ha.namenodes.<ns>, or fs.defaultFS).",
+		Default: func(tc *toolContext) error {
+			cfg, err := datanode.ConfigFromConf(tc.Conf)
+			if err != nil {
+				return dnUnprefixed(err)
+			}
+			cfg.Logger = tc.Log
+			dn, err := datanode.New(cfg)
+			if err != nil {
+				return dnUnprefixed(err)
+			}
+			if err := dn.Start(tc.Ctx); err != nil {
+				return errors.Join(dnUnprefixed(err), dn.Stop())
+			}
+			// dn logs the addresses it bound.
+			<-tc.Ctx.Done()
+			tc.Log.Info("shutting down DataNode")
+			return dn.Stop()
+		},
+	}
+}
+
+// dnUnprefixed drops the package prefix of a datanode error: the tool prints its own.
+func dnUnprefixed(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "datanode: "))
+}
