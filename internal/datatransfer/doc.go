@@ -96,4 +96,41 @@
 // clients read the status from the flag, so WriteAck sends both, and Ack
 // reads the flag first. An ack with seqno UnknownSeqno (-2) carries an
 // out-of-band status such as OOB_RESTART.
+//
+// # Reading: BlockReader
+//
+//	client                                DataNode
+//	  version, 81, OpReadBlockProto  ->
+//	                                 <-   BlockOpResponseProto{status,
+//	                                        readOpChecksumInfo{checksum, chunkOffset}}
+//	                                 <-   packets seqno 0, 1, ... from chunkOffset
+//	                                 <-   empty packet, lastPacketInBlock
+//	  ClientReadStatusProto          ->   CHECKSUM_OK (verified) or SUCCESS
+//
+// NewBlockReader sends the request and checks the answer; Read verifies
+// each packet (seqno, offset, sums) and trims the chunk-aligned data to
+// the range asked for. Errors tell the caller why the replica failed: a
+// *ChecksumError (report the replica), a *StatusError (the DataNode
+// refused), io.ErrUnexpectedEOF (the stream ended early).
+//
+// # Writing: BlockWriter
+//
+//	client                                DN1 -> DN2 -> ... (targets)
+//	  version, 80, OpWriteBlockProto ->   (DN1 sets up the rest first)
+//	                                 <-   BlockOpResponseProto{status, firstBadLink}
+//	  packets seqno s, s+1, ...      ->
+//	                                 <-   PipelineAckProto per packet (and heartbeat)
+//	  empty last packet              ->   (after every data packet is acked)
+//	                                 <-   its ack: the block is complete
+//
+// A failure stops the writer with a *PipelineError naming the failed
+// node's pipeline index; AckedBytes, Unacked and RecoveryRequest give the
+// client what pipeline recovery needs (see docs/datatransfer.md).
+//
+// # Goroutines
+//
+// A BlockWriter owns two goroutines, the ack reader and the heartbeat
+// sender; Close and Abort stop both and wait for them. Nothing else in the
+// package starts goroutines; context cancellation interrupts blocking I/O
+// by moving the connection's deadline.
 package datatransfer
