@@ -381,3 +381,81 @@ func TestTornRbwAfterCrash(t *testing.T) {
 		s2.Close()
 	}
 }
+
+// TestFullDisk: a write that fails (a full disk) fails the writer for good;
+// nothing is finalized from it, and pipeline recovery takes the replica
+// over at the acknowledged length.
+func TestFullDisk(t *testing.T) {
+	mem := vfs.NewMem()
+	full := &diskFull{}
+	s, err := openMem(t, errorfs.Wrap(mem, full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	data := randBytes(4000, 40)
+	w, err := s.CreateRbw(testBP, 1, 1, Checksum{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteChunks(0, data[:2048], nil); err != nil {
+		t.Fatal(err)
+	}
+	w.SetBytesAcked(2048)
+	full.set(true)
+	if err := w.WriteChunks(2048, data[2048:], nil); !errors.Is(err, errorfs.ErrInjected) {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	full.set(false)
+	if err := w.WriteChunks(2048, data[2048:], nil); !errors.Is(err, errorfs.ErrInjected) {
+		t.Fatalf("a failed writer accepted more: %v", err)
+	}
+	if _, err := w.Finalize(); err == nil {
+		t.Fatal("a failed writer finalized")
+	}
+	if r, _ := s.Get(testBP, 1); r.State != StateRBW {
+		t.Fatalf("replica %v", r)
+	}
+	w2, err := s.RecoverRbw(testBP, 1, 1, 2, 2048, 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.WriteChunks(2048, data[2048:], nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := s.OpenReplica(testBP, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	if err := rr.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4000)
+	if _, err := rr.ReadAt(got, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("data differs")
+	}
+}
+
+// diskFull fails every write while set.
+type diskFull struct {
+	mu   sync.Mutex
+	full bool
+}
+
+func (d *diskFull) set(v bool) { d.mu.Lock(); d.full = v; d.mu.Unlock() }
+
+func (d *diskFull) MaybeError(op errorfs.Op, path string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.full && op == errorfs.OpWrite {
+		return fmt.Errorf("%w: no space left on device", errorfs.ErrInjected)
+	}
+	return nil
+}

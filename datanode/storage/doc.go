@@ -88,8 +88,10 @@
 // replicas need a meta file that holds exactly the checksums their length
 // needs, or they are ignored and logged (never repaired or deleted);
 // tmp/ is emptied; rbw replicas become RWR ("waiting to be recovered"), cut
-// to the length their stored checksums cover, less a last chunk whose
-// checksum does not match (Hadoop's validateIntegrityAndSetLength). A block
+// to the length their stored checksums vouch for: every chunk is verified
+// up to the first mismatch, of which the longest prefix matching the stored
+// checksum is kept (Hadoop's validateIntegrityAndSetLength checks the last
+// chunk only; unsynced bytes may read as zeros anywhere after a crash). A block
 // file without a meta file, or the reverse, is ignored and logged. When
 // the same block is found twice, the higher generation stamp wins, then the
 // finalized one, then the longer, and the other's files are deleted.
