@@ -3,7 +3,6 @@ package datanode
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +16,6 @@ import (
 	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
-
-func md5Sum(b []byte) []byte {
-	s := md5.Sum(b)
-	return s[:]
-}
 
 type stage = hdfspb.OpWriteBlockProto_BlockConstructionStage
 

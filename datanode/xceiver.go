@@ -278,19 +278,9 @@ func (x *xceiver) blockChecksum(op *hdfspb.OpBlockChecksumProto) {
 		_ = x.respond(statusOf(err), fmt.Sprintf("opBlockChecksum %s received exception %v", blockOf(b), err))
 		return
 	}
-	cs := rr.Checksum()
-	var perBlock uint64
-	if cs.Size() > 0 {
-		perBlock = uint64(len(sums) / cs.Size())
-	}
 	resp := &hdfspb.BlockOpResponseProto{
-		Status: hdfspb.Status_SUCCESS.Enum(),
-		ChecksumResponse: &hdfspb.OpBlockChecksumResponseProto{
-			BytesPerCrc:   proto.Uint32(uint32(cs.BytesPerChecksum)),
-			CrcPerBlock:   proto.Uint64(perBlock),
-			BlockChecksum: md5Sum(sums),
-			CrcType:       hdfspb.ChecksumTypeProto(cs.Type).Enum(),
-		},
+		Status:           hdfspb.Status_SUCCESS.Enum(),
+		ChecksumResponse: datatransfer.BlockChecksumResponse(toWireChecksum(rr.Checksum()), sums),
 	}
 	x.writeDeadline()
 	_ = datatransfer.WriteResponse(x.conn, resp)

@@ -1,0 +1,150 @@
+package datanode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/datanode/storage"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
+	"github.com/hdfsha/hdfsha/internal/testcluster"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+func codecRead(t *testing.T, dn *DataNode, b *hdfspb.ExtendedBlockProto, off, n int64) ([]byte, error) {
+	t.Helper()
+	r, err := datatransfer.NewBlockReader(context.Background(), datatransfer.ReadRequest{
+		Addr: dn.TransferAddress(), Block: b, ClientName: "DFSClient_codec", Offset: off, Length: n, Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// TestCodecPipeline drives the DataNodes with the client side of
+// internal/datatransfer: a 3-node pipeline with an hflush, reads from each
+// replica, BLOCK_CHECKSUM, TRANSFER_BLOCK, then a pipeline recovery after
+// the last node dies mid-block.
+func TestCodecPipeline(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := newFakeNN(t, active, 1)
+	var dns []*DataNode
+	var pipeline []*hdfspb.DatanodeInfoProto
+	for i := 0; i < 4; i++ {
+		dns = append(dns, startDN(t, testConfig(t, nn), nn))
+		if i < 3 {
+			pipeline = append(pipeline, info(dns[i]))
+		}
+	}
+	ctx := context.Background()
+	data := randomData(300_000)
+	b := extBlock(1073745000, 2001, 0)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{
+		Block: b, Pipeline: pipeline, ClientName: "DFSClient_codec", Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:100_001]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	// After hflush the acknowledged bytes are visible to readers.
+	got, err := codecRead(t, dns[1], b, 0, 100_001)
+	if err != nil || !bytes.Equal(got, data[:100_001]) {
+		t.Fatalf("read after hflush: %v", err)
+	}
+	if _, err := w.Write(data[100_001:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.NumBytes = proto.Uint64(uint64(len(data)))
+	var md5s [][]byte
+	for i := 0; i < 3; i++ {
+		got, err := codecRead(t, dns[i], b, 0, int64(len(data)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("dn%d read: %v", i, err)
+		}
+		got, err = codecRead(t, dns[i], b, 12_345, 54_321)
+		if err != nil || !bytes.Equal(got, data[12_345:12_345+54_321]) {
+			t.Fatalf("dn%d ranged read: %v", i, err)
+		}
+		resp, err := datatransfer.BlockChecksum(ctx, datatransfer.OpRequest{Addr: dns[i].TransferAddress(), Block: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetBytesPerCrc() != 512 || resp.GetCrcPerBlock() != uint64((len(data)+511)/512) {
+			t.Fatalf("checksum response %v", resp)
+		}
+		md5s = append(md5s, resp.GetBlockChecksum())
+	}
+	if !bytes.Equal(md5s[0], md5s[1]) || !bytes.Equal(md5s[1], md5s[2]) {
+		t.Fatal("replicas' block checksums differ")
+	}
+	// TRANSFER_BLOCK: dn0 copies its replica to dn3 (what pipeline recovery
+	// does to add a node).
+	if err := datatransfer.TransferBlock(ctx, datatransfer.OpRequest{Addr: dns[0].TransferAddress(), Block: b, ClientName: "DFSClient_codec", Timeout: 10 * time.Second},
+		[]*hdfspb.DatanodeInfoProto{info(dns[3])}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := dns[3].Store().Get(testBPID, b.GetBlockId()); !ok || r.State != storage.StateFinalized || r.NumBytes != int64(len(data)) {
+		t.Fatalf("transferred replica %v %v", r, ok)
+	}
+
+	// Pipeline recovery: the last node dies mid-block; the client goes on
+	// with the first two under a new generation stamp.
+	b2 := extBlock(1073745001, 2002, 0)
+	w, err = datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{
+		Block: b2, Pipeline: pipeline, ClientName: "DFSClient_codec", Stage: stageCreate, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:70_000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := dns[2].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var perr *datatransfer.PipelineError
+	for off := 70_000; err == nil && off < len(data); off += 10_000 {
+		_, err = w.Write(data[off : off+10_000])
+		if err == nil {
+			err = w.Flush(false)
+		}
+	}
+	if !errors.As(err, &perr) || perr.Index != 2 {
+		t.Fatalf("expected a pipeline error naming node 2, got %v", err)
+	}
+	const newGS = 2003
+	req := w.RecoveryRequest(newGS, pipeline[:2])
+	w2, err := datatransfer.NewBlockWriter(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := req.MaxBytesRcvd + int64(len(req.Pending))
+	if _, err := w2.Write(data[sent:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nb := extBlock(b2.GetBlockId(), newGS, uint64(len(data)))
+	for i := 0; i < 2; i++ {
+		got, err := codecRead(t, dns[i], nb, 0, int64(len(data)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("dn%d read after recovery: %v", i, err)
+		}
+	}
+}
