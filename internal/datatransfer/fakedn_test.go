@@ -30,6 +30,7 @@ type fakeDN struct {
 	syncs      int
 	heartbeats int
 	transfers  []*hdfspb.OpTransferBlockProto
+	gens       map[uint64]uint64 // block id -> generation stamp of the current writer
 
 	// Knobs, set before use.
 	corruptAt   int64         // flip a bit of this block offset when serving reads (-1 none)
@@ -39,6 +40,9 @@ type fakeDN struct {
 	refuseWrite bool          // answer WRITE_BLOCK with ERROR
 	dropAckAt   int64         // close the connection instead of acking this seqno (noSeqno none)
 	replyFlags  bool          // send Hadoop 3 flags (true) or Hadoop 2 style acks
+	stallAcks   chan struct{} // when set, acks wait until it is closed
+	readChunks  int           // chunks per read packet (4: several packets per test read)
+	discard     bool          // keep no written data (benchmarks)
 
 	wg    sync.WaitGroup
 	conns map[net.Conn]bool
@@ -48,8 +52,8 @@ type fakeDN struct {
 const noSeqno = -100
 
 func newFakeDN(t *testing.T) *fakeDN {
-	d := &fakeDN{t: t, ln: testcluster.Listen(t, "127.0.0.1"), cs: DefaultChecksum(), blocks: map[uint64][]byte{},
-		corruptAt: -1, failSeqno: noSeqno, dropAckAt: noSeqno, replyFlags: true, conns: map[net.Conn]bool{}}
+	d := &fakeDN{t: t, ln: testcluster.Listen(t, "127.0.0.1"), cs: DefaultChecksum(), blocks: map[uint64][]byte{}, gens: map[uint64]uint64{},
+		corruptAt: -1, failSeqno: noSeqno, dropAckAt: noSeqno, replyFlags: true, readChunks: 4, conns: map[net.Conn]bool{}}
 	d.wg.Add(1)
 	go d.accept()
 	t.Cleanup(func() {
@@ -151,7 +155,7 @@ func (d *fakeDN) serveRead(c net.Conn, br *bufio.Reader, op *hdfspb.OpReadBlockP
 		if d.eofAfter > 0 && seq == int64(d.eofAfter) {
 			return
 		}
-		next := min(pos+4*bpc, end) // small packets: several per read
+		next := min(pos+int64(d.readChunks)*bpc, end)
 		// Sums are of the good data; the corruption is "on the wire".
 		good := d.block(op.GetHeader().GetBaseHeader().GetBlock().GetBlockId())
 		if err := WritePacket(c, PacketHeader{OffsetInBlock: pos, Seqno: seq}, cs.Compute(nil, good[pos:next]), data[pos:next]); err != nil {
@@ -187,7 +191,11 @@ func (d *fakeDN) serveChecksum(c net.Conn, op *hdfspb.OpBlockChecksumProto) {
 
 func (d *fakeDN) serveWrite(c net.Conn, br *bufio.Reader, op *hdfspb.OpWriteBlockProto) {
 	id := op.GetHeader().GetBaseHeader().GetBlock().GetBlockId()
+	gen := op.GetLatestGenerationStamp()
 	d.mu.Lock()
+	// Like a real DataNode, a new generation stamp cuts off the writers of
+	// older ones (still draining their connections).
+	d.gens[id] = gen
 	d.stages = append(d.stages, op.GetStage())
 	if op.GetStage() == StageSetupCreate {
 		d.blocks[id] = nil
@@ -262,7 +270,9 @@ func (d *fakeDN) serveWrite(c net.Conn, br *bufio.Reader, op *hdfspb.OpWriteBloc
 			}
 			d.mu.Lock()
 			cur := d.blocks[id]
-			if int64(len(cur)) >= h.OffsetInBlock {
+			if d.discard || d.gens[id] != gen {
+				// Keep nothing.
+			} else if int64(len(cur)) >= h.OffsetInBlock {
 				d.blocks[id] = append(cur[:h.OffsetInBlock], p.Data...)
 			}
 			if h.SyncBlock {
@@ -275,6 +285,9 @@ func (d *fakeDN) serveWrite(c net.Conn, br *bufio.Reader, op *hdfspb.OpWriteBloc
 		}
 		if h.Seqno == d.dropAckAt {
 			return
+		}
+		if d.stallAcks != nil {
+			<-d.stallAcks
 		}
 		ack := Ack{Seqno: h.Seqno, Replies: []hdfspb.Status{st}}
 		if mirror != nil {

@@ -160,6 +160,7 @@ type BlockWriter struct {
 		acked   int64 // block offset every DataNode has acknowledged
 		err     *PipelineError
 		setupOK bool
+		aborted bool // Abort ran: later I/O errors are its doing, not a node's
 		lastAck bool // the last packet is acknowledged
 	}
 	progress chan struct{} // a signal after each ack or failure, capacity 1
@@ -315,7 +316,7 @@ func pipelineString(p []*hdfspb.DatanodeInfoProto) string {
 // fail records the first failure, closes the connection and wakes waiters.
 func (w *BlockWriter) fail(idx int, st hdfspb.Status, seqno int64, err error) {
 	w.mu.Lock()
-	if w.mu.err == nil {
+	if w.mu.err == nil && !w.mu.aborted {
 		w.mu.err = &PipelineError{Index: idx, Node: XferAddr(w.req.Pipeline[idx]), Status: st, Seqno: seqno, Err: err}
 		w.log.Debug("pipeline failed", zap.Error(w.mu.err))
 	}
@@ -330,10 +331,13 @@ func (w *BlockWriter) fail(idx int, st hdfspb.Status, seqno int64, err error) {
 func (w *BlockWriter) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.mu.err == nil {
-		return nil
+	if w.mu.err != nil {
+		return w.mu.err
 	}
-	return w.mu.err
+	if w.mu.aborted {
+		return ErrAborted
+	}
+	return nil
 }
 
 // queue waits for room among the unacked packets, records p and sends it.
@@ -354,9 +358,8 @@ func (w *BlockWriter) queue(p OutboundPacket) (queued bool, err error) {
 			break
 		}
 		w.mu.Unlock()
-		select {
-		case <-w.progress:
-		case <-w.failed:
+		if err := w.wait(); err != nil {
+			return false, err
 		}
 	}
 	if err := w.send(p.Header, p.Checksums, p.Data); err != nil {
@@ -455,10 +458,23 @@ func (w *BlockWriter) waitAcked(seqno int64) error {
 		if done {
 			return nil
 		}
-		select {
-		case <-w.progress:
-		case <-w.failed:
+		if err := w.wait(); err != nil {
+			return err
 		}
+	}
+}
+
+// ErrAborted is what a BlockWriter's calls return after Abort.
+var ErrAborted = errors.New("datatransfer: block writer aborted")
+
+// wait blocks until an ack or a failure. After a failure it returns the
+// *PipelineError, or ErrAborted when Abort stopped the writer.
+func (w *BlockWriter) wait() error {
+	select {
+	case <-w.progress:
+		return nil
+	case <-w.failed:
+		return w.Err()
 	}
 }
 
@@ -511,6 +527,9 @@ func (w *BlockWriter) closeBlock() error {
 // Abort closes the connection and stops the goroutines without finishing
 // the block. It is safe to call more than once and from any goroutine.
 func (w *BlockWriter) Abort() {
+	w.mu.Lock()
+	w.mu.aborted = true
+	w.mu.Unlock()
 	w.quitOnce.Do(func() { close(w.quit) })
 	w.failOnce.Do(func() {
 		close(w.failed)
