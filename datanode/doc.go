@@ -7,10 +7,12 @@
 //   - config.go: Config, read from Hadoop configuration (dfs.datanode.*,
 //     dfs.heartbeat.interval, dfs.blockreport.*) and the NameNodes of the
 //     nameservice.
+//
 //   - fence.go: the DataNode fence [BPOfferService]: commands are obeyed only
 //     from the NameNode whose heartbeat response claims ACTIVE with a txid
 //     higher than the last acknowledged claim; standbys' commands (other than
 //     re-registration) and stale actives' commands are ignored and logged.
+//
 //   - reports.go: the pure parts of a service actor [BPServiceActor]: the
 //     schedule (handshake, heartbeat, incremental report, full report, backoff),
 //     the incremental report queue [IncrementalBlockReportManager] and the
@@ -19,13 +21,17 @@
 //   - actor.go: the driver of one service actor per NameNode: versionRequest,
 //     registerDatanode, sendHeartbeat, blockReceivedAndDeleted, blockReport,
 //     re-registration on RegisterCommand or UnregisteredNodeException, backoff.
+//
 //   - commands.go: what the obeyed NameNode asks (TRANSFER, INVALIDATE, block
 //     recovery, RegisterCommand, Finalize).
+//
 //   - xceiver.go, receiver.go: the DataTransferProtocol server
 //     [DataXceiverServer, DataXceiver, BlockSender, BlockReceiver,
 //     PacketResponder] on top of internal/datatransfer's framing.
+//
 //   - recovery.go: block recovery as primary [BlockRecoveryWorker]; the length
 //     choice (chooseRecovery) is pure.
+//
 //   - ipc.go: InterDatanodeProtocol and ClientDatanodeProtocol at
 //     dfs.datanode.ipc.address; web.go: /jmx beans and /metrics.
 //
