@@ -22,6 +22,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/usergroups"
 	"github.com/hdfsha/hdfsha/internal/vfs"
+	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/image"
@@ -84,6 +85,13 @@ type Config struct {
 	// DUReserved is dfs.namenode.resource.du.reserved: monitorHealth is
 	// unhealthy when the name directory's volume has less space free.
 	DUReserved int64
+
+	// Blocks configures the block manager (heartbeat, dead-node,
+	// replication and safe mode keys; see docs/blockmanagement.md);
+	// RedundancyInterval is dfs.namenode.redundancy.interval.seconds.
+	// Zero values take Hadoop's defaults.
+	Blocks             blockmanagement.Config
+	RedundancyInterval time.Duration
 }
 
 // Defaults of the tail-edits keys here (Hadoop's are 60 s and 0): the
@@ -196,6 +204,32 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	cfg.TailInProgress = getb("dfs.ha.tail-edits.in-progress", true)
 	cfg.AutoFailover = getb("dfs.ha.automatic-failover.enabled", false)
 	cfg.DUReserved = getsz("dfs.namenode.resource.du.reserved", DefaultDUReserved)
+	bc := blockmanagement.DefaultConfig()
+	bc.HeartbeatInterval = getd("dfs.heartbeat.interval", bc.HeartbeatInterval)
+	bc.HeartbeatRecheckInterval = time.Duration(geti("dfs.namenode.heartbeat.recheck-interval", 300000)) * time.Millisecond
+	bc.StaleInterval = time.Duration(geti("dfs.namenode.stale.datanode.interval", 30000)) * time.Millisecond
+	bc.MinReplication = int(cfg.Limits.MinReplication)
+	bc.MaxReplicationStreams = int(geti("dfs.namenode.replication.max-streams", 2))
+	bc.ReplicationStreamsHardLimit = int(geti("dfs.namenode.replication.max-streams-hard-limit", 4))
+	bc.WorkMultiplier = int(geti("dfs.namenode.replication.work.multiplier.per.iteration", 2))
+	bc.PendingReconstructionTimeout = getd("dfs.namenode.reconstruction.pending.timeout-sec", bc.PendingReconstructionTimeout)
+	bc.InvalidateLimit = int(geti("dfs.block.invalidate.limit", 1000))
+	bc.ConsiderLoad = getb("dfs.namenode.redundancy.considerLoad", true)
+	bc.SafeModeMinDatanodes = int(geti("dfs.namenode.safemode.min.datanodes", 0))
+	bc.SafeModeExtension = time.Duration(geti("dfs.namenode.safemode.extension", 30000)) * time.Millisecond
+	if v := c.GetTrimmed("dfs.namenode.safemode.threshold-pct", ""); v != "" {
+		// Java's Configuration.getFloat accepts "0.999f" (hdfs-default.xml).
+		f, err := strconv.ParseFloat(strings.TrimRight(v, "fFdD"), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dfs.namenode.safemode.threshold-pct %q: %w", v, err))
+		}
+		bc.SafeModeThresholdPct = f
+	}
+	if script := c.GetTrimmed("net.topology.script.file.name", ""); script != "" {
+		bc.ResolveRack = blockmanagement.ScriptResolver(script, int(geti("net.topology.script.number.args", 100)))
+	}
+	cfg.Blocks = bc
+	cfg.RedundancyInterval = getd("dfs.namenode.redundancy.interval.seconds", 3*time.Second)
 	if _, shared, err := c.SharedEditsDir(ns, nn); err != nil {
 		errs = append(errs, err)
 	} else if nns, err := c.NameNodes(ns); err == nil && shared && len(nns) >= 2 {
@@ -430,6 +464,8 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry, MinReplication: int(n.cfg.Limits.MinReplication),
 		SaveImage: n.saveImage, OnFailed: n.onFailed, HostName: host,
 		HA: n.cfg.HA, State: n.HAState, OnWriterFailed: n.onWriterFailed,
+		Blocks: n.cfg.Blocks, RedundancyInterval: n.cfg.RedundancyInterval,
+		VersionInfo: func() *hdfspb.NamespaceInfoProto { return nsInfoProto(si) },
 	}
 	if n.cfg.HA {
 		n.reader = el
@@ -472,6 +508,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	}
 	n.srv = srv
 	s.Register(srv)
+	s.RegisterDatanodeProtocol(srv)
 	n.registerHAService(srv)
 	n.registerNamenodeProtocol(srv)
 	if n.cfg.HTTPAddress != "" {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
@@ -63,6 +64,7 @@ func (s *Namesystem) Register(srv *rpc.Server) {
 		rpc.Unary("msync", s.msync),
 		rpc.Unary("getHAServiceState", s.getHAServiceState),
 		rpc.Unary("getDatanodeReport", s.getDatanodeReport),
+		rpc.Unary("reportBadBlocks", s.reportBadBlocks),
 	)
 }
 
@@ -128,17 +130,31 @@ func (s *Namesystem) locatedBlock(b *editpb.Block, offset int64) *hdfspb.Located
 	return &hdfspb.LocatedBlockProto{B: s.extBlock(b), Offset: proto.Uint64(uint64(offset)), Corrupt: proto.Bool(false), BlockToken: emptyToken()}
 }
 
-// locatedBlocks builds LocatedBlocks without locations (no DataNodes yet).
+// locatedBlockFor adds the block manager's locations for a reader at
+// the address reader (its own DataNode first). The caller holds the lock.
+func (s *Namesystem) locatedBlockFor(b *editpb.Block, offset int64, reader string) *hdfspb.LocatedBlockProto {
+	lb := s.locatedBlock(b, offset)
+	locs, corrupt := s.bm.Locations(b.BlockId, reader, s.cfg.Now())
+	setLocations(lb, locs)
+	lb.Corrupt = proto.Bool(corrupt)
+	return lb
+}
+
+// locatedBlocks builds LocatedBlocks with the locations the block map knows.
 func (s *Namesystem) locatedBlocks(st *namespace.FileStatus, offset, length uint64) *hdfspb.LocatedBlocksProto {
+	return s.locatedBlocksFor(st, offset, length, "")
+}
+
+func (s *Namesystem) locatedBlocksFor(st *namespace.FileStatus, offset, length uint64, reader string) *hdfspb.LocatedBlocksProto {
 	lbs := &hdfspb.LocatedBlocksProto{FileLength: proto.Uint64(st.Length), UnderConstruction: proto.Bool(st.UnderConstruction()), IsLastBlockComplete: proto.Bool(!st.UnderConstruction())}
 	var pos uint64
 	for i, b := range st.Blocks {
 		end := pos + b.NumBytes
 		if end > offset && (pos < offset+length || length == 0) || (b.NumBytes == 0 && pos >= offset) {
-			lbs.Blocks = append(lbs.Blocks, s.locatedBlock(b, int64(pos)))
+			lbs.Blocks = append(lbs.Blocks, s.locatedBlockFor(b, int64(pos), reader))
 		}
 		if i == len(st.Blocks)-1 {
-			lbs.LastBlock = s.locatedBlock(b, int64(pos))
+			lbs.LastBlock = s.locatedBlockFor(b, int64(pos), reader)
 		}
 		pos = end
 	}
@@ -213,7 +229,7 @@ func (s *Namesystem) getBlockLocations(ctx context.Context, req *hdfspb.GetBlock
 		if st.Dir {
 			return rpc.Errorf(rpc.ErrFileNotFound, "Path is not a file: %s", req.GetSrc())
 		}
-		resp.Locations = s.locatedBlocks(st, req.GetOffset(), req.GetLength())
+		resp.Locations = s.locatedBlocksFor(st, req.GetOffset(), req.GetLength(), clientMachine(ctx))
 		return nil
 	})
 	if err != nil {
@@ -251,9 +267,13 @@ func (s *Namesystem) getFsStats(ctx context.Context, _ *hdfspb.GetFsStatusReques
 	if err := s.checkOperation(ha.Read); err != nil {
 		return nil, err
 	}
-	z := proto.Uint64(0)
-	return &hdfspb.GetFsStatsResponseProto{Capacity: z, Used: z, Remaining: z, UnderReplicated: z, CorruptBlocks: z, MissingBlocks: z,
-		MissingReplOneBlocks: z, BlocksInFuture: z, PendingDeletionBlocks: z}, nil
+	s.mu.RLock()
+	sum := s.bm.Summary(s.cfg.Now())
+	s.mu.RUnlock()
+	u := func(v int64) *uint64 { return proto.Uint64(uint64(max(v, 0))) }
+	return &hdfspb.GetFsStatsResponseProto{Capacity: u(sum.Capacity), Used: u(sum.DfsUsed), Remaining: u(sum.Remaining),
+		UnderReplicated: u(sum.UnderReplicated), CorruptBlocks: u(sum.Corrupt), MissingBlocks: u(sum.Missing),
+		MissingReplOneBlocks: u(sum.MissingReplOne), BlocksInFuture: u(0), PendingDeletionBlocks: u(sum.PendingDeletion)}, nil
 }
 
 func (s *Namesystem) getServerDefaults(ctx context.Context, _ *hdfspb.GetServerDefaultsRequestProto) (*hdfspb.GetServerDefaultsResponseProto, error) {
@@ -598,15 +618,66 @@ func (s *Namesystem) removeXAttr(ctx context.Context, req *hdfspb.RemoveXAttrReq
 func (s *Namesystem) addBlock(ctx context.Context, req *hdfspb.AddBlockRequestProto) (*hdfspb.AddBlockResponseProto, error) {
 	c := s.call(ctx, false)
 	src := req.GetSrc()
+	writer := clientMachine(ctx)
+	var lb *hdfspb.LocatedBlockProto
 	_, err := s.mutate(ctx, "Cannot add block to "+src, func() (*editpb.Op, error) {
-		if _, _, err := s.ns.PrepareAddBlock(c, src, req.GetClientName(), fromExtBlock(req.GetPrevious())); err != nil {
+		prev := fromExtBlock(req.GetPrevious())
+		op, nb, err := s.ns.PrepareAddBlock(c, src, req.GetClientName(), prev)
+		if err != nil {
 			return nil, err
 		}
-		// BlockManager.chooseTarget4NewBlock with no DataNodes.
-		return nil, rpc.Errorf(rpc.ErrIO, "File %s could only be written to 0 of the %d minReplication nodes. There are 0 datanode(s) running and %d node(s) are excluded in this operation.",
-			src, s.cfg.MinReplication, len(req.GetExcludeNodes()))
-	}, nil)
-	return nil, err
+		st, err := s.ns.ResolvePath(src)
+		if err != nil || st == nil {
+			return nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", src)
+		}
+		// FSNamesystem.checkFileProgress(checkall=false): the block before
+		// the previous one must have reached minimal replication.
+		if k := len(st.Blocks); prev != nil && k >= 2 && !s.bm.HasMinReplicas(toBlock(st.Blocks[k-2])) {
+			return nil, rpc.Errorf(rpc.ErrNotReplicatedYet, "Not replicated yet: %s", src)
+		}
+		now := s.cfg.Now()
+		var excluded []string
+		for _, d := range req.GetExcludeNodes() {
+			if u := d.GetId().GetDatanodeUuid(); u != "" {
+				excluded = append(excluded, u)
+			} else if info, ok := s.bm.DatanodeByAddr(fromDatanodeIDProto(d.GetId()).XferAddr(), now); ok {
+				excluded = append(excluded, info.UUID)
+			}
+		}
+		targets, err := s.bm.ChooseTargets(blockmanagement.ChooseRequest{
+			Path: src, Replicas: int(st.Replication), Writer: writer, Excluded: excluded,
+			Favored: req.GetFavoredNodes(), BlockSize: int64(st.BlockSize),
+		}, now)
+		if err != nil {
+			return nil, err
+		}
+		var offset uint64
+		for i, b := range st.Blocks {
+			if i == len(st.Blocks)-1 && prev != nil {
+				offset += prev.NumBytes
+			} else {
+				offset += b.NumBytes
+			}
+		}
+		lb = s.locatedBlock(nb, int64(offset))
+		setLocations(lb, targets)
+		return op, nil
+	}, func(op *editpb.Op, r mutateResult) {
+		nb := op.GetAddBlock().GetLastBlock()
+		st, err := s.ns.ResolvePath(src)
+		if err != nil || st == nil {
+			return
+		}
+		var expected []string
+		for _, d := range lb.GetLocs() {
+			expected = append(expected, d.GetId().GetDatanodeUuid())
+		}
+		s.bm.PutBlock(blockmanagement.BlockSpec{Block: toBlock(nb), Inode: st.ID, Replication: int(st.Replication), Expected: expected}, s.cfg.Now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &hdfspb.AddBlockResponseProto{Block: lb}, nil
 }
 
 func (s *Namesystem) abandonBlock(ctx context.Context, req *hdfspb.AbandonBlockRequestProto) (*hdfspb.AbandonBlockResponseProto, error) {
@@ -631,8 +702,14 @@ func (s *Namesystem) complete(ctx context.Context, req *hdfspb.CompleteRequestPr
 	c := s.call(ctx, false)
 	src := req.GetSrc()
 	last := fromExtBlock(req.GetLast())
+	done := true
 	_, err := s.mutate(ctx, "Cannot complete file "+src, func() (*editpb.Op, error) {
 		op, err := s.ns.PrepareComplete(c, src, req.GetClientName(), last)
+		if err == nil && !s.minimallyReplicatedLocked(src, last) {
+			// completeFileInternal: not yet; the client retries.
+			done = false
+			return nil, nil
+		}
 		if errors.Is(err, rpc.ErrLeaseExpired) {
 			// A retry of a complete that succeeded (completeFileInternal).
 			if st, _ := s.ns.ResolvePath(src); st != nil && !st.Dir && !st.UnderConstruction() {
@@ -650,7 +727,7 @@ func (s *Namesystem) complete(ctx context.Context, req *hdfspb.CompleteRequestPr
 	if err != nil {
 		return nil, err
 	}
-	return &hdfspb.CompleteResponseProto{Result: proto.Bool(true)}, nil
+	return &hdfspb.CompleteResponseProto{Result: proto.Bool(done)}, nil
 }
 
 // checkLeaseLocked is FSNamesystem.checkLease for calls that log nothing.
@@ -739,6 +816,7 @@ func (s *Namesystem) renewLease(ctx context.Context, req *hdfspb.RenewLeaseReque
 func (s *Namesystem) recoverLease(ctx context.Context, req *hdfspb.RecoverLeaseRequestProto) (*hdfspb.RecoverLeaseResponseProto, error) {
 	src := req.GetSrc()
 	user := s.user(ctx)
+	closed := true
 	_, err := s.mutate(ctx, "Cannot recover the lease of "+src, func() (*editpb.Op, error) {
 		st, err := s.ns.GetFileInfo(user, src)
 		if err != nil {
@@ -753,20 +831,17 @@ func (s *Namesystem) recoverLease(ctx context.Context, req *hdfspb.RecoverLeaseR
 		if !st.UnderConstruction() {
 			return nil, nil
 		}
-		// Forced recovery: close the file now with the blocks it has.
-		var last *editpb.Block
-		if n := len(st.Blocks); n > 0 {
-			last = st.Blocks[n-1]
-		}
-		return s.ns.PrepareComplete(namespace.Call{User: s.cfg.Superuser, Now: s.nowMillis()}, src, st.ClientName, last)
+		// Forced recovery (internalReleaseLease): close now when the last
+		// block allows it, else start block recovery and answer false.
+		// The ops are logged inside; mutate syncs the last applied txid.
+		_, closed, err = s.releaseLeaseLocked(st.ClientName, src)
+		return nil, err
 	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &hdfspb.RecoverLeaseResponseProto{Result: proto.Bool(true)}, nil
+	return &hdfspb.RecoverLeaseResponseProto{Result: proto.Bool(closed)}, nil
 }
-
-// ---- administration ----
 
 func (s *Namesystem) setSafeMode(ctx context.Context, req *hdfspb.SetSafeModeRequestProto) (*hdfspb.SetSafeModeResponseProto, error) {
 	if err := s.checkFailed(); err != nil {
@@ -841,8 +916,34 @@ func (s *Namesystem) getHAServiceState(ctx context.Context, _ *hdfspb.HAServiceS
 	return &hdfspb.HAServiceStateResponseProto{State: st.Proto().Enum()}, nil
 }
 
-func (s *Namesystem) getDatanodeReport(ctx context.Context, _ *hdfspb.GetDatanodeReportRequestProto) (*hdfspb.GetDatanodeReportResponseProto, error) {
-	return &hdfspb.GetDatanodeReportResponseProto{}, s.checkFailed()
+func (s *Namesystem) getDatanodeReport(ctx context.Context, req *hdfspb.GetDatanodeReportRequestProto) (*hdfspb.GetDatanodeReportResponseProto, error) {
+	if err := s.checkFailed(); err != nil {
+		return nil, err
+	}
+	if err := s.checkSuperuser(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	nodes := s.bm.Datanodes(s.cfg.Now())
+	s.mu.RUnlock()
+	resp := &hdfspb.GetDatanodeReportResponseProto{}
+	for _, d := range nodes {
+		switch req.GetType() {
+		case hdfspb.DatanodeReportTypeProto_LIVE:
+			if !d.Alive {
+				continue
+			}
+		case hdfspb.DatanodeReportTypeProto_DEAD:
+			if d.Alive {
+				continue
+			}
+		case hdfspb.DatanodeReportTypeProto_ALL:
+		default:
+			continue // no decommissioning or maintenance states
+		}
+		resp.Di = append(resp.Di, datanodeInfoProto(d))
+	}
+	return resp, nil
 }
 
 // statusFromAdd is the status of the file an OP_ADD just created, built

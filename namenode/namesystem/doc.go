@@ -83,9 +83,29 @@
 // closes, deletes and renames keep the leases in step with the namespace,
 // on the live path and on replay alike. renewLease refreshes a holder. The
 // lease monitor (a goroutine owned by the Namesystem, stopped by Close)
-// recovers every file of a holder whose hard limit expired. Without
-// DataNodes, recovery closes the file with the blocks it has, logging
-// OP_CLOSE; block recovery (asking DataNodes for replica lengths) comes
-// with the DataNode issue. recoverLease closes a file at once, as
-// Hadoop's forced recovery does.
+// recovers every file of a holder whose hard limit expired, as
+// recoverLease does at once (Hadoop's internalReleaseLease): a file whose
+// last block no live DataNode holds loses that block and is closed
+// (OP_UPDATE_BLOCKS, OP_CLOSE); otherwise block recovery starts (a new
+// generation stamp is logged as the recovery id and the primary DataNode
+// gets a recover-block command), recoverLease answers false, and the file
+// closes when commitBlockSynchronization brings the agreed length.
+//
+// # Blocks and DataNodes
+//
+// The block manager (package blockmanagement) lives under the same lock.
+// It is loaded from the namespace's blocks in New, fed after every Apply
+// on every path (live, replay, tail: feedBlocksLocked puts the touched
+// file's blocks again and removes Applied.RemovedBlocks), and enters the
+// startup safe mode after the first Replay or Tail. DatanodeProtocol
+// (datanode.go, RegisterDatanodeProtocol) feeds it registrations,
+// heartbeats, reports and recovery results in every HA state; the
+// heartbeat answer carries the HA state and txid (the DataNode fence) and,
+// on the active only, the commands. A goroutine owned by the Namesystem
+// (blockMonitor, stopped by Close) declares DataNodes dead, runs the
+// replication monitor every RedundancyInterval and moves safe mode on.
+// StartActive and Replay make the block manager active (queued standby
+// reports applied, safe mode left at once if the thresholds are met);
+// StopActive makes it standby. Safe mode, manual or startup, belongs to
+// the block manager; SafeModeException texts carry its tip.
 package namesystem

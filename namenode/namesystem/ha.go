@@ -97,6 +97,9 @@ func (s *Namesystem) Tail(ctx context.Context, el *editlog.EditLog) (last int64,
 		applied++
 		return nil
 	})
+	s.mu.Lock()
+	s.startBlockManagementLocked()
+	s.mu.Unlock()
 	if err != nil {
 		return last, applied, fmt.Errorf("namesystem: tail edits from txid %d: %w", from, err)
 	}
@@ -135,6 +138,7 @@ func (s *Namesystem) StartActive(ctx context.Context, el *editlog.EditLog) error
 	}
 	s.el = el
 	s.elp.Store(el)
+	s.bm.SetActive(true, s.cfg.Now())
 	s.active.Store(true)
 	s.log.Info("namesystem active", zap.Int64("segmentTxId", next))
 	return nil
@@ -148,6 +152,7 @@ func (s *Namesystem) StopActive() *editlog.EditLog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.active.Store(false)
+	s.bm.SetActive(false, s.cfg.Now())
 	el := s.el
 	s.el = nil
 	s.elp.Store(nil)
@@ -186,6 +191,17 @@ func (s *Namesystem) ReloadNamespace(load func() (*namespace.Namespace, error)) 
 	s.ns = ns
 	s.nsp.Store(ns)
 	s.leases.replace(newLeaseManager())
+	// Block locations survive (they come from DataNodes), but the map
+	// must match the reloaded namespace: rebuild it and replay the
+	// DataNodes' knowledge at their next block reports.
+	bm, err := s.newBlockManager(ns)
+	if err != nil {
+		err = fmt.Errorf("namesystem: reload the block map: %w", err)
+		s.Fail(err)
+		return nil, err
+	}
+	s.bm = bm
+	s.bmStarted = false
 	s.log.Info("namespace reloaded from an image", zap.Int64("was", old), zap.Int64("txid", ns.LastAppliedTxID()))
 	return ns, nil
 }

@@ -190,6 +190,7 @@ func (h *harness) start() {
 		t.Fatal(err)
 	}
 	sys.Register(srv)
+	sys.RegisterDatanodeProtocol(srv)
 	go srv.Serve()
 	h.ns, h.el, h.sys, h.srv, h.addr = ns, el, sys, srv, srv.Addr().String()
 }

@@ -206,7 +206,7 @@ func (s *Namesystem) CheckLeases() {
 	}
 	el := s.el
 	for _, hp := range exp {
-		txid, err := s.releaseLeaseLocked(hp[0], hp[1])
+		txid, _, err := s.releaseLeaseLocked(hp[0], hp[1])
 		if err != nil {
 			s.log.Warn("lease recovery failed", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Error(err))
 			continue
@@ -225,34 +225,73 @@ func (s *Namesystem) CheckLeases() {
 	}
 }
 
-// releaseLeaseLocked is internalReleaseLease without DataNodes: the file is
-// closed with the blocks it has (logging OP_CLOSE).
-func (s *Namesystem) releaseLeaseLocked(holder, path string) (int64, error) {
+// releaseLeaseLocked is Hadoop's internalReleaseLease: a file whose
+// blocks allow it is closed now (OP_CLOSE); a last block that no live
+// DataNode holds is dropped first (OP_UPDATE_BLOCKS, as Hadoop removes an
+// empty last block nobody reported); otherwise block recovery starts with
+// a new generation stamp (OP_SET_GENSTAMP_V2) as the recovery id, and the
+// file closes when the primary DataNode commits the recovery
+// (commitBlockSynchronization). It returns the last txid logged and
+// whether the file is closed.
+func (s *Namesystem) releaseLeaseLocked(holder, path string) (int64, bool, error) {
 	st, err := s.ns.ResolvePath(path)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if st == nil || st.ClientName != holder {
 		// Stale lease: the namespace no longer has the file open by holder.
 		s.leases.mu.Lock()
 		s.leases.removeLocked(holder, path)
 		s.leases.mu.Unlock()
-		return 0, nil
+		return 0, true, nil
 	}
+	c := namespace.Call{User: s.cfg.Superuser, Now: s.nowMillis()}
+	now := s.cfg.Now()
+	var txid int64
 	var last *editpb.Block
 	if n := len(st.Blocks); n > 0 {
 		last = st.Blocks[n-1]
+		// Even finalized replicas go through recovery: only the DataNodes
+		// know the length the writer reached.
+		if _, running := s.bm.RecoveryInProgress(last.BlockId, now); running {
+			return 0, false, nil
+		}
+		if locs, _ := s.bm.Locations(last.BlockId, "", now); len(locs) > 0 {
+			op, gs := s.ns.PrepareNextGenStamp(c)
+			r, err := s.logAndApplyLocked(op)
+			if err != nil {
+				return 0, false, err
+			}
+			if _, err := s.bm.StartRecovery(last.BlockId, gs, now); err != nil {
+				return r.txid, false, err
+			}
+			s.log.Info("block recovery started", zap.String("path", path), zap.Uint64("block", last.BlockId), zap.Uint64("recoveryId", gs))
+			return r.txid, false, nil
+		}
+		// No DataNode has it: close the file without it.
+		op, err := s.ns.PrepareAbandonBlock(c, path, holder, last)
+		if err != nil {
+			return 0, false, err
+		}
+		r, err := s.logAndApplyLocked(op)
+		if err != nil {
+			return 0, false, err
+		}
+		txid = r.txid
+		last = nil
+		if n := len(st.Blocks); n > 1 {
+			last = st.Blocks[n-2]
+		}
 	}
-	c := namespace.Call{User: s.cfg.Superuser, Now: s.nowMillis()}
 	op, err := s.ns.PrepareComplete(c, path, holder, last)
 	if err != nil {
-		return 0, err
+		return txid, false, err
 	}
 	r, err := s.logAndApplyLocked(op)
 	if err != nil {
-		return 0, err
+		return txid, false, err
 	}
-	return r.txid, nil
+	return r.txid, true, nil
 }
 
 // recoverSoftLocked is the soft-limit half of Hadoop's recoverLeaseInternal
@@ -264,7 +303,7 @@ func (s *Namesystem) recoverSoftLocked(path, holder string) {
 	if !ok || h == holder || s.cfg.Now().Sub(renewed) <= s.cfg.SoftLimit {
 		return
 	}
-	if txid, err := s.releaseLeaseLocked(h, path); err != nil {
+	if txid, _, err := s.releaseLeaseLocked(h, path); err != nil {
 		s.log.Warn("soft limit lease recovery failed", zap.String("holder", h), zap.String("path", path), zap.Error(err))
 	} else if txid > 0 {
 		s.log.Info("recovered lease past its soft limit", zap.String("holder", h), zap.String("path", path), zap.String("for", holder), zap.Int64("txid", txid))

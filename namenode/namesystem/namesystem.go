@@ -13,10 +13,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/editpb"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
 // ServerDefaults are the values getServerDefaults answers.
@@ -84,6 +86,15 @@ type Config struct {
 	OnFailed func(error)
 	// HostName appears in safe mode messages.
 	HostName string
+
+	// Blocks configures the block manager (zero: Hadoop's defaults).
+	Blocks blockmanagement.Config
+	// RedundancyInterval is dfs.namenode.redundancy.interval.seconds (3 s):
+	// how often the replication monitor schedules work.
+	RedundancyInterval time.Duration
+	// VersionInfo answers DatanodeProtocol.versionRequest (the namespace
+	// info a DataNode checks before registering); nil refuses it.
+	VersionInfo func() *hdfspb.NamespaceInfoProto
 }
 
 func (c *Config) setDefaults() {
@@ -114,6 +125,12 @@ func (c *Config) setDefaults() {
 	if c.HostName == "" {
 		c.HostName, _ = os.Hostname()
 	}
+	if c.Blocks.HeartbeatInterval == 0 {
+		c.Blocks = blockmanagement.DefaultConfig()
+	}
+	if c.RedundancyInterval == 0 {
+		c.RedundancyInterval = 3 * time.Second
+	}
 }
 
 // Namesystem serves the client protocol over a namespace and an edit log.
@@ -138,8 +155,12 @@ type Namesystem struct {
 	active atomic.Bool
 	// notifiedEL is the writer whose failure OnWriterFailed was told.
 	notifiedEL atomic.Pointer[editlog.EditLog]
-	// safeMode is guarded by mu.
-	safeMode bool
+	// bm is the block manager, guarded by mu (write lock: every call
+	// may change it). It also holds the safe mode, startup and manual.
+	bm *blockmanagement.Manager
+	// bmStarted: the startup safe mode was entered (after the first
+	// replay or tail). Guarded by mu.
+	bmStarted bool
 
 	failMu   sync.Mutex
 	failed   error
@@ -179,6 +200,11 @@ func New(cfg Config) (*Namesystem, error) {
 	}
 	s.nsp.Store(cfg.Namespace)
 	s.elp.Store(cfg.EditLog)
+	bm, err := s.newBlockManager(cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("namesystem: load the block map: %w", err)
+	}
+	s.bm = bm
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -198,8 +224,9 @@ func (s *Namesystem) EditLog() *editlog.EditLog {
 // Start runs the lease monitor until Close.
 func (s *Namesystem) Start() {
 	s.startOnce.Do(func() {
-		s.wg.Add(1)
+		s.wg.Add(2)
 		go s.leaseMonitor()
+		go s.blockMonitor()
 	})
 }
 
@@ -266,6 +293,8 @@ func (s *Namesystem) Replay(ctx context.Context) (int64, error) {
 	if err := s.rebuildLeasesLocked(); err != nil {
 		return 0, err
 	}
+	s.startBlockManagementLocked()
+	s.bm.SetActive(true, s.cfg.Now())
 	s.active.Store(true)
 	s.log.Info("replayed edits", zap.Int64("from", from), zap.Int64("last", last))
 	return last, nil
@@ -280,9 +309,11 @@ func (s *Namesystem) applyReplayedLocked(txid int64, b []byte) error {
 	if err := proto.Unmarshal(b, op); err != nil {
 		return fmt.Errorf("edit txid %d does not decode: %w: %w", txid, namespace.ErrCorrupt, err)
 	}
-	if _, err := s.ns.Apply(txid, op); err != nil {
+	applied, err := s.ns.Apply(txid, op)
+	if err != nil {
 		return fmt.Errorf("edit txid %d: %w", txid, err)
 	}
+	s.feedBlocksLocked(op, applied)
 	s.cache.addReplayed(op, s.cfg.Now())
 	return nil
 }
@@ -360,7 +391,7 @@ func (s *Namesystem) mutateLocked(safeModeMsg string, prep func() (*editpb.Op, e
 	if err := s.checkOperation(ha.Write); err != nil {
 		return mutateResult{}, 0, err
 	}
-	if s.safeMode && safeModeMsg != "" {
+	if s.bm.InSafeMode() && safeModeMsg != "" {
 		return mutateResult{}, 0, s.safeModeError(safeModeMsg)
 	}
 	op, err := prep()
@@ -390,6 +421,7 @@ func (s *Namesystem) logAndApplyLocked(op *editpb.Op) (mutateResult, error) {
 		return mutateResult{}, rpc.Errorf(rpc.ErrIO, "NameNode failed applying txid %d: %v", txid, err)
 	}
 	s.leases.afterApply(op, s.cfg.Now())
+	s.feedBlocksLocked(op, applied)
 	return mutateResult{txid: txid, applied: applied}, nil
 }
 
@@ -452,26 +484,32 @@ func (s *Namesystem) checkSuperuser(ctx context.Context) error {
 	return nil
 }
 
-// safeModeError follows FSNamesystem.newSafemodeException for manual safe mode.
+// safeModeError follows FSNamesystem.newSafemodeException: the call, then
+// the block manager's tip (manual, or the startup thresholds). The caller
+// holds the lock.
 func (s *Namesystem) safeModeError(msg string) error {
-	return rpc.Errorf(rpc.ErrSafeMode, "%s. Name node is in safe mode.\nIt was turned on manually. Use \"hdfs dfsadmin -safemode leave\" to turn safe mode off. NamenodeHostName:%s", msg, s.cfg.HostName)
+	return rpc.Errorf(rpc.ErrSafeMode, "%s. Name node is in safe mode.\n%s NamenodeHostName:%s", msg, s.bm.SafeModeTip(s.cfg.Now()), s.cfg.HostName)
 }
 
-// InSafeMode reports manual safe mode.
+// InSafeMode reports safe mode, manual or startup.
 func (s *Namesystem) InSafeMode() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.safeMode
+	return s.bm.InSafeMode()
 }
 
-// SetSafeMode enters or leaves safe mode.
+// SetSafeMode enters (manual) or leaves (manual and startup) safe mode.
 func (s *Namesystem) SetSafeMode(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.safeMode != on {
+	if s.bm.InSafeMode() != on {
 		s.log.Info("safe mode", zap.Bool("on", on))
 	}
-	s.safeMode = on
+	if on {
+		s.bm.EnterSafeMode()
+	} else {
+		s.bm.LeaveSafeMode()
+	}
 }
 
 // RollEdits finalizes the open segment and returns the first txid of the
@@ -503,7 +541,7 @@ func (s *Namesystem) SaveNamespace(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.safeMode {
+	if !s.bm.InSafeMode() {
 		return rpc.Errorf(rpc.ErrIO, "Safe mode should be turned ON in order to create namespace image.")
 	}
 	if s.cfg.SaveImage == nil {
@@ -544,7 +582,7 @@ func (s *Namesystem) Stats() Stats {
 	if s.el != nil {
 		synced = s.el.SyncedTxID()
 	}
-	safeMode := s.safeMode
+	safeMode := s.bm.InSafeMode()
 	s.mu.RUnlock()
 	h, f := s.leases.counts()
 	return Stats{FilesTotal: c.Files, DirsTotal: c.Dirs, LastTxID: last, SyncedTxID: synced, SafeMode: safeMode, LeaseHolders: h, OpenFiles: f}
