@@ -19,7 +19,7 @@ import (
 // to the next fake DataNode) and answers BLOCK_CHECKSUM. Its knobs inject
 // the failures the tests need.
 type fakeDN struct {
-	t  *testing.T
+	t  testing.TB
 	ln net.Listener
 	cs Checksum
 
@@ -51,7 +51,7 @@ type fakeDN struct {
 // noSeqno turns the seqno knobs off (-1 is the heartbeat's seqno).
 const noSeqno = -100
 
-func newFakeDN(t *testing.T) *fakeDN {
+func newFakeDN(t testing.TB) *fakeDN {
 	d := &fakeDN{t: t, ln: testcluster.Listen(t, "127.0.0.1"), cs: DefaultChecksum(), blocks: map[uint64][]byte{}, gens: map[uint64]uint64{},
 		corruptAt: -1, failSeqno: noSeqno, dropAckAt: noSeqno, replyFlags: true, readChunks: 4, conns: map[net.Conn]bool{}}
 	d.wg.Add(1)
@@ -136,8 +136,11 @@ func (d *fakeDN) serveRead(c net.Conn, br *bufio.Reader, op *hdfspb.OpReadBlockP
 		_ = WriteResponse(c, &hdfspb.BlockOpResponseProto{Status: d.readStatus.Enum(), Message: proto.String("replica not found")})
 		return
 	}
-	data := d.block(op.GetHeader().GetBaseHeader().GetBlock().GetBlockId())
+	good := d.block(op.GetHeader().GetBaseHeader().GetBlock().GetBlockId())
+	data := good
 	if d.corruptAt >= 0 {
+		// Sums are of the good data; the corruption is "on the wire".
+		data = append([]byte(nil), good...)
 		data[d.corruptAt] ^= 0x10
 	}
 	bpc := int64(d.cs.BytesPerChecksum)
@@ -156,8 +159,6 @@ func (d *fakeDN) serveRead(c net.Conn, br *bufio.Reader, op *hdfspb.OpReadBlockP
 			return
 		}
 		next := min(pos+int64(d.readChunks)*bpc, end)
-		// Sums are of the good data; the corruption is "on the wire".
-		good := d.block(op.GetHeader().GetBaseHeader().GetBlock().GetBlockId())
 		if err := WritePacket(c, PacketHeader{OffsetInBlock: pos, Seqno: seq}, cs.Compute(nil, good[pos:next]), data[pos:next]); err != nil {
 			return
 		}
