@@ -148,3 +148,80 @@ func TestCodecPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceDatanodeOnFailure is the client's replace-datanode-on-failure
+// path: a pipeline node dies mid-block, the client asks a survivor to
+// TRANSFER_BLOCK its RBW replica to a new node (stage TRANSFER_RBW), then
+// resumes on [survivors..., new node] with PIPELINE_SETUP_STREAMING_RECOVERY.
+func TestReplaceDatanodeOnFailure(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := newFakeNN(t, active, 1)
+	var dns []*DataNode
+	for i := 0; i < 4; i++ {
+		dns = append(dns, startDN(t, testConfig(t, nn), nn))
+	}
+	pipeline := []*hdfspb.DatanodeInfoProto{info(dns[0]), info(dns[1]), info(dns[2])}
+	ctx := context.Background()
+	data := randomData(250_000)
+	b := extBlock(1073746000, 3001, 0)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{
+		Block: b, Pipeline: pipeline, ClientName: "DFSClient_codec", Stage: stageCreate, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:90_000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := dns[1].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for off := 90_000; err == nil && off < len(data); off += 10_000 {
+		if _, err = w.Write(data[off : off+10_000]); err == nil {
+			err = w.Flush(false)
+		}
+	}
+	var perr *datatransfer.PipelineError
+	if !errors.As(err, &perr) || perr.Index != 1 {
+		t.Fatalf("expected a pipeline error naming node 1, got %v", err)
+	}
+	// Copy dn0's RBW replica (what it acknowledged) to dn3.
+	cur := extBlock(b.GetBlockId(), 3001, uint64(w.AckedBytes()))
+	if err := datatransfer.TransferBlock(ctx, datatransfer.OpRequest{Addr: dns[0].TransferAddress(), Block: cur, ClientName: "DFSClient_codec", Timeout: 10 * time.Second},
+		[]*hdfspb.DatanodeInfoProto{info(dns[3])}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := dns[3].Store().Get(testBPID, b.GetBlockId()); !ok || r.State != storage.StateRBW || r.NumBytes < 90_000 {
+		t.Fatalf("transferred RBW replica %v %v", r, ok)
+	}
+	const newGS = 3002
+	req := w.RecoveryRequest(newGS, []*hdfspb.DatanodeInfoProto{info(dns[0]), info(dns[2]), info(dns[3])})
+	w2, err := datatransfer.NewBlockWriter(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := req.MaxBytesRcvd + int64(len(req.Pending))
+	if _, err := w2.Write(data[sent:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nb := extBlock(b.GetBlockId(), newGS, uint64(len(data)))
+	for _, i := range []int{0, 2, 3} {
+		got, err := codecRead(t, dns[i], nb, 0, int64(len(data)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("dn%d read after recovery: %v", i, err)
+		}
+		waitFor(t, "RECEIVED with the new genstamp", func() bool {
+			for _, e := range nn.ibrsOf(dns[i].DatanodeUUID(), ibrReceived) {
+				if e.gs == newGS && e.numBytes == uint64(len(data)) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}

@@ -35,7 +35,11 @@ func (dn *DataNode) openWriter(op *hdfspb.OpWriteBlockProto, st stage, cs datatr
 	b := op.GetHeader().GetBaseHeader().GetBlock()
 	bpid, id, gs := b.GetPoolId(), b.GetBlockId(), b.GetGenerationStamp()
 	switch st {
-	case stageCreate:
+	case stageCreate, stageTransferRBW:
+		// TRANSFER_RBW (a node added to a pipeline being recovered) writes
+		// straight into rbw/ and stays RBW; Hadoop writes a temporary replica
+		// and converts it, which storage has no operation for. The client's
+		// PIPELINE_SETUP_STREAMING_RECOVERY takes it over next.
 		return dn.store.CreateRbw(bpid, id, gs, toStorageChecksum(cs))
 	case stageTransferFinalized:
 		return dn.store.CreateTemporary(bpid, id, gs, toStorageChecksum(cs))
@@ -151,7 +155,7 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 		}
 	}
 	// 3 and 4.
-	r := &receiver{x: x, w: w, log: log, mirror: mirror, mirrorIn: mirrorIn, targets: len(op.GetTargets())}
+	r := &receiver{x: x, w: w, log: log, mirror: mirror, mirrorIn: mirrorIn, targets: len(op.GetTargets()), keepRBW: st == stageTransferRBW}
 	if isClient && !isTransfer {
 		r.acks = make(chan pendingAck, 64)
 		r.respDone = make(chan error, 1)
@@ -235,6 +239,10 @@ type receiver struct {
 	mirrorIn *bufio.Reader
 	targets  int
 
+	// keepRBW leaves the replica RBW at the end instead of finalizing it
+	// (TRANSFER_RBW); nothing is reported.
+	keepRBW bool
+
 	acks     chan pendingAck // nil: no responder (DataNode writes, transfers)
 	respDone chan error
 	final    storage.Replica
@@ -255,6 +263,11 @@ func (r *receiver) receive() (storage.Replica, error) {
 	}
 	if err != nil {
 		return storage.Replica{}, err
+	}
+	if r.keepRBW {
+		rep := r.w.Replica()
+		rep.NumBytes = r.w.BytesOnDisk()
+		return rep, r.w.Close()
 	}
 	rep, err := r.w.Finalize()
 	if err != nil {
