@@ -108,7 +108,7 @@ func ReadOpHeader(r io.Reader) (Op, error) {
 		return 0, err
 	}
 	if v := binary.BigEndian.Uint16(h[:2]); v != DataTransferVersion {
-		return 0, fmt.Errorf("%w (expected: %d, received: %d)", ErrVersion, DataTransferVersion, int16(v))
+		return 0, fmt.Errorf("%w: Version Mismatch (Expected: %d, Received: %d )", ErrVersion, DataTransferVersion, int16(v))
 	}
 	return Op(h[2]), nil
 }

@@ -653,13 +653,15 @@ func (w *BlockWriter) Unacked() []OutboundPacket {
 }
 
 // RecoveryRequest is the request that resumes this block on a new
-// pipeline after a failure: the same block (with the genstamp the
-// DataNodes know), newGS from updateBlockForPipeline, pipeline without the
-// failed node (the caller may add a replacement), the recovery stage
-// Hadoop uses for where the failure happened, the acked and sent lengths,
-// the unacked packets to resend and the data still buffered. Connection
-// settings are kept. A failed PIPELINE_SETUP_CREATE has no recovery in
-// Hadoop: the client abandons the block and asks for another.
+// pipeline after a failure. It names the block by the genstamp the
+// DataNodes took when this pipeline was set up and asks for newGS (from
+// updateBlockForPipeline). It sets up pipeline, which leaves out the
+// failed node (the caller may add a replacement), with the recovery stage
+// Hadoop uses for where the failure happened. It carries the acked and
+// sent lengths, the unacked packets to resend and the data still
+// buffered; connection settings are kept. A failed PIPELINE_SETUP_CREATE
+// has no recovery in Hadoop: the client abandons the block and asks for
+// another.
 func (w *BlockWriter) RecoveryRequest(newGS uint64, pipeline []*hdfspb.DatanodeInfoProto) WriteRequest {
 	q := w.req
 	w.mu.Lock()
@@ -668,6 +670,10 @@ func (w *BlockWriter) RecoveryRequest(newGS uint64, pipeline []*hdfspb.DatanodeI
 	unacked := append([]OutboundPacket(nil), w.mu.unacked...)
 	w.mu.Unlock()
 	q.Block = proto.Clone(w.req.Block).(*hdfspb.ExtendedBlockProto)
+	if setupOK && w.req.NewGenerationStamp != 0 {
+		// The DataNodes took the genstamp this pipeline was set up with.
+		q.Block.GenerationStamp = proto.Uint64(w.req.NewGenerationStamp)
+	}
 	q.NewGenerationStamp = newGS
 	q.Pipeline = pipeline
 	q.StorageTypes, q.StorageIDs = nil, nil

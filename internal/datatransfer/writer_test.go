@@ -149,6 +149,9 @@ func TestBlockWriterAckErrorAndRecovery(t *testing.T) {
 	if err := w2.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if next.Block.GetGenerationStamp() != 1001 || w2.RecoveryRequest(1003, nil).Block.GetGenerationStamp() != 1002 {
+		t.Fatal("a recovery request must name the block by the genstamp its pipeline was set up with")
+	}
 	for _, dn := range []*fakeDN{dns[0], dns[2]} {
 		if !bytes.Equal(dn.block(7), data) {
 			t.Fatalf("%s holds %d bytes after recovery", dn.addr(), len(dn.block(7)))
