@@ -1,10 +1,8 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"crypto/md5"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -108,18 +106,10 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 	blocks := resp.GetLocations().GetBlocks()
 	remaining := int64(resp.GetLocations().GetFileLength())
 	if len(blocks) == 0 || remaining == 0 {
-		// HDFS's checksum of an empty file: the MD5 of 32 zero bytes, with the
-		// CRC32 (gzip) name.
-		zero := md5.Sum(make([]byte, 32))
-		return newFileChecksum(0, 0, zero[:], hdfspb.ChecksumTypeProto_CHECKSUM_CRC32), nil
+		return emptyFileChecksum(), nil
 	}
-	var (
-		md5s        []byte
-		bytesPerCRC uint32
-		crcPerBlock uint64
-		crcType     hdfspb.ChecksumTypeProto
-	)
-	for i, lb := range blocks {
+	var answers []*hdfspb.OpBlockChecksumResponseProto
+	for _, lb := range blocks {
 		if remaining <= 0 {
 			break
 		}
@@ -132,8 +122,11 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 			cr   *hdfspb.OpBlockChecksumResponseProto
 			errs []error
 		)
+		// Hadoop's timeout: 3 s per replica plus the socket timeout.
+		timeout := c.data.socketTimeout + time.Duration(len(lb.GetLocs()))*3*time.Second
 		for j, dn := range lb.GetLocs() {
-			r, err := c.blockChecksum(ctx, b, lb, dn)
+			r, err := datatransfer.BlockChecksum(ctx, datatransfer.OpRequest{Addr: xferAddr(dn), Block: b, Token: lb.GetBlockToken(),
+				ClientName: c.clientName, Timeout: timeout, Dial: c.dial})
 			if err == nil {
 				cr = r
 				break
@@ -147,69 +140,19 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 		if cr == nil {
 			return nil, fmt.Errorf("`%s': Fail to get block MD5 for %s: %w", path, blockName(b), errors.Join(errs...))
 		}
-		if i == 0 {
-			bytesPerCRC, crcType = cr.GetBytesPerCrc(), cr.GetCrcType()
-			if len(blocks) > 1 {
-				crcPerBlock = cr.GetCrcPerBlock()
-			}
-		} else if cr.GetBytesPerCrc() != bytesPerCRC {
-			return nil, fmt.Errorf("Byte-per-checksum not matched: bpc=%d but bytesPerCRC=%d", cr.GetBytesPerCrc(), bytesPerCRC)
-		}
-		if len(cr.GetBlockChecksum()) != md5.Size {
-			return nil, fmt.Errorf("client: block checksum of %s has %d bytes, not an MD5", blockName(b), len(cr.GetBlockChecksum()))
-		}
-		md5s = append(md5s, cr.GetBlockChecksum()...)
+		answers = append(answers, cr)
 	}
-	sum := md5.Sum(md5s)
-	return newFileChecksum(bytesPerCRC, crcPerBlock, sum[:], crcType), nil
-}
-
-func newFileChecksum(bytesPerCRC uint32, crcPerBlock uint64, md5sum []byte, t hdfspb.ChecksumTypeProto) *FileChecksum {
-	crc := "CRC32C"
-	if t == hdfspb.ChecksumTypeProto_CHECKSUM_CRC32 {
-		crc = "CRC32"
-	}
-	b := binary.BigEndian.AppendUint32(nil, bytesPerCRC)
-	b = binary.BigEndian.AppendUint64(b, crcPerBlock)
-	b = append(b, md5sum...)
-	return &FileChecksum{Algorithm: fmt.Sprintf("MD5-of-%dMD5-of-%d%s", crcPerBlock, bytesPerCRC, crc), Bytes: b}
-}
-
-// blockChecksum runs BLOCK_CHECKSUM for b on one DataNode.
-func (c *Client) blockChecksum(ctx context.Context, b *hdfspb.ExtendedBlockProto, lb *hdfspb.LocatedBlockProto, dn *hdfspb.DatanodeInfoProto) (*hdfspb.OpBlockChecksumResponseProto, error) {
-	dial := c.dial
-	if dial == nil {
-		d := net.Dialer{Timeout: c.data.socketTimeout}
-		dial = d.DialContext
-	}
-	conn, err := dial(ctx, "tcp", xferAddr(dn))
+	fc, err := datatransfer.CombineBlockChecksums(answers)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	// Hadoop's timeout: 3 s per replica plus the socket timeout.
-	conn.SetDeadline(time.Now().Add(c.data.socketTimeout + time.Duration(len(lb.GetLocs()))*3*time.Second))
-	token := lb.GetBlockToken()
-	if token == nil {
-		token = emptyToken()
-	}
-	if err := datatransfer.WriteOp(conn, datatransfer.OpBlockChecksum, &hdfspb.OpBlockChecksumProto{
-		Header:               &hdfspb.BaseHeaderProto{Block: b, Token: token},
-		BlockChecksumOptions: &hdfspb.BlockChecksumOptionsProto{BlockChecksumType: hdfspb.BlockChecksumTypeProto_MD5CRC.Enum()},
-	}); err != nil {
-		return nil, err
-	}
-	resp, err := datatransfer.ReadResponse(bufio.NewReader(conn))
-	if err != nil {
-		return nil, err
-	}
-	if err := datatransfer.ResponseError(datatransfer.OpBlockChecksum, resp); err != nil {
-		return nil, fmt.Errorf("for block %s from datanode %s: %w", blockName(b), xferAddr(dn), err)
-	}
-	if resp.GetChecksumResponse() == nil {
-		return nil, fmt.Errorf("client: BLOCK_CHECKSUM answer for %s from %s has no checksum", blockName(b), xferAddr(dn))
-	}
-	return resp.GetChecksumResponse(), nil
+	return &FileChecksum{Algorithm: fc.Algorithm(), Bytes: fc.Bytes()}, nil
+}
+
+// emptyFileChecksum is HDFS's checksum of an empty file: the MD5 of 32 zero bytes,
+// named with CRC32 and zero sizes (FileChecksumHelper's special case).
+func emptyFileChecksum() *FileChecksum {
+	zero := md5.Sum(make([]byte, 32))
+	b := append(make([]byte, 12), zero[:]...)
+	return &FileChecksum{Algorithm: "MD5-of-0MD5-of-0CRC32", Bytes: b}
 }

@@ -25,6 +25,36 @@
 // before the connection broke is answered from that NameNode's retry cache (or, after
 // failover, from the new active's, rebuilt from the shared edits) instead of running twice.
 //
+// # Files
+//
+// Open, Create, Append, Truncate and GetFileChecksum are Hadoop's DFSClient data path,
+// with the DataNode side in internal/datatransfer:
+//
+//   - A FileReader (DFSInputStream) fetches block locations in ranges of
+//     dfs.client.read.prefetch.size, reads each block from its first live replica with
+//     CRC32C verification, and on a DataNode that fails or a checksum mismatch logs it
+//     as HDFS does, marks the node dead for this reader and goes on with the next
+//     replica. Corrupt replicas are reported with reportBadBlocks once another replica
+//     served the data. With every replica failed it fetches the locations again after
+//     a random wait (dfs.client.retry.window.base), at most
+//     dfs.client.max.block.acquire.failures times per read, then returns a
+//     *BlockMissingError. The visible length of the last block of a file being written
+//     comes from a DataNode (ClientDatanodeProtocol.getReplicaVisibleLength).
+//   - A FileWriter (DFSOutputStream + DataStreamer) holds the file's lease (renewed
+//     every DataOptions.LeaseRenewInterval, 30 s, while any file is open), allocates
+//     blocks with addBlock (naming the previous block and its length, and the DataNodes
+//     to exclude), streams each through a pipeline, recovers a pipeline whose DataNode
+//     failed (drop it, updateBlockForPipeline, PIPELINE_SETUP_STREAMING_RECOVERY with
+//     the unacknowledged packets resent, updatePipeline), abandons a new block whose
+//     pipeline cannot be set up and asks again without the bad DataNode, and on Close
+//     retries complete (and NotReplicatedYetException on addBlock) with a doubling wait.
+//     Append continues a partial last block with PIPELINE_SETUP_APPEND under a new
+//     generation stamp.
+//
+// Readers and writers are bound to the context they were opened with; Close releases
+// their connections. A FileWriter that is not closed keeps the lease renewed until the
+// Client closes (Abort drops it at once).
+//
 // Callers own the Client and Close it. Sleep and Jitter in Config are injectable so tests
 // observe the backoff without waiting.
 package client
