@@ -414,3 +414,72 @@ func (m *Manager) HasMinReplicas(b Block) bool {
 	}
 	return k >= m.cfg.MinReplication
 }
+
+// ReplicaKind says how a replica counts.
+type ReplicaKind int
+
+const (
+	// ReplicaLive: a usable copy.
+	ReplicaLive ReplicaKind = iota
+	// ReplicaCorrupt: marked corrupt.
+	ReplicaCorrupt
+	// ReplicaExcess: chosen for deletion.
+	ReplicaExcess
+	// ReplicaPending: a copy not finalized at the block's generation stamp
+	// yet (being written, or of a block under construction).
+	ReplicaPending
+)
+
+// ReplicaInfo is one replica of a block as fsck lists it.
+type ReplicaInfo struct {
+	Target
+	Kind ReplicaKind
+}
+
+// Replicas lists every replica of a block on a live node, in uuid order;
+// for a block under construction the pipeline's nodes come first (as
+// pending unless already usable). ok is false for a block not in the map.
+func (m *Manager) Replicas(id uint64, now time.Time) (reps []ReplicaInfo, complete, ok bool) {
+	bi := m.blocks[id]
+	if bi == nil {
+		return nil, false, false
+	}
+	seen := make(map[string]bool)
+	add := func(n *node, r *replica) {
+		if !n.alive || seen[n.id.UUID] {
+			return
+		}
+		seen[n.id.UUID] = true
+		ri := ReplicaInfo{Target: Target{Node: n.info(now, m.cfg.StaleInterval), StorageID: n.storageID()}, Kind: ReplicaPending}
+		if r != nil {
+			if r.storageID != "" {
+				ri.StorageID = r.storageID
+			}
+			switch {
+			case r.corrupt:
+				ri.Kind = ReplicaCorrupt
+			case r.excess:
+				ri.Kind = ReplicaExcess
+			case bi.usable(r):
+				ri.Kind = ReplicaLive
+			}
+		}
+		reps = append(reps, ri)
+	}
+	if !bi.complete {
+		for _, u := range bi.expected {
+			if n := m.nodes[u]; n != nil {
+				add(n, bi.replicas[u])
+			}
+		}
+	}
+	for _, u := range bi.sortedHolders() {
+		r := bi.replicas[u]
+		add(r.node, r)
+	}
+	return reps, bi.complete, true
+}
+
+// EverMultiRack reports whether live DataNodes have ever been on more
+// than one rack (Hadoop's hasClusterEverBeenMultiRack).
+func (m *Manager) EverMultiRack() bool { return m.everMultiRack }

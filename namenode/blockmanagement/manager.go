@@ -47,6 +47,8 @@ type Manager struct {
 
 	// corruptCount is the number of replicas marked corrupt.
 	corruptCount int
+	// everMultiRack: live nodes were once on more than one rack.
+	everMultiRack bool
 
 	safe safeMode
 }
@@ -202,6 +204,9 @@ func (m *Manager) Register(id DatanodeID, now time.Time) (DatanodeInfo, error) {
 	n.alive = true
 	n.reregister = false
 	m.byAddr[addr] = id.UUID
+	if !m.everMultiRack && m.NumRacks() > 1 {
+		m.everMultiRack = true
+	}
 	m.safe.check(m, now)
 	return n.info(now, m.cfg.StaleInterval), nil
 }

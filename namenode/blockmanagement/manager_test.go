@@ -536,3 +536,25 @@ func TestEmptyNamespaceLeavesSafeModeAtOnce(t *testing.T) {
 		t.Fatal("empty namespace in safe mode")
 	}
 }
+
+func TestReplicasListing(t *testing.T) {
+	racks := map[string]string{"127.0.0.1": "/r1", "127.0.0.2": "/r2", "127.0.0.3": "/r2"}
+	e := newEnv(t, func(c *Config) { c.ResolveRack = func(ip, _ string) string { return racks[ip] } })
+	e.addNodes(3)
+	if !e.m.EverMultiRack() {
+		t.Fatal("two racks not noticed")
+	}
+	b := Block{ID: 1 << 30, GenStamp: 1001, NumBytes: 10}
+	e.complete(b, 2, 1, 2)
+	e.m.ReportBadBlock("uuid-2", "DS-2", b, e.now)
+	reps, complete, ok := e.m.Replicas(b.ID, e.now)
+	if !ok || !complete || len(reps) != 2 || reps[0].Kind != ReplicaLive || reps[1].Kind != ReplicaCorrupt || reps[1].Node.Location != "/r2" {
+		t.Fatalf("replicas %+v", reps)
+	}
+	uc := Block{ID: 1<<30 + 1, GenStamp: 1002}
+	e.m.PutBlock(BlockSpec{Block: uc, Replication: 2, Expected: []string{"uuid-3", "uuid-1"}}, e.now)
+	reps, complete, _ = e.m.Replicas(uc.ID, e.now)
+	if complete || len(reps) != 2 || reps[0].Node.UUID != "uuid-3" || reps[0].Kind != ReplicaPending {
+		t.Fatalf("pipeline replicas %+v", reps)
+	}
+}

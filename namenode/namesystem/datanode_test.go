@@ -10,6 +10,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
+	"github.com/hdfsha/hdfsha/namenode/fsck"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -291,5 +292,36 @@ func TestLeaseRecoveryWithoutReplicas(t *testing.T) {
 	h.mustCall(superuser, "getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: str("/f"), Offset: proto.Uint64(0), Length: proto.Uint64(1)}, gbl)
 	if n := len(gbl.GetLocations().GetBlocks()); n != 0 {
 		t.Fatalf("%d blocks left", n)
+	}
+}
+
+// TestFsckBlocks: the fsck view of the block map after a write.
+func TestFsckBlocks(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, fastBlocks)
+	d := newFakeDN(h, 1)
+	d.register()
+	d.heartbeat()
+	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(1)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	ab := &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
+	fb := h.sys.FsckBlocks()
+	b := ab.GetBlock().GetB()
+	if r := fb.Replicas(fsck.Block{ID: b.GetBlockId()}); r.Complete || len(r.Nodes) != 1 || r.Nodes[0].Node.XferAddr() != "127.0.0.1:9866" {
+		t.Fatalf("under construction: %+v", r)
+	}
+	b.NumBytes = proto.Uint64(5)
+	d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVED, b)
+	h.mustCall(superuser, "complete", &hdfspb.CompleteRequestProto{Src: str("/f"), ClientName: str("c1"), Last: b}, &hdfspb.CompleteResponseProto{})
+	if r := fb.Replicas(fsck.Block{ID: b.GetBlockId()}); !r.Complete || len(r.Nodes) != 1 || r.Nodes[0].State != fsck.Live {
+		t.Fatalf("complete: %+v", r)
+	}
+	if c := fb.Cluster(); c.LiveDatanodes != 1 || c.Racks != 1 || c.MultiRack || c.BlockPoolID != "BP-1-127.0.0.1-1" || c.MinReplication != 1 {
+		t.Fatalf("cluster %+v", c)
+	}
+	if ids := fb.CorruptBlocks(); len(ids) != 0 {
+		t.Fatalf("corrupt %v", ids)
 	}
 }
