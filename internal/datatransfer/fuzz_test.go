@@ -73,3 +73,29 @@ func FuzzReadOp(f *testing.F) {
 		_, _ = ReadReadStatus(r)
 	})
 }
+
+// FuzzReadAck feeds arbitrary bytes to the ack and response decoders a
+// pipeline writer runs on DataNode output.
+func FuzzReadAck(f *testing.F) {
+	var w bytes.Buffer
+	_ = WriteAck(&w, Ack{Seqno: 7, Replies: []hdfspb.Status{0, 2}})
+	_ = WriteAck(&w, Ack{Seqno: HeartbeatSeqno, Replies: []hdfspb.Status{0}})
+	f.Add(w.Bytes())
+	f.Add([]byte{0x04, 0x08, 0x00, 0x12, 0x00})
+	f.Add([]byte{0x05, 0x08, 0x03, 0x22, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bufio.NewReader(bytes.NewReader(b))
+		for {
+			a, err := ReadAck(r)
+			if err != nil {
+				break
+			}
+			if len(a.Replies) == 0 || (len(a.Flags) != 0 && len(a.Flags) != len(a.Replies)) {
+				t.Fatalf("accepted inconsistent ack %+v", a)
+			}
+			_ = a.FirstFailed()
+			_, _ = a.OOB()
+		}
+		_, _ = ReadResponse(bufio.NewReader(bytes.NewReader(b)))
+	})
+}
