@@ -14,6 +14,7 @@ func (e *appEnv) commands() []*cli.Command {
 		e.tool(oevTool()),
 		e.tool(namenodeTool()),
 		e.tool(dfsadminTool()),
+		e.fsckCommand(),
 		e.tool(haadminTool()),
 		e.tool(zkfcTool()),
 		e.tool(dfsTool(e)),
