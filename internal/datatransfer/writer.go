@@ -389,27 +389,40 @@ func (w *BlockWriter) nextPacketLen() int {
 	return w.chunkData
 }
 
-// sendPacket packetizes the first n bytes of buf.
-func (w *BlockWriter) sendPacket(n int, sync bool) error {
-	data := append([]byte(nil), w.buf[:n]...)
+// sendPacket queues a packet carrying a copy of data at the current
+// offset. queued says whether the packet was recorded (then it is the
+// writer's to resend, and the offset and seqno moved past it).
+func (w *BlockWriter) sendPacket(data []byte, sync bool) (queued bool, err error) {
+	n := len(data)
+	sl := w.req.Checksum.SumsLen(n)
+	own := make([]byte, sl+n) // sums and data in one allocation
+	copy(own[sl:], data)
 	p := OutboundPacket{
 		Header:    PacketHeader{OffsetInBlock: w.offset, Seqno: w.seqno, DataLen: int32(n), SyncBlock: sync},
-		Checksums: w.req.Checksum.Compute(nil, data),
-		Data:      data,
+		Checksums: w.req.Checksum.Compute(own[:0:sl], own[sl:]),
+		Data:      own[sl:],
 	}
-	queued, err := w.queue(p)
+	queued, err = w.queue(p)
 	if queued {
-		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
 		w.offset += int64(n)
 		w.seqno++
+	}
+	return queued, err
+}
+
+// flushBuf packetizes everything buffered.
+func (w *BlockWriter) flushBuf(sync bool) error {
+	queued, err := w.sendPacket(w.buf, sync)
+	if queued {
+		w.buf = w.buf[:0]
 	}
 	return err
 }
 
-// Write buffers p and sends every full packet. Once the pipeline failed it
-// returns 0 and the *PipelineError; when the failure happens while p is
-// being sent it returns len(p) with the error, p being in the buffer that
-// RecoveryRequest hands on.
+// Write sends every full packet of p and buffers the rest. It returns how
+// many bytes of p the writer took: after a failure those are either in an
+// unacked packet or in the buffer, and RecoveryRequest hands both on.
+// Once the pipeline failed it returns 0 and the *PipelineError.
 func (w *BlockWriter) Write(p []byte) (int, error) {
 	if err := w.Err(); err != nil {
 		return 0, err
@@ -417,16 +430,32 @@ func (w *BlockWriter) Write(p []byte) (int, error) {
 	if w.lastQueued.Load() {
 		return 0, errors.New("datatransfer: write after Close")
 	}
-	w.buf = append(w.buf, p...)
-	for {
+	took := 0
+	for len(p) > 0 {
 		n := w.nextPacketLen()
-		if len(w.buf) < n {
-			return len(p), nil
+		if len(w.buf) == 0 && len(p) >= n {
+			// A whole packet straight from p, without buffering it.
+			queued, err := w.sendPacket(p[:n], false)
+			if queued {
+				took += n
+				p = p[n:]
+			}
+			if err != nil {
+				return took, err
+			}
+			continue
 		}
-		if err := w.sendPacket(n, false); err != nil {
-			return len(p), err
+		k := min(n-len(w.buf), len(p))
+		w.buf = append(w.buf, p[:k]...)
+		took += k
+		p = p[k:]
+		if len(w.buf) == n {
+			if err := w.flushBuf(false); err != nil {
+				return took, err
+			}
 		}
 	}
+	return took, nil
 }
 
 // Flush sends the buffered data (hflush) and waits until every DataNode
@@ -438,7 +467,7 @@ func (w *BlockWriter) Flush(sync bool) error {
 		return err
 	}
 	if len(w.buf) > 0 || sync {
-		if err := w.sendPacket(len(w.buf), sync); err != nil {
+		if err := w.flushBuf(sync); err != nil {
 			return err
 		}
 	}
@@ -495,7 +524,7 @@ func (w *BlockWriter) closeBlock() error {
 	}
 	if !w.lastQueued.Load() {
 		if len(w.buf) > 0 {
-			if err := w.sendPacket(len(w.buf), false); err != nil {
+			if err := w.flushBuf(false); err != nil {
 				return err
 			}
 		}

@@ -331,3 +331,28 @@ func TestBlockWriterAbortWhileBlocked(t *testing.T) {
 		t.Fatalf("blocked Write returned %v, want ErrAborted", err)
 	}
 }
+
+func TestBlockWriterLargeWrite(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	dns := []*fakeDN{newFakeDN(t), newFakeDN(t)}
+	w, err := NewBlockWriter(context.Background(), newWriteRequest(dns...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := testData(300_001)
+	if n, err := w.Write(data[:1]); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	// One call spanning many packets, starting with a partly filled buffer.
+	if n, err := w.Write(data[1:]); n != len(data)-1 || err != nil {
+		t.Fatal(n, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, dn := range dns {
+		if !bytes.Equal(dn.block(7), data) {
+			t.Fatalf("%s holds %d bytes", dn.addr(), len(dn.block(7)))
+		}
+	}
+}
