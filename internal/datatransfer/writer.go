@@ -327,7 +327,8 @@ func (w *BlockWriter) fail(idx int, st hdfspb.Status, seqno int64, err error) {
 	})
 }
 
-// Err is the failure that stopped the writer, or nil.
+// Err is the *PipelineError that stopped the writer, ErrAborted once
+// Abort or Close released it without a failure, or nil.
 func (w *BlockWriter) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

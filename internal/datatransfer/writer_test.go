@@ -84,8 +84,6 @@ func TestBlockWriterPipeline(t *testing.T) {
 }
 
 func TestBlockWriterPacketSizes(t *testing.T) {
-	q := WriteRequest{Block: testBlock(1), Pipeline: pipelineOf(), Checksum: DefaultChecksum()}
-	_ = q
 	// 64 KiB packets carry 126 chunks of 512 bytes (DFSOutputStream).
 	w := &BlockWriter{req: WriteRequest{Checksum: DefaultChecksum()}}
 	chunk := 512 + 4
