@@ -346,3 +346,17 @@ func TestReadStatusRoundTrip(t *testing.T) {
 		t.Fatalf("%v %v", s, err)
 	}
 }
+
+func TestTransferAckRoundTrip(t *testing.T) {
+	var w bytes.Buffer
+	if err := WriteDelimited(&w, &hdfspb.DNTransferAckProto{Status: hdfspb.Status_SUCCESS.Enum()}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{0x02, 0x08, 0x00}; !bytes.Equal(w.Bytes(), want) {
+		t.Fatalf("got % x", w.Bytes())
+	}
+	var a hdfspb.DNTransferAckProto
+	if err := ReadDelimited(bufio.NewReader(&w), &a); err != nil || a.GetStatus() != hdfspb.Status_SUCCESS {
+		t.Fatal(err)
+	}
+}
