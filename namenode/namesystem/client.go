@@ -790,7 +790,23 @@ func (s *Namesystem) updatePipeline(ctx context.Context, req *hdfspb.UpdatePipel
 			return nil, err
 		}
 		return s.ns.PrepareUpdatePipeline(c, path, req.GetClientName(), old, fromExtBlock(req.GetNewBlock()))
-	}, nil)
+	}, func(op *editpb.Op, r mutateResult) {
+		// The new pipeline is where the block under construction lives now.
+		nb := fromExtBlock(req.GetNewBlock())
+		owner, err := s.ns.BlockOwner(nb.BlockId)
+		if err != nil || owner == 0 {
+			return
+		}
+		st, err := s.ns.GetINode(owner)
+		if err != nil || st == nil {
+			return
+		}
+		var expected []string
+		for _, d := range req.GetNewNodes() {
+			expected = append(expected, d.GetDatanodeUuid())
+		}
+		s.bm.PutBlock(blockmanagement.BlockSpec{Block: toBlock(nb), Inode: st.ID, Replication: int(st.Replication), Expected: expected}, s.cfg.Now())
+	})
 	if err != nil {
 		return nil, err
 	}
