@@ -1,0 +1,164 @@
+package datanode
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os/user"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
+	"github.com/hdfsha/hdfsha/internal/rpc"
+	"github.com/hdfsha/hdfsha/internal/testcluster"
+	"github.com/hdfsha/hdfsha/namenode"
+	"github.com/hdfsha/hdfsha/namenode/namesystem"
+	"github.com/hdfsha/hdfsha/proto/hdfspb"
+)
+
+// startRealNN formats and starts a non-HA NameNode with short intervals.
+func startRealNN(t *testing.T) *namenode.NameNode {
+	t.Helper()
+	c := conf.New()
+	c.Set("dfs.namenode.name.dir", "file://"+t.TempDir())
+	c.Set("dfs.namenode.rpc-address", "127.0.0.1:0")
+	c.Set("dfs.namenode.http-address", "127.0.0.1:0")
+	c.Set("dfs.heartbeat.interval", "50ms")
+	c.Set("dfs.namenode.redundancy.interval.seconds", "50ms")
+	c.Set("dfs.namenode.safemode.extension", "0")
+	c.Set("dfs.namenode.fs-limits.min-block-size", "0")
+	cfg, err := namenode.ConfigFromConf(c, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = testcluster.Logger(t).Named("nn")
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Superuser = u.Username
+	if _, err := namenode.Format(context.Background(), cfg, namenode.FormatOptions{NonInteractive: true, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	nn, err := namenode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Start(context.Background()); err != nil {
+		_ = nn.Stop()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nn.Stop() })
+	return nn
+}
+
+// TestWithRealNameNode: three DataNodes register with a real NameNode; a
+// file written with addBlock and the codec's pipeline lands on all three,
+// reads back, and deleting it makes the NameNode invalidate every replica.
+func TestWithRealNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := startRealNN(t)
+	addr := nn.RPCAddress()
+	var dns []*DataNode
+	for i := 0; i < 3; i++ {
+		cfg := testConfig(t)
+		cfg.NameNodes = []NameNodeAddr{{Addr: addr}}
+		dn, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dn.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dn.Stop() })
+		dns = append(dns, dn)
+	}
+	u, _ := user.Current()
+	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := func(method string, req, resp proto.Message) error {
+		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+	}
+	waitFor(t, "three live DataNodes", func() bool {
+		var r hdfspb.GetDatanodeReportResponseProto
+		err := callNN("getDatanodeReport", &hdfspb.GetDatanodeReportRequestProto{Type: hdfspb.DatanodeReportTypeProto_LIVE.Enum()}, &r)
+		return err == nil && len(r.GetDi()) == 3
+	})
+	for _, dn := range dns {
+		waitFor(t, "the NameNode acknowledged as active", func() bool { return dn.ActiveNameNode() == addr })
+		if dn.BlockPoolID() != nn.StorageInfo().BlockPoolID {
+			t.Fatalf("bpid %q, NameNode's %q", dn.BlockPoolID(), nn.StorageInfo().BlockPoolID)
+		}
+	}
+
+	const path, client = "/f", "DFSClient_dn_test"
+	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(3),
+		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	var ab hdfspb.AddBlockResponseProto
+	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
+		t.Fatal(err)
+	}
+	lb := ab.GetBlock()
+	if len(lb.GetLocs()) != 3 {
+		t.Fatalf("addBlock gave %d locations", len(lb.GetLocs()))
+	}
+	data := randomData(700_000)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
+		Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
+	last.NumBytes = proto.Uint64(uint64(len(data)))
+	waitFor(t, "complete", func() bool {
+		var r hdfspb.CompleteResponseProto
+		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
+		return err == nil && r.GetResult()
+	})
+	var gl hdfspb.GetBlockLocationsResponseProto
+	if err := callNN("getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(0), Length: proto.Uint64(1 << 30)}, &gl); err != nil {
+		t.Fatal(err)
+	}
+	blocks := gl.GetLocations().GetBlocks()
+	if len(blocks) != 1 || len(blocks[0].GetLocs()) != 3 {
+		t.Fatalf("locations: %v", gl.GetLocations())
+	}
+	for _, loc := range blocks[0].GetLocs() {
+		r, err := datatransfer.NewBlockReader(ctx, datatransfer.ReadRequest{Addr: datatransfer.XferAddr(loc), Block: blocks[0].GetB(),
+			ClientName: client, Offset: 0, Length: int64(len(data))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read from %s: %v", datatransfer.XferAddr(loc), err)
+		}
+	}
+
+	// Delete the file: the NameNode invalidates the replicas through
+	// heartbeats, and the DataNodes delete them.
+	if err := callNN("delete", &hdfspb.DeleteRequestProto{Src: proto.String(path), Recursive: proto.Bool(false)}, &hdfspb.DeleteResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dn := range dns {
+		waitFor(t, "replica deleted", func() bool { _, ok := dn.Store().Get(dn.BlockPoolID(), lb.GetB().GetBlockId()); return !ok })
+	}
+}
