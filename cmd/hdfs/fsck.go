@@ -258,9 +258,17 @@ func (f *fsckRun) get(target string, fn func(line string) bool) error {
 	if err != nil {
 		return err
 	}
+	dialer := &net.Dialer{Timeout: connect}
 	hc := &http.Client{Transport: &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: connect}).DialContext,
-		ResponseHeaderTimeout: read,
+		// The read timeout bounds every read, as Java's URLConnection read timeout
+		// does: a NameNode walking a large tree writes at least every 1000 entries.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return readDeadlineConn{Conn: conn, timeout: read}, nil
+		},
 	}}
 	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(f.ctx, http.MethodGet, target, nil)
@@ -377,4 +385,19 @@ func (f *fsckRun) log() *zap.Logger {
 		return zap.NewNop()
 	}
 	return f.e.globals.log.Named("fsck").Named("client")
+}
+
+// readDeadlineConn sets a fresh read deadline before every read.
+type readDeadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c readDeadlineConn) Read(p []byte) (int, error) {
+	if c.timeout > 0 {
+		if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Read(p)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
+	"github.com/hdfsha/hdfsha/namenode/fsck"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -193,4 +194,65 @@ func TestFsckListCorruptFileBlocks(t *testing.T) {
 	corrupt = false
 	r = runHDFS(t, env, args...)
 	r.want(t, 0, "The filesystem under path '/' has 0 CORRUPT blocks\n")
+}
+
+// e2eNamespace and e2eBlocks are the smallest namespace and block map: "/" holds the
+// directory "/a b" with one file of one block on 127.0.0.1:9866.
+type e2eNamespace struct{}
+
+func (e2eNamespace) Stat(_ context.Context, _, p string) (*fsck.File, error) {
+	switch p {
+	case "/", "/a b":
+		return &fsck.File{Dir: true}, nil
+	}
+	return nil, nil
+}
+
+func (e2eNamespace) List(_ context.Context, _, dir, after string) ([]fsck.File, bool, error) {
+	switch {
+	case dir == "/" && after == "":
+		return []fsck.File{{Name: "a b", Dir: true}}, false, nil
+	case dir == "/a b" && after == "":
+		return []fsck.File{{Name: "f", Length: 3, Replication: 1, Blocks: []fsck.Block{{ID: 1073741825, GenStamp: 1001, NumBytes: 3}}}}, false, nil
+	}
+	return nil, false, nil
+}
+
+func (e2eNamespace) FileOfBlock(context.Context, uint64) (string, error) { return "", nil }
+
+type e2eBlocks struct{}
+
+func (e2eBlocks) Replicas(fsck.Block) fsck.Replicas {
+	return fsck.Replicas{Complete: true, Nodes: []fsck.Replica{{Node: fsck.Datanode{IP: "127.0.0.1", XferPort: 9866}, StorageID: "DS-1", State: fsck.Live}}}
+}
+
+func (e2eBlocks) Cluster() fsck.Cluster {
+	return fsck.Cluster{LiveDatanodes: 1, Racks: 1, DefaultReplication: 1, MinReplication: 1, BlockPoolID: "BP-1-127.0.0.1-1"}
+}
+
+func (e2eBlocks) CorruptBlocks() []uint64 { return nil }
+
+// The client against the real /fsck handler: the query it builds is the one the handler
+// reads (an encoded path with a space included), and the exit status follows the report.
+func TestFsckAgainstHandler(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := startFsckNN(t, false, map[string]bool{"/a b": true}, func(string) string { return "" })
+	hs := httptest.NewServer(fsck.Handler(fsck.Config{Namespace: e2eNamespace{}, Blocks: e2eBlocks{}}))
+	t.Cleanup(hs.Close)
+	env := map[string]string{"HADOOP_USER_NAME": "alice"}
+	r := runHDFS(t, env, "fsck", "-fs", "hdfs://"+nn.rpcAddr, "-D", "dfs.namenode.http-address="+strings.TrimPrefix(hs.URL, "http://"),
+		"/a b", "-files", "-blocks", "-locations")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range []string{
+		"FSCK started by alice (auth:SIMPLE) from /127.0.0.1 for path /a b at ",
+		"\n/a b <dir>\n/a b/f 3 bytes, replicated: replication=1, 1 block(s):  OK\n" +
+			"0. BP-1-127.0.0.1-1:blk_1073741825_1001 len=3 Live_repl=1  [DatanodeInfoWithStorage[127.0.0.1:9866,DS-1,DISK]]\n",
+		"\n\n\nThe filesystem under path '/a b' is HEALTHY\n",
+	} {
+		if !strings.Contains(r.stdout, s) {
+			t.Fatalf("missing %q in:\n%s", s, r.stdout)
+		}
+	}
 }
