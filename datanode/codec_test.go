@@ -1,10 +1,12 @@
 package datanode
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -223,5 +225,80 @@ func TestReplaceDatanodeOnFailure(t *testing.T) {
 			}
 			return false
 		})
+	}
+}
+
+// TestCloseAndAppendRecovery: PIPELINE_CLOSE_RECOVERY finalizes RBW
+// replicas under the new generation stamp at setup (Hadoop's fast path, no
+// packets); PIPELINE_SETUP_APPEND_RECOVERY then reopens the finalized
+// replicas and appends.
+func TestCloseAndAppendRecovery(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := newFakeNN(t, active, 1)
+	dns := []*DataNode{startDN(t, testConfig(t, nn), nn), startDN(t, testConfig(t, nn), nn)}
+	data := randomData(40_000)
+	const id = 1073747000
+	for _, dn := range dns {
+		w, err := dn.Store().CreateRbw(testBPID, id, 4001, storage.Checksum{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteChunks(0, data, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := net.Dial("tcp", dns[0].TransferAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &hdfspb.OpWriteBlockProto{
+		Header:  &hdfspb.ClientOperationHeaderProto{BaseHeader: &hdfspb.BaseHeaderProto{Block: extBlock(id, 4001, uint64(len(data)))}, ClientName: proto.String("DFSClient_codec")},
+		Targets: []*hdfspb.DatanodeInfoProto{info(dns[1])},
+		Stage:   stageCloseRecovery.Enum(), PipelineSize: proto.Uint32(2),
+		MinBytesRcvd: proto.Uint64(uint64(len(data))), MaxBytesRcvd: proto.Uint64(uint64(len(data))),
+		LatestGenerationStamp: proto.Uint64(4002), RequestedChecksum: datatransfer.DefaultChecksum().Proto(),
+	}
+	if err := datatransfer.WriteOp(conn, datatransfer.OpWriteBlock, op); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := datatransfer.ReadResponse(bufio.NewReader(conn))
+	conn.Close()
+	if err != nil || resp.GetStatus() != hdfspb.Status_SUCCESS {
+		t.Fatalf("close recovery: %v %v", resp, err)
+	}
+	for i, dn := range dns {
+		r, ok := dn.Store().Get(testBPID, id)
+		if !ok || r.State != storage.StateFinalized || r.GenStamp != 4002 || r.NumBytes != int64(len(data)) {
+			t.Fatalf("dn%d after close recovery: %v", i, r)
+		}
+		waitFor(t, "RECEIVED after close recovery", func() bool {
+			evs := nn.ibrsOf(dn.DatanodeUUID(), ibrReceived)
+			return len(evs) == 1 && evs[0].gs == 4002
+		})
+	}
+
+	more := randomData(30_000)
+	ctx := context.Background()
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{
+		Block: extBlock(id, 4002, uint64(len(data))), NewGenerationStamp: 4003, Pipeline: []*hdfspb.DatanodeInfoProto{info(dns[0]), info(dns[1])},
+		ClientName: "DFSClient_codec", Stage: stageAppendRecovery, MinBytesRcvd: int64(len(data)), MaxBytesRcvd: int64(len(data)), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(more); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]byte(nil), data...), more...)
+	for i, dn := range dns {
+		got, err := codecRead(t, dn, extBlock(id, 4003, uint64(len(all))), 0, int64(len(all)))
+		if err != nil || !bytes.Equal(got, all) {
+			t.Fatalf("dn%d read after append recovery: %v", i, err)
+		}
 	}
 }

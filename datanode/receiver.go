@@ -45,6 +45,8 @@ func (dn *DataNode) openWriter(op *hdfspb.OpWriteBlockProto, st stage, cs datatr
 		return dn.store.CreateTemporary(bpid, id, gs, toStorageChecksum(cs))
 	case stageAppend:
 		return dn.store.Append(bpid, id, gs, op.GetLatestGenerationStamp(), int64(op.GetMinBytesRcvd()))
+	case stageAppendRecovery:
+		return dn.store.RecoverAppend(bpid, id, gs, op.GetLatestGenerationStamp(), int64(op.GetMinBytesRcvd()))
 	case stageStreamingRecovery:
 		return dn.store.RecoverRbw(bpid, id, gs, op.GetLatestGenerationStamp(), int64(op.GetMinBytesRcvd()), int64(op.GetMaxBytesRcvd()))
 	}
@@ -90,7 +92,16 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 		fail(hdfspb.Status_ERROR_INVALID, err)
 		return
 	}
-	w, err := x.dn.openWriter(op, st, cs)
+	var w *storage.ReplicaWriter
+	var closed storage.Replica // PIPELINE_CLOSE_RECOVERY: the replica finalized at setup
+	if st == stageCloseRecovery {
+		// Hadoop's fast path: no packets; every node finalizes the replica
+		// under the new generation stamp as the request goes down the
+		// pipeline, and the connect ack ends the operation.
+		closed, err = x.dn.store.RecoverClose(b.GetPoolId(), b.GetBlockId(), b.GetGenerationStamp(), op.GetLatestGenerationStamp(), int64(op.GetMinBytesRcvd()))
+	} else {
+		w, err = x.dn.openWriter(op, st, cs)
+	}
 	if err != nil {
 		status := statusOf(err)
 		if errors.Is(err, errUnsupportedStage) {
@@ -101,7 +112,7 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 	}
 	done := false
 	defer func() {
-		if !done {
+		if !done && w != nil {
 			if st == stageCreate && !isClient || isTransfer {
 				_ = w.Abort()
 			} else {
@@ -109,10 +120,11 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 			}
 		}
 	}()
-	rep := w.Replica()
-	log.Info("receiving block", zap.Stringer("src", x.conn.RemoteAddr()), zap.Stringer("dest", x.conn.LocalAddr()))
-	if isClient && !isTransfer {
-		x.dn.blockReceiving(rep)
+	if w != nil {
+		log.Info("receiving block", zap.Stringer("src", x.conn.RemoteAddr()), zap.Stringer("dest", x.conn.LocalAddr()))
+		if isClient && !isTransfer {
+			x.dn.blockReceiving(w.Replica())
+		}
 	}
 
 	// 1. The mirror.
@@ -153,6 +165,12 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 		if err := datatransfer.WriteResponse(x.conn, resp); err != nil {
 			return
 		}
+	}
+	if w == nil {
+		done = true
+		x.dn.blockReceived(closed)
+		log.Info("recovered the close of block", zap.Uint64("newGenStamp", closed.GenStamp), zap.Int64("bytes", closed.NumBytes))
+		return
 	}
 	// 3 and 4.
 	r := &receiver{x: x, w: w, log: log, mirror: mirror, mirrorIn: mirrorIn, targets: len(op.GetTargets()), keepRBW: st == stageTransferRBW}
