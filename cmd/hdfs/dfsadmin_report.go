@@ -148,7 +148,8 @@ func datanodeReport(dn *hdfspb.DatanodeInfoProto, lookup func(ip string) string,
 	nonDFS := int64(dn.GetNonDfsUsed())
 	cc, cu := int64(dn.GetCacheCapacity()), int64(dn.GetCacheUsed())
 	cr := cc - cu
-	name := net.JoinHostPort(id.GetIpAddr(), strconv.Itoa(int(id.GetXferPort())))
+	// DatanodeID.getXferAddr: "ip:port", without brackets even for IPv6.
+	name := id.GetIpAddr() + ":" + strconv.Itoa(int(id.GetXferPort()))
 
 	var b strings.Builder
 	b.WriteString("Name: " + name)

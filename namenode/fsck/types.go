@@ -2,7 +2,6 @@ package fsck
 
 import (
 	"context"
-	"net"
 	"strconv"
 )
 
@@ -103,8 +102,9 @@ type Datanode struct {
 	Rack string
 }
 
-// XferAddr is ip:xferPort (Hadoop's DatanodeID.getXferAddr, the node's name).
-func (d Datanode) XferAddr() string { return net.JoinHostPort(d.IP, strconv.Itoa(d.XferPort)) }
+// XferAddr is ip:xferPort (Hadoop's DatanodeID.getXferAddr, the node's name),
+// joined as Java joins it: an IPv6 address gets no brackets.
+func (d Datanode) XferAddr() string { return d.IP + ":" + strconv.Itoa(d.XferPort) }
 
 func (d Datanode) rack() string {
 	if d.Rack == "" {
