@@ -558,3 +558,23 @@ func TestReplicasListing(t *testing.T) {
 		t.Fatalf("pipeline replicas %+v", reps)
 	}
 }
+
+func TestTruncateRecovery(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addNodes(2)
+	b := Block{ID: 1 << 30, GenStamp: 1001, NumBytes: 100}
+	e.complete(b, 2, 1, 2)
+	// The file is reopened by truncate: the block is under construction,
+	// its namespace length already the new one.
+	e.m.PutBlock(BlockSpec{Block: Block{ID: b.ID, GenStamp: 1001, NumBytes: 40}, Replication: 2}, e.now)
+	cmd, err := e.m.StartTruncateRecovery(b.ID, 1002, 40, e.now)
+	if err != nil || !cmd.Truncate || cmd.TruncateLength != 40 || len(cmd.Locations) != 2 || cmd.Block.GenStamp != 1001 {
+		t.Fatalf("cmd %+v err %v", cmd, err)
+	}
+	if err := e.m.CommitBlockSynchronization(Block{ID: b.ID, GenStamp: 1001}, 1002, 40, []SyncTarget{{UUID: "uuid-1"}, {UUID: "uuid-2"}}, true, false, e.now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.m.Status(b.ID, e.now); st.Live != 2 || st.NumBytes != 40 || !st.Complete {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -41,6 +41,19 @@ func (m *Manager) RecoveryInProgress(id uint64, now time.Time) (uint64, bool) {
 // recoveryID (a new generation stamp the caller has logged) for it. Only
 // an active starts recoveries.
 func (m *Manager) StartRecovery(id, recoveryID uint64, now time.Time) (RecoverCommand, error) {
+	return m.startRecovery(id, recoveryID, -1, now)
+}
+
+// StartTruncateRecovery is StartRecovery for a truncate inside the block:
+// the replicas are cut to newLength and take recoveryID as their stamp.
+func (m *Manager) StartTruncateRecovery(id, recoveryID uint64, newLength int64, now time.Time) (RecoverCommand, error) {
+	if newLength < 0 {
+		return RecoverCommand{}, fmt.Errorf("blockmanagement: truncate block %d to negative length %d", id, newLength)
+	}
+	return m.startRecovery(id, recoveryID, newLength, now)
+}
+
+func (m *Manager) startRecovery(id, recoveryID uint64, truncateTo int64, now time.Time) (RecoverCommand, error) {
 	if !m.active {
 		return RecoverCommand{}, errors.New("blockmanagement: a standby does not recover blocks")
 	}
@@ -87,7 +100,7 @@ func (m *Manager) StartRecovery(id, recoveryID uint64, now time.Time) (RecoverCo
 	}
 	tried[primary.id.UUID] = true
 	bi.recovery = &recovery{id: recoveryID, primary: primary.id.UUID, started: now, tried: tried}
-	cmd := RecoverCommand{Block: bi.Block, RecoveryID: recoveryID}
+	cmd := RecoverCommand{Block: bi.Block, RecoveryID: recoveryID, Truncate: truncateTo >= 0, TruncateLength: max(truncateTo, 0)}
 	for _, n := range nodes {
 		sid := n.storageID()
 		if r := bi.replicas[n.id.UUID]; r != nil && r.storageID != "" {

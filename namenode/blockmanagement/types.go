@@ -142,6 +142,10 @@ type RecoverCommand struct {
 	Block      Block
 	RecoveryID uint64
 	Locations  []Target
+	// Truncate asks the replicas to be cut to TruncateLength (a truncate
+	// inside the block; Hadoop's RecoveringBlock with a truncate block).
+	Truncate       bool
+	TruncateLength int64
 }
 
 // ReRegisterCommand asks the node to register again (DNA_REGISTER).

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 	"github.com/hdfsha/hdfsha/proto/editpb"
@@ -89,6 +90,7 @@ func (s *Namesystem) startBlockManagementLocked() {
 		return
 	}
 	s.bmStarted = true
+	s.bmStartedFlag.Store(true)
 	s.bm.StartSafeMode(s.cfg.Now())
 	if s.bm.InSafeMode() {
 		s.log.Info("STATE* Safe mode ON. " + s.bm.SafeModeTip(s.cfg.Now()))
@@ -202,4 +204,50 @@ func (s *Namesystem) minimallyReplicatedLocked(path string, last *editpb.Block) 
 		return false
 	}
 	return true
+}
+
+// prepareTruncateInBlockLocked is the truncate Hadoop does in place
+// (prepareFileForTruncate without copy): it logs a new generation stamp
+// (the recovery id) and returns OP_TRUNCATE keeping the blocks before the
+// cut and the cut block with its new length, the file reopened by holder;
+// recover, run after the op applied, sends the block to recovery with the
+// new length. The file closes when the primary DataNode commits
+// (commitBlockSynchronization); truncate answers false meanwhile. The
+// caller already ran namespace.PrepareTruncate's checks.
+func (s *Namesystem) prepareTruncateInBlockLocked(c namespace.Call, path string, newLength uint64, holder, machine string) (*editpb.Op, func(), error) {
+	st, err := s.ns.ResolvePath(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st == nil || st.Dir {
+		return nil, nil, rpc.Errorf(rpc.ErrFileNotFound, "File does not exist: %s", path)
+	}
+	var kept []*editpb.Block
+	var cut *editpb.Block
+	var sum uint64
+	for _, b := range st.Blocks {
+		if sum+b.NumBytes > newLength {
+			cut = &editpb.Block{BlockId: b.BlockId, GenStamp: b.GenStamp, NumBytes: newLength - sum}
+			break
+		}
+		kept = append(kept, &editpb.Block{BlockId: b.BlockId, GenStamp: b.GenStamp, NumBytes: b.NumBytes})
+		sum += b.NumBytes
+	}
+	if cut == nil {
+		return nil, nil, rpc.Errorf(rpc.ErrIO, "Truncate of %s to %d: no block holds the cut", path, newLength)
+	}
+	gsOp, gs := s.ns.PrepareNextGenStamp(c)
+	if _, err := s.logAndApplyLocked(gsOp); err != nil {
+		return nil, nil, err
+	}
+	op := &editpb.Op{RpcClientId: c.ClientID, RpcCallId: c.CallID, Body: &editpb.Op_Truncate{Truncate: &editpb.Truncate{
+		Path: path, NewLength: newLength, Timestamp: c.Now, Blocks: append(kept, cut),
+		ClientName: holder, ClientMachine: machine, UnderConstruction: true,
+	}}}
+	recover := func() {
+		if _, err := s.bm.StartTruncateRecovery(cut.BlockId, gs, int64(cut.NumBytes), s.cfg.Now()); err != nil {
+			s.log.Warn("truncate: block recovery not started; lease recovery will retry", zap.String("path", path), zap.Uint64("block", cut.BlockId), zap.Error(err))
+		}
+	}
+	return op, recover, nil
 }

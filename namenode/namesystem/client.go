@@ -480,11 +480,22 @@ func (s *Namesystem) truncate(ctx context.Context, req *hdfspb.TruncateRequestPr
 	return atMostOnce(s, ctx, func() (*hdfspb.TruncateResponseProto, error) {
 		c := s.call(ctx, true)
 		result := true
+		var recover func()
 		_, err := s.mutate(ctx, "Cannot truncate for "+req.GetSrc(), func() (*editpb.Op, error) {
 			op, ok, err := s.ns.PrepareTruncate(c, req.GetSrc(), req.GetNewLength(), req.GetClientName(), clientMachine(ctx))
+			if errors.Is(err, rpc.ErrUnsupportedOperation) {
+				// A cut inside a block: every check passed; the block
+				// manager recovers the block to the new length.
+				op, recover, err = s.prepareTruncateInBlockLocked(c, req.GetSrc(), req.GetNewLength(), req.GetClientName(), clientMachine(ctx))
+				ok = false
+			}
 			result = ok
 			return op, err
-		}, nil)
+		}, func(*editpb.Op, mutateResult) {
+			if recover != nil {
+				recover()
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -822,8 +833,8 @@ func (s *Namesystem) renewLease(ctx context.Context, req *hdfspb.RenewLeaseReque
 	if err := s.checkOperation(ha.Write); err != nil {
 		return nil, err
 	}
-	if s.InSafeMode() {
-		return nil, s.safeModeError("Cannot renew lease for " + req.GetClientName())
+	if err := s.checkSafeMode("Cannot renew lease for " + req.GetClientName()); err != nil {
+		return nil, err
 	}
 	s.leases.renew(req.GetClientName(), s.cfg.Now())
 	return &hdfspb.RenewLeaseResponseProto{}, nil

@@ -45,8 +45,15 @@ func (s *Namesystem) dnVersionRequest(ctx context.Context, _ *hdfspb.VersionRequ
 	return &hdfspb.VersionResponseProto{Info: s.cfg.VersionInfo()}, nil
 }
 
-func unregistered(id *hdfspb.DatanodeIDProto) error {
-	return rpc.Errorf(rpc.ErrIO, "Unregistered data node: %s:%d", id.GetIpAddr(), id.GetXferPort())
+// Hadoop's BlockManager texts for reports from a node it does not know
+// (never registered, or declared dead): the DataNode's next heartbeat gets
+// a register command.
+func unregisteredReport(id *hdfspb.DatanodeIDProto) error {
+	return rpc.Errorf(rpc.ErrIO, "ProcessReport from dead or unregistered node: %s:%d", id.GetIpAddr(), id.GetXferPort())
+}
+
+func unregisteredIBR() error {
+	return rpc.Errorf(rpc.ErrIO, "Got incremental block report from unregistered or dead node")
 }
 
 func (s *Namesystem) registerDatanode(ctx context.Context, req *hdfspb.RegisterDatanodeRequestProto) (*hdfspb.RegisterDatanodeResponseProto, error) {
@@ -158,7 +165,11 @@ func (s *Namesystem) commandProtos(cmds []blockmanagement.Command) []*hdfspb.Dat
 			lb := &hdfspb.LocatedBlockProto{B: s.extBlock(&editpb.Block{BlockId: c.Block.ID, GenStamp: c.Block.GenStamp, NumBytes: uint64(max(c.Block.NumBytes, 0))}),
 				Offset: proto.Uint64(0), Corrupt: proto.Bool(false), BlockToken: emptyToken()}
 			setLocations(lb, c.Locations)
-			recov.Blocks = append(recov.Blocks, &hdfspb.RecoveringBlockProto{NewGenStamp: proto.Uint64(c.RecoveryID), Block: lb})
+			rb := &hdfspb.RecoveringBlockProto{NewGenStamp: proto.Uint64(c.RecoveryID), Block: lb}
+			if c.Truncate {
+				rb.TruncateBlock = &hdfspb.BlockProto{BlockId: proto.Uint64(c.Block.ID), GenStamp: proto.Uint64(c.RecoveryID), NumBytes: proto.Uint64(uint64(c.TruncateLength))}
+			}
+			recov.Blocks = append(recov.Blocks, rb)
 		case blockmanagement.ReRegisterCommand:
 			out = append(out, &hdfspb.DatanodeCommandProto{CmdType: hdfspb.DatanodeCommandProto_RegisterCommand.Enum(), RegisterCmd: &hdfspb.RegisterCommandProto{}})
 		}
@@ -233,7 +244,7 @@ func (s *Namesystem) blockReport(ctx context.Context, req *hdfspb.BlockReportReq
 	now := s.cfg.Now()
 	for _, r := range reports {
 		if err := s.bm.BlockReport(id.GetDatanodeUuid(), r.id, r.replicas, now); err != nil {
-			return nil, unregistered(id)
+			return nil, unregisteredReport(id)
 		}
 	}
 	return &hdfspb.BlockReportResponseProto{}, nil
@@ -262,7 +273,7 @@ func (s *Namesystem) blockReceivedAndDeleted(ctx context.Context, req *hdfspb.Bl
 		}
 		if err := s.bm.IncrementalReport(id.GetDatanodeUuid(), sid, entries, now); err != nil {
 			if errors.Is(err, blockmanagement.ErrUnregistered) {
-				return nil, unregistered(id)
+				return nil, unregisteredIBR()
 			}
 			return nil, rpc.Errorf(rpc.ErrIO, "%v", err)
 		}
@@ -319,7 +330,7 @@ func (s *Namesystem) commitBlockSynchronization(ctx context.Context, req *hdfspb
 		}
 		targets = append(targets, st)
 	}
-	_, err := s.mutate(ctx, fmt.Sprintf("Cannot commitBlockSynchronization while in safe mode"), func() (*editpb.Op, error) {
+	_, err := s.mutate(ctx, "Cannot commitBlockSynchronization while in safe mode", func() (*editpb.Op, error) {
 		path, err := s.blockFileLocked(old)
 		if err != nil {
 			return nil, err

@@ -325,3 +325,56 @@ func TestFsckBlocks(t *testing.T) {
 		t.Fatalf("corrupt %v", ids)
 	}
 }
+
+// TestTruncateInsideBlock: truncate answers false, the primary gets a
+// recovery command with the truncate block, and the file closes at the
+// new length when the recovery commits.
+func TestTruncateInsideBlock(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, fastBlocks)
+	dns := []*fakeDN{newFakeDN(h, 1), newFakeDN(h, 2)}
+	for _, d := range dns {
+		d.register()
+		d.heartbeat()
+	}
+	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(2)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	ab := &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
+	b := ab.GetBlock().GetB()
+	b.NumBytes = proto.Uint64(100)
+	for _, d := range dns {
+		d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVED, b)
+	}
+	h.mustCall(superuser, "complete", &hdfspb.CompleteRequestProto{Src: str("/f"), ClientName: str("c1"), Last: b}, &hdfspb.CompleteResponseProto{})
+
+	tr := &hdfspb.TruncateResponseProto{}
+	h.mustCall(superuser, "truncate", &hdfspb.TruncateRequestProto{Src: str("/f"), NewLength: proto.Uint64(40), ClientName: str("c2")}, tr)
+	if tr.GetResult() {
+		t.Fatal("truncate inside a block answered true")
+	}
+	var rec *hdfspb.RecoveringBlockProto
+	for _, d := range dns {
+		for _, c := range d.heartbeat().GetCmds() {
+			if c.GetCmdType() == hdfspb.DatanodeCommandProto_BlockRecoveryCommand {
+				rec = c.GetRecoveryCmd().GetBlocks()[0]
+			}
+		}
+	}
+	if rec == nil || rec.GetTruncateBlock().GetNumBytes() != 40 || rec.GetTruncateBlock().GetGenStamp() != rec.GetNewGenStamp() || rec.GetBlock().GetB().GetGenerationStamp() != b.GetGenerationStamp() {
+		t.Fatalf("recovery command %v", rec)
+	}
+	dns[0].call("commitBlockSynchronization", &hdfspb.CommitBlockSynchronizationRequestProto{
+		Block: b, NewGenStamp: proto.Uint64(rec.GetNewGenStamp()), NewLength: proto.Uint64(40), CloseFile: proto.Bool(true), DeleteBlock: proto.Bool(false),
+		NewTaragets: []*hdfspb.DatanodeIDProto{dns[0].id, dns[1].id}, NewTargetStorages: []string{"DS-1", "DS-2"},
+	}, &hdfspb.CommitBlockSynchronizationResponseProto{})
+	st := h.stat("/f")
+	if st.GetLength() != 40 {
+		t.Fatalf("length %d, want 40", st.GetLength())
+	}
+	h.restart()
+	if st := h.stat("/f"); st.GetLength() != 40 {
+		t.Fatalf("length after restart %d", st.GetLength())
+	}
+}

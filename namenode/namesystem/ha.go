@@ -97,9 +97,11 @@ func (s *Namesystem) Tail(ctx context.Context, el *editlog.EditLog) (last int64,
 		applied++
 		return nil
 	})
-	s.mu.Lock()
-	s.startBlockManagementLocked()
-	s.mu.Unlock()
+	if !s.bmStartedFlag.Load() {
+		s.mu.Lock()
+		s.startBlockManagementLocked()
+		s.mu.Unlock()
+	}
 	if err != nil {
 		return last, applied, fmt.Errorf("namesystem: tail edits from txid %d: %w", from, err)
 	}
@@ -202,6 +204,7 @@ func (s *Namesystem) ReloadNamespace(load func() (*namespace.Namespace, error)) 
 	}
 	s.bm = bm
 	s.bmStarted = false
+	s.bmStartedFlag.Store(false)
 	s.log.Info("namespace reloaded from an image", zap.Int64("was", old), zap.Int64("txid", ns.LastAppliedTxID()))
 	return ns, nil
 }

@@ -138,6 +138,12 @@ func (m *leaseManager) afterApply(op *editpb.Op, now time.Time) {
 		}
 	case *editpb.Op_Append:
 		m.addLocked(b.Append.ClientName, b.Append.Path, now)
+	case *editpb.Op_Truncate:
+		// A cut inside a block reopens the file until block recovery
+		// closes it.
+		if b.Truncate.UnderConstruction && b.Truncate.ClientName != "" {
+			m.addLocked(b.Truncate.ClientName, b.Truncate.Path, now)
+		}
 	case *editpb.Op_Close:
 		if h, ok := m.paths[b.Close.Path]; ok {
 			m.removeLocked(h, b.Close.Path)

@@ -161,6 +161,8 @@ type Namesystem struct {
 	// bmStarted: the startup safe mode was entered (after the first
 	// replay or tail). Guarded by mu.
 	bmStarted bool
+	// bmStartedFlag mirrors bmStarted for the tailer's lock-free check.
+	bmStartedFlag atomic.Bool
 
 	failMu   sync.Mutex
 	failed   error
@@ -489,6 +491,16 @@ func (s *Namesystem) checkSuperuser(ctx context.Context) error {
 // holds the lock.
 func (s *Namesystem) safeModeError(msg string) error {
 	return rpc.Errorf(rpc.ErrSafeMode, "%s. Name node is in safe mode.\n%s NamenodeHostName:%s", msg, s.bm.SafeModeTip(s.cfg.Now()), s.cfg.HostName)
+}
+
+// checkSafeMode returns the SafeModeException for msg while in safe mode.
+func (s *Namesystem) checkSafeMode(msg string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.bm.InSafeMode() {
+		return s.safeModeError(msg)
+	}
+	return nil
 }
 
 // InSafeMode reports safe mode, manual or startup.
