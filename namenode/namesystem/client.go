@@ -64,7 +64,7 @@ func (s *Namesystem) Register(srv *rpc.Server) {
 		rpc.Unary("msync", s.msync),
 		rpc.Unary("getHAServiceState", s.getHAServiceState),
 		rpc.Unary("getDatanodeReport", s.getDatanodeReport),
-		rpc.Unary("reportBadBlocks", s.reportBadBlocks),
+		rpc.Unary("reportBadBlocks", s.clientReportBadBlocks),
 	)
 }
 
@@ -982,4 +982,14 @@ func statusFromAdd(a *editpb.Add) *namespace.FileStatus {
 		Mtime: a.Mtime, Atime: a.Atime, Replication: a.Replication, BlockSize: a.PreferredBlockSize,
 		ClientName: a.ClientName, ClientMachine: a.ClientMachine, StoragePolicy: a.StoragePolicyId,
 	}
+}
+
+// clientReportBadBlocks is ClientProtocol.reportBadBlocks: a reader found
+// bad copies. Unlike DataNodes, clients must reach the active (WRITE
+// category), so a standby answers StandbyException and they fail over.
+func (s *Namesystem) clientReportBadBlocks(ctx context.Context, req *hdfspb.ReportBadBlocksRequestProto) (*hdfspb.ReportBadBlocksResponseProto, error) {
+	if err := s.checkOperation(ha.Write); err != nil {
+		return nil, err
+	}
+	return s.reportBadBlocks(ctx, req)
 }
