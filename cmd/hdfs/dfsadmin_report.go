@@ -146,6 +146,10 @@ func datanodeReport(dn *hdfspb.DatanodeInfoProto, lookup func(ip string) string,
 	id := dn.GetId()
 	c, r, u := int64(dn.GetCapacity()), int64(dn.GetRemaining()), int64(dn.GetDfsUsed())
 	nonDFS := int64(dn.GetNonDfsUsed())
+	if dn.NonDfsUsed == nil {
+		// PBHelperClient's fallback for DataNodes that do not report it.
+		nonDFS = max(0, c-u-r)
+	}
 	cc, cu := int64(dn.GetCacheCapacity()), int64(dn.GetCacheUsed())
 	cr := cc - cu
 	// DatanodeID.getXferAddr: "ip:port", without brackets even for IPv6.

@@ -105,7 +105,10 @@ func TestDatanodeReportText(t *testing.T) {
 	dn.AdminState = hdfspb.DatanodeInfoProto_DECOMMISSION_INPROGRESS.Enum()
 	dn.LastBlockReportTime = nil
 	got = datanodeReport(dn, lookup, time.UTC)
-	for _, s := range []string{"Hostname: 89c6388b311e\nRack: /r2\nDecommission Status : Decommission in progress\n", "Last Block Report: Never\n"} {
+	dn.NonDfsUsed = nil // derived as capacity - used - remaining
+	got = datanodeReport(dn, lookup, time.UTC)
+	for _, s := range []string{"Hostname: 89c6388b311e\nRack: /r2\nDecommission Status : Decommission in progress\n", "Last Block Report: Never\n",
+		"Non DFS Used: 3664908288 (3.41 GB)\n"} {
 		if !strings.Contains(got, s) {
 			t.Fatalf("missing %q in\n%s", s, got)
 		}
