@@ -439,6 +439,9 @@ func (s *Namesystem) create(ctx context.Context, req *hdfspb.CreateRequestProto)
 
 func (s *Namesystem) appendFile(ctx context.Context, req *hdfspb.AppendRequestProto) (*hdfspb.AppendResponseProto, error) {
 	src := req.GetSrc()
+	reader := clientMachine(ctx)
+	// answer runs under the lock: the last block's locations come from the
+	// block manager (the replicas the appender's pipeline starts from).
 	answer := func(st *namespace.FileStatus) *hdfspb.AppendResponseProto {
 		resp := &hdfspb.AppendResponseProto{}
 		if st == nil {
@@ -448,31 +451,42 @@ func (s *Namesystem) appendFile(ctx context.Context, req *hdfspb.AppendRequestPr
 		if n := len(st.Blocks); n > 0 {
 			last := st.Blocks[n-1]
 			if last.NumBytes < st.BlockSize {
-				resp.Block = s.locatedBlock(last, int64(st.Length-last.NumBytes))
+				resp.Block = s.locatedBlockFor(last, int64(st.Length-last.NumBytes), reader)
 			}
 		}
 		return resp
 	}
 	return atMostOnce(s, ctx, func() (*hdfspb.AppendResponseProto, error) {
 		c := s.call(ctx, true)
-		var st *namespace.FileStatus
+		var resp *hdfspb.AppendResponseProto
 		_, err := s.mutate(ctx, "Cannot append to file"+src, func() (*editpb.Op, error) {
 			s.recoverSoftLocked(src, req.GetClientName())
 			return s.ns.PrepareAppend(c, src, req.GetClientName(), clientMachine(ctx))
 		}, func(*editpb.Op, mutateResult) {
-			st, _ = s.ns.ResolvePath(src)
+			st, _ := s.ns.ResolvePath(src)
+			resp = answer(st)
 		})
 		if err != nil {
 			return nil, err
 		}
-		return answer(st), nil
+		if resp == nil {
+			resp = &hdfspb.AppendResponseProto{}
+		}
+		return resp, nil
 	}, func() (*hdfspb.AppendResponseProto, error) {
-		var st *namespace.FileStatus
-		err := s.read(ctx, func() error { var err error; st, err = s.ns.ResolvePath(src); return err })
+		var resp *hdfspb.AppendResponseProto
+		err := s.read(ctx, func() error {
+			st, err := s.ns.ResolvePath(src)
+			if err != nil {
+				return err
+			}
+			resp = answer(st)
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		return answer(st), nil
+		return resp, nil
 	})
 }
 

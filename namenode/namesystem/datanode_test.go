@@ -324,6 +324,12 @@ func TestFsckBlocks(t *testing.T) {
 	if ids := fb.CorruptBlocks(); len(ids) != 0 {
 		t.Fatalf("corrupt %v", ids)
 	}
+	// append answers the last block with the replicas to write on.
+	ar := &hdfspb.AppendResponseProto{}
+	h.mustCall(superuser, "append", &hdfspb.AppendRequestProto{Src: str("/f"), ClientName: str("c2")}, ar)
+	if locs := ar.GetBlock().GetLocs(); len(locs) != 1 || locs[0].GetId().GetDatanodeUuid() != "uuid-1" {
+		t.Fatalf("append's last block locations %v", locs)
+	}
 }
 
 // TestTruncateInsideBlock: truncate answers false, the primary gets a
