@@ -146,14 +146,18 @@ func TestDataPathWithRealCluster(t *testing.T) {
 	if got := readFile(t, ctx, cl, "/data"); !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, not the %d written", len(got), len(data))
 	}
-	lbs := rc.locations(t, ctx, "/data")
+	var lbs *hdfspb.LocatedBlocksProto
+	rc.waitFor(t, ctx, "two replicas of every block", func() bool {
+		lbs = rc.locations(t, ctx, "/data")
+		for _, lb := range lbs.GetBlocks() {
+			if len(lb.GetLocs()) != 2 {
+				return false
+			}
+		}
+		return true
+	})
 	if len(lbs.GetBlocks()) != 3 || lbs.GetFileLength() != uint64(len(data)) {
 		t.Fatalf("NameNode has %d blocks, length %d", len(lbs.GetBlocks()), lbs.GetFileLength())
-	}
-	for i, lb := range lbs.GetBlocks() {
-		if len(lb.GetLocs()) != 2 {
-			t.Fatalf("block %d has %d replicas, want 2", i, len(lb.GetLocs()))
-		}
 	}
 	sum, err := cl.GetFileChecksum(ctx, "/data")
 	if err != nil {
@@ -275,10 +279,12 @@ func TestCorruptReplicaOnDisk(t *testing.T) {
 	cl := rc.cl
 	data := testData(200_000, 24)
 	writeFile(t, ctx, cl, "/c", data, CreateOptions{Replication: 2, BlockSize: 1 << 20})
-	lb := rc.locations(t, ctx, "/c").GetBlocks()[0]
-	if len(lb.GetLocs()) != 2 {
-		t.Fatalf("%d replicas", len(lb.GetLocs()))
-	}
+	// complete needs one reported replica; wait for the second DataNode's report.
+	var lb *hdfspb.LocatedBlockProto
+	rc.waitFor(t, ctx, "two replicas", func() bool {
+		lb = rc.locations(t, ctx, "/c").GetBlocks()[0]
+		return len(lb.GetLocs()) == 2
+	})
 	bad := rc.dataNode(xferAddr(lb.GetLocs()[0]))
 	corruptOnDisk(t, rc.dirs[bad], lb.GetB().GetBlockId(), 70_000)
 

@@ -327,16 +327,23 @@ func (w *FileWriter) failLocked(err error) error {
 }
 
 // writePipeLocked hands data to the pipeline, recovering it when a DataNode failed:
-// the new pipeline takes over what the old one had not sent or acknowledged, data
-// included.
+// the new pipeline takes over what the old one had sent but not seen acknowledged
+// and what it had buffered; the rest of data, which the old one did not take, goes
+// to the new one.
 func (w *FileWriter) writePipeLocked(data []byte) error {
-	if _, err := w.mu.pipe.Write(data); err != nil {
+	for {
+		n, err := w.mu.pipe.Write(data)
+		if err == nil {
+			return nil
+		}
 		if w.ctx.Err() != nil {
 			return err
 		}
-		return w.recoverLocked(err)
+		if err := w.recoverLocked(err); err != nil {
+			return err
+		}
+		data = data[n:]
 	}
-	return nil
 }
 
 // nextBlockLocked allocates the next block and sets up its pipeline
