@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/datanode/storage"
 	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/rpc"
@@ -20,7 +21,7 @@ import (
 )
 
 // startRealNN formats and starts a non-HA NameNode with short intervals.
-func startRealNN(t *testing.T) *namenode.NameNode {
+func startRealNN(t *testing.T, extra ...string) *namenode.NameNode {
 	t.Helper()
 	c := conf.New()
 	c.Set("dfs.namenode.name.dir", "file://"+t.TempDir())
@@ -30,6 +31,9 @@ func startRealNN(t *testing.T) *namenode.NameNode {
 	c.Set("dfs.namenode.redundancy.interval.seconds", "50ms")
 	c.Set("dfs.namenode.safemode.extension", "0")
 	c.Set("dfs.namenode.fs-limits.min-block-size", "0")
+	for i := 0; i+1 < len(extra); i += 2 {
+		c.Set(extra[i], extra[i+1])
+	}
 	cfg, err := namenode.ConfigFromConf(c, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +165,130 @@ func TestWithRealNameNode(t *testing.T) {
 	for _, dn := range dns {
 		waitFor(t, "replica deleted", func() bool { _, ok := dn.Store().Get(dn.BlockPoolID(), lb.GetB().GetBlockId()); return !ok })
 	}
+}
+
+// realDN starts a DataNode of the real NameNode at addr on dir.
+func realDN(t *testing.T, addr, dir string) *DataNode {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.NameNodes = []NameNodeAddr{{Addr: addr}}
+	cfg.DataDirs = []string{dir}
+	dn, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dn.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dn.Stop() })
+	return dn
+}
+
+// TestReplicationAfterDataNodeLoss: a replica holder dies; the NameNode
+// declares it dead and sends a TRANSFER to a survivor, which copies the
+// replica to the third DataNode. When the dead one comes back, its replica
+// is excess and the NameNode has it deleted.
+func TestReplicationAfterDataNodeLoss(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	// Dead after 2 × 100 ms + 10 × 50 ms.
+	nn := startRealNN(t, "dfs.namenode.heartbeat.recheck-interval", "100")
+	addr := nn.RPCAddress()
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	var dns []*DataNode
+	for _, d := range dirs {
+		dns = append(dns, realDN(t, addr, d))
+	}
+	u, _ := user.Current()
+	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := func(method string, req, resp proto.Message) error {
+		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+	}
+	live := func() int {
+		var r hdfspb.GetDatanodeReportResponseProto
+		if err := callNN("getDatanodeReport", &hdfspb.GetDatanodeReportRequestProto{Type: hdfspb.DatanodeReportTypeProto_LIVE.Enum()}, &r); err != nil {
+			return -1
+		}
+		return len(r.GetDi())
+	}
+	waitFor(t, "three live DataNodes", func() bool { return live() == 3 })
+	for _, dn := range dns {
+		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
+	}
+
+	const path, client = "/r2", "DFSClient_dn_test"
+	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
+		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	var ab hdfspb.AddBlockResponseProto
+	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
+		t.Fatal(err)
+	}
+	lb := ab.GetBlock()
+	data := randomData(300_000)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
+		Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
+	last.NumBytes = proto.Uint64(uint64(len(data)))
+	waitFor(t, "complete", func() bool {
+		var r hdfspb.CompleteResponseProto
+		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
+		return err == nil && r.GetResult()
+	})
+	id := lb.GetB().GetBlockId()
+	holds := func(dn *DataNode) bool {
+		r, ok := dn.Store().Get(lb.GetB().GetPoolId(), id)
+		return ok && r.State == storage.StateFinalized
+	}
+	victim, spare := -1, -1
+	for i, dn := range dns {
+		if holds(dn) && victim < 0 {
+			victim = i
+		} else if !holds(dn) {
+			spare = i
+		}
+	}
+	if victim < 0 || spare < 0 {
+		t.Fatalf("replicas not where expected (victim %d spare %d)", victim, spare)
+	}
+	if err := dns[victim].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dead DataNode noticed", func() bool { return live() == 2 })
+	waitFor(t, "re-replication to the spare", func() bool { return holds(dns[spare]) })
+	got, err := clientRead(dns[spare], lb.GetB(), 0, int64(len(data)))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read of the new replica: %v", err)
+	}
+
+	// The dead DataNode returns with its replica: one too many, deleted.
+	back := realDN(t, addr, dirs[victim])
+	if !holds(back) {
+		t.Fatal("the returning DataNode lost its replica")
+	}
+	waitFor(t, "three replicas become two", func() bool {
+		n := 0
+		for _, dn := range []*DataNode{back, dns[(victim+1)%3], dns[(victim+2)%3]} {
+			if holds(dn) {
+				n++
+			}
+		}
+		return n == 2
+	})
 }
