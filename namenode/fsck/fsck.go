@@ -79,6 +79,9 @@ type Request struct {
 // fails (the client went away) or ctx ends.
 func Run(ctx context.Context, cfg Config, req Request, w io.Writer) error {
 	bw := &errWriter{w: bufio.NewWriterSize(w, 32<<10)}
+	if f, ok := w.(interface{ Flush() }); ok {
+		bw.flusher = f
+	}
 	c := &checker{ctx: ctx, cfg: &cfg, req: req, out: bw}
 	c.run()
 	if bw.err == nil {
@@ -94,6 +97,9 @@ func Run(ctx context.Context, cfg Config, req Request, w io.Writer) error {
 type errWriter struct {
 	w   *bufio.Writer
 	err error
+	// flusher pushes what was written to the client (an http.ResponseWriter's
+	// Flush), so a long walk keeps the client's read timeout alive.
+	flusher interface{ Flush() }
 }
 
 func (e *errWriter) print(s string) {
@@ -107,6 +113,9 @@ func (e *errWriter) printf(format string, a ...any) { e.print(fmt.Sprintf(format
 func (e *errWriter) flush() {
 	if e.err == nil {
 		e.err = e.w.Flush()
+	}
+	if e.err == nil && e.flusher != nil {
+		e.flusher.Flush()
 	}
 }
 

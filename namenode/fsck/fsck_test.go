@@ -441,3 +441,30 @@ func TestIsParentEntry(t *testing.T) {
 		}
 	}
 }
+
+// flushRecorder records how much had been written at each Flush.
+type flushRecorder struct {
+	strings.Builder
+	flushes []int
+}
+
+func (f *flushRecorder) Flush() { f.flushes = append(f.flushes, f.Len()) }
+
+// The report reaches the client at every progress line, not only at the end: a long
+// walk keeps the client's read timeout alive.
+func TestFlushesAtProgress(t *testing.T) {
+	ns, bm := cluster3()
+	ns.pageSize = 500
+	ns.mkdir("/many")
+	for i := range 1200 {
+		ns.file(fmt.Sprintf("/many/f%04d", i), 2, b1)
+	}
+	var w flushRecorder
+	if err := Run(t.Context(), Config{Namespace: ns, Blocks: bm, Now: stepClock()}, Request{User: "hadoop", RemoteIP: "127.0.0.1", Path: "/many"}, &w); err != nil {
+		t.Fatal(err)
+	}
+	head := len(strings.ReplaceAll(header, "%s", "/many")) + 1
+	if len(w.flushes) != 2 || w.flushes[0] != head || w.flushes[1] != head+9+1 {
+		t.Fatalf("flushed at %v (header and first blank line: %d bytes)", w.flushes, head)
+	}
+}
