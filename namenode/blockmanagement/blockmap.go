@@ -239,17 +239,23 @@ func (m *Manager) refresh(bi *blockInfo) {
 			m.invalidate(r.node, Block{ID: bi.ID, GenStamp: r.genStamp, NumBytes: r.numBytes})
 		}
 	}
-	if corrupt > 0 && len(live) >= bi.replication {
+	// Hadoop's markBlockAsCorrupt cases: enough live replicas; more
+	// replicas than expected counting the corrupt ones; a replica of an
+	// older generation (a failed write). Otherwise a good copy is made
+	// first.
+	if corrupt > 0 && len(live) >= m.cfg.MinReplication {
+		enough := len(live) >= bi.replication || len(live)+corrupt > bi.replication
 		for _, u := range bi.sortedHolders() {
 			r := bi.replicas[u]
-			if r.corrupt {
+			if r.corrupt && (enough || r.genStamp < bi.GenStamp) {
 				if r.node.alive {
 					m.invalidate(r.node, Block{ID: bi.ID, GenStamp: r.genStamp, NumBytes: r.numBytes})
 				}
 				m.removeReplica(bi, r.node)
+				corrupt--
 			}
 		}
-		bi.hasCorrupt = false
+		bi.hasCorrupt = corrupt > 0
 	}
 }
 

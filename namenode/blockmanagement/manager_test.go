@@ -578,3 +578,30 @@ func TestTruncateRecovery(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+func TestCorruptReplicaNotReaddedWhileDeletionPending(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addNodes(3)
+	b := Block{ID: 1 << 30, GenStamp: 1001, NumBytes: 10}
+	e.complete(b, 2, 1, 2, 3) // three copies for replication 2
+	st, _ := e.m.Status(b.ID, e.now)
+	if st.Live != 2 || st.Excess != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	e.m.ReportBadBlock("uuid-1", "DS-1", b, e.now)
+	// The node's next full report still lists its copy: it stays out.
+	for i := 1; i <= 3; i++ {
+		if err := e.m.BlockReport(fmt.Sprintf("uuid-%d", i), fmt.Sprintf("DS-%d", i), []Replica{{Block: b}}, e.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ = e.m.Status(b.ID, e.now)
+	if st.Live != 2 || st.Excess != 0 || st.Corrupt != 0 {
+		t.Fatalf("status after reports %+v", st)
+	}
+	for _, l := range st.Locations {
+		if l.Node.UUID == "uuid-1" {
+			t.Fatal("the corrupt copy is offered to readers again")
+		}
+	}
+}

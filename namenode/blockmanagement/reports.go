@@ -76,6 +76,11 @@ func (m *Manager) processReported(n *node, storageID string, r Replica) {
 		m.invalidate(n, r.Block)
 		return
 	}
+	if _, ok := n.invSet[r.ID]; ok {
+		// Already being deleted there (excess or corrupt): the node does
+		// not know yet.
+		return
+	}
 	if reason := bi.corruptReason(r); reason != "" {
 		rep := m.addReplica(bi, n, storageID, r)
 		m.setCorrupt(bi, rep)
