@@ -24,6 +24,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
+	"github.com/hdfsha/hdfsha/namenode/fsck"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/namenode/image"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
@@ -730,6 +731,16 @@ func (n *NameNode) saveImage(ctx context.Context, ns *namespace.Namespace) error
 
 func (n *NameNode) registerWeb(w *web.Server) {
 	w.ServeImages(n.imageStore())
+	// fsck reads the namespace a page at a time under the read lock, as a
+	// client read (refused on a standby).
+	w.Handle("/fsck", fsck.Handler(fsck.Config{
+		Namespace: &fsck.NamespaceWalker{Read: func(ctx context.Context, fn func(*namespace.Namespace) error) error {
+			return n.sys.ReadNamespace(ctx, fn)
+		}},
+		Blocks:    n.sys.FsckBlocks(),
+		Superuser: func(user string) bool { return !n.cfg.PermissionsEnabled || n.sys.IsSuperuser(user) },
+		Logger:    n.log.Named("fsck"),
+	}))
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
 		return map[string]any{
 			"modelerType": "org.apache.hadoop.hdfs.server.namenode.NameNode",
