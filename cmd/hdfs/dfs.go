@@ -22,8 +22,8 @@ package main
 // To add a command: write a func(*fsShell, []string) error beside runMkdir and runLs,
 // parse its switches with parseFsOptions, report per-path failures with sh.displayError,
 // and add a toolOp to dfsTool. Path arguments go through sh.expand, which expands Hadoop
-// globs (* ? [...] {a,b}, per path component). Not yet here: braces spanning a "/",
-// -ls -q/-e, and every command that moves data (those need DataNodes).
+// globs (* ? [...] {a,b}, per path component). The commands that move data are in
+// dfs_data.go. Not yet here: braces spanning a "/", -ls -q/-e.
 
 import (
 	"cmp"
@@ -85,6 +85,7 @@ func dfsTool(e *appEnv) *hadoopTool {
 			"Create a directory in specified location. -p: Do not fail if the directory already exists (and create missing parents).",
 			runMkdir),
 	}
+	t.Ops = append(t.Ops, dataOps(shellOp)...)
 	return t
 }
 
