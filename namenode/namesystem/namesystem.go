@@ -583,6 +583,9 @@ type Stats struct {
 	SafeMode     bool
 	LeaseHolders int
 	OpenFiles    int
+	// Blocks are the block manager's figures (FSNamesystem's BlocksTotal,
+	// UnderReplicatedBlocks, CapacityTotal, NumLiveDataNodes, ...).
+	Blocks blockmanagement.Summary
 }
 
 // Stats returns counters for /jmx and /metrics.
@@ -595,9 +598,10 @@ func (s *Namesystem) Stats() Stats {
 		synced = s.el.SyncedTxID()
 	}
 	safeMode := s.bm.InSafeMode()
+	blocks := s.bm.Summary(s.cfg.Now())
 	s.mu.RUnlock()
 	h, f := s.leases.counts()
-	return Stats{FilesTotal: c.Files, DirsTotal: c.Dirs, LastTxID: last, SyncedTxID: synced, SafeMode: safeMode, LeaseHolders: h, OpenFiles: f}
+	return Stats{FilesTotal: c.Files, DirsTotal: c.Dirs, LastTxID: last, SyncedTxID: synced, SafeMode: safeMode, LeaseHolders: h, OpenFiles: f, Blocks: blocks}
 }
 
 func (s *Namesystem) ctxStop() context.Context { return s.baseCtx }
