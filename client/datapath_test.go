@@ -85,7 +85,8 @@ func startRealCluster(t *testing.T, ctx context.Context, dataNodes int) *realClu
 	cc.Set(KeyRetryWindowBase, "10")
 	cc.Set(KeyLocateFollowDelay, "20")
 	cc.Set(KeySocketTimeout, "10000")
-	rc.cl, err = New(Config{Conf: cc, User: u.Username, Logger: testcluster.Logger(t).Named("client")}, "hdfs://"+nn.RPCAddress())
+	rc.cl, err = New(Config{Conf: cc, User: u.Username, Logger: testcluster.Logger(t).Named("client"),
+		Data: DataOptions{TruncatePollInterval: 20 * time.Millisecond}}, "hdfs://"+nn.RPCAddress())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +266,31 @@ func TestAppendWithRealCluster(t *testing.T) {
 	}
 	if n := len(rc.locations(t, ctx, "/a").GetBlocks()); n != 3 {
 		t.Fatalf("%d blocks after append, want 3", n)
+	}
+}
+
+// TestTruncateWithRealCluster: a truncate on a block boundary is done at once; one
+// inside a block waits for the DataNodes' block recovery; reads see the new length.
+func TestTruncateWithRealCluster(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rc := startRealCluster(t, ctx, 2)
+	cl := rc.cl
+	const bs = 256 << 10
+	data := testData(2*bs+1000, 27)
+	writeFile(t, ctx, cl, "/t", data, CreateOptions{Replication: 2, BlockSize: bs})
+	if done, err := cl.Truncate(ctx, "/t", 2*bs); err != nil || !done {
+		t.Fatalf("truncate on a block boundary: %v, %v", done, err)
+	}
+	if got := readFile(t, ctx, cl, "/t"); !bytes.Equal(got, data[:2*bs]) {
+		t.Fatalf("after truncate read %d bytes, want %d", len(got), 2*bs)
+	}
+	if done, err := cl.Truncate(ctx, "/t", bs+10); err != nil || done {
+		t.Fatalf("truncate inside a block: %v, %v; want false after the recovery", done, err)
+	}
+	if got := readFile(t, ctx, cl, "/t"); !bytes.Equal(got, data[:bs+10]) {
+		t.Fatalf("after truncate read %d bytes, want %d", len(got), bs+10)
 	}
 }
 
