@@ -216,8 +216,10 @@ func (n *NameNode) ServiceStatus() (ha.State, bool, string, error) {
 	st := n.HAState()
 	switch st {
 	case ha.Standby:
-		if sys := n.namesystem(); sys != nil && sys.InSafeMode() {
-			return st, false, "The NameNode is in safemode. It was turned on manually. Use \"hdfs dfsadmin -safemode leave\" to turn safe mode off.", nil
+		if sys := n.namesystem(); sys != nil {
+			if tip := sys.SafeModeTip(); tip != "" {
+				return st, false, "The NameNode is in safemode. " + tip, nil
+			}
 		}
 		return st, true, "", nil
 	case ha.Active:

@@ -493,6 +493,14 @@ func (s *Namesystem) safeModeError(msg string) error {
 	return rpc.Errorf(rpc.ErrSafeMode, "%s. Name node is in safe mode.\n%s NamenodeHostName:%s", msg, s.bm.SafeModeTip(s.cfg.Now()), s.cfg.HostName)
 }
 
+// SafeModeTip is the explanation of the current safe mode (manual or
+// startup, Hadoop's getSafeModeTip), "" out of safe mode.
+func (s *Namesystem) SafeModeTip() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bm.SafeModeTip(s.cfg.Now())
+}
+
 // checkSafeMode returns the SafeModeException for msg while in safe mode.
 func (s *Namesystem) checkSafeMode(msg string) error {
 	s.mu.RLock()
