@@ -29,7 +29,7 @@ func TestWriteAcrossFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3, Extra: map[string]string{
-		"dfs.heartbeat.interval":                  "50ms",
+		"dfs.heartbeat.interval":                   "50ms",
 		"dfs.namenode.redundancy.interval.seconds": "50ms",
 		"dfs.namenode.safemode.extension":          "0",
 		"dfs.namenode.fs-limits.min-block-size":    "0",
