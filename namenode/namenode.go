@@ -751,18 +751,25 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	})
 	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
 		st := n.sys.Stats()
+		b := n.sys.BlockSummary()
 		lastCkpt, sinceCkpt := n.checkpointFigures()
 		return map[string]any{
-			"tag.HAState": n.HAState().String(), "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": 0,
-			"CapacityTotal": 0, "CapacityUsed": 0, "CapacityRemaining": 0, "NumLiveDataNodes": 0, "NumDeadDataNodes": 0,
+			"tag.HAState": n.HAState().String(), "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": b.Blocks,
+			"CapacityTotal": b.Capacity, "CapacityUsed": b.DfsUsed, "CapacityRemaining": b.Remaining, "CapacityUsedNonDFS": b.NonDfsUsed,
+			"NumLiveDataNodes": b.Live, "NumDeadDataNodes": b.Dead,
 			"LastWrittenTransactionId": st.LastTxID, "TransactionsSinceLastCheckpoint": sinceCkpt, "LastCheckpointTime": lastCkpt,
-			"UnderReplicatedBlocks": 0, "CorruptBlocks": 0, "MissingBlocks": 0, "PendingDeletionBlocks": 0,
+			"UnderReplicatedBlocks": b.UnderReplicated, "CorruptBlocks": b.Corrupt, "MissingBlocks": b.Missing,
+			"MissingReplOneBlocks": b.MissingReplOne, "PendingDeletionBlocks": b.PendingDeletion,
+			"PendingReplicationBlocks": b.PendingReconstruction,
 		}
 	})
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeInfo", func() map[string]any {
 		si := n.StorageInfo()
 		st := n.sys.Stats()
-		return map[string]any{"modelerType": "org.apache.hadoop.hdfs.server.namenode.FSNamesystem", "ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID, "Safemode": safeModeText(st.SafeMode), "Total": 0, "Free": 0, "Used": 0, "TotalFiles": st.FilesTotal + st.DirsTotal}
+		b := n.sys.BlockSummary()
+		return map[string]any{"modelerType": "org.apache.hadoop.hdfs.server.namenode.FSNamesystem", "ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID,
+			"Safemode": safeModeText(st.SafeMode), "Total": b.Capacity, "Free": b.Remaining, "Used": b.DfsUsed, "NonDfsUsedSpace": b.NonDfsUsed,
+			"TotalBlocks": b.Blocks, "TotalFiles": st.FilesTotal + st.DirsTotal, "NumberOfMissingBlocks": b.Missing}
 	})
 	w.RegisterGauge("namenode_files_total", "Files and directories in the namespace.", func() float64 { st := n.sys.Stats(); return float64(st.FilesTotal + st.DirsTotal) })
 	w.RegisterGauge("namenode_last_written_txid", "Last txid logged.", func() float64 { return float64(n.sys.Stats().LastTxID) })
@@ -774,6 +781,17 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.RegisterGauge("namenode_applied_txid", "Last txid applied to the namespace (a standby's tailing progress).", func() float64 {
 		return float64(n.sys.Stats().LastTxID)
 	})
+	gauge := func(name, help string, f func(b blockmanagement.Summary) int64) {
+		w.RegisterGauge(name, help, func() float64 { return float64(f(n.sys.BlockSummary())) })
+	}
+	gauge("namenode_blocks_total", "Blocks in the block map.", func(b blockmanagement.Summary) int64 { return b.Blocks })
+	gauge("namenode_live_datanodes", "DataNodes alive (heartbeating).", func(b blockmanagement.Summary) int64 { return int64(b.Live) })
+	gauge("namenode_dead_datanodes", "DataNodes declared dead.", func(b blockmanagement.Summary) int64 { return int64(b.Dead) })
+	gauge("namenode_capacity_bytes", "Configured capacity of the live DataNodes.", func(b blockmanagement.Summary) int64 { return b.Capacity })
+	gauge("namenode_capacity_remaining_bytes", "Remaining capacity of the live DataNodes.", func(b blockmanagement.Summary) int64 { return b.Remaining })
+	gauge("namenode_under_replicated_blocks", "Blocks waiting for re-replication.", func(b blockmanagement.Summary) int64 { return b.UnderReplicated })
+	gauge("namenode_missing_blocks", "Blocks with no live replica.", func(b blockmanagement.Summary) int64 { return b.Missing })
+	gauge("namenode_corrupt_blocks", "Blocks with a corrupt replica.", func(b blockmanagement.Summary) int64 { return b.Corrupt })
 	w.RegisterGauge("namenode_safe_mode", "1 in safe mode.", func() float64 {
 		if n.sys.Stats().SafeMode {
 			return 1

@@ -191,6 +191,14 @@ func TestDataNodeLossProcessWalkthrough(t *testing.T) {
 		}
 		return nil
 	})
+	for i := range 2 { // the standby counts them too
+		c.eventually(fmt.Sprintf("nn%d's FSNamesystem bean counts 3 live DataNodes", i+1), func() error {
+			if b, err := c.fsNamesystemBean(i); err != nil || b.NumLiveDataNodes != 3 {
+				return fmt.Errorf("%+v, %v", b, err)
+			}
+			return nil
+		})
+	}
 
 	// 2. Put a multi-block file.
 	local := filepath.Join(t.TempDir(), "data")
@@ -247,6 +255,9 @@ func TestDataNodeLossProcessWalkthrough(t *testing.T) {
 		}
 		return nil
 	})
+	if b, err := c.fsNamesystemBean(0); err != nil || b.NumDeadDataNodes != 1 || b.NumLiveDataNodes != 2 {
+		t.Fatalf("FSNamesystem bean with %s dead: %+v, %v", victim.id, b, err)
+	}
 	c.eventually("re-replication", func() error {
 		out, code := c.fsck("/user/hadoop/data")
 		return fsckHealthy(out, code, 4, 2, victim.xfer)

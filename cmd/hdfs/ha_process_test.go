@@ -82,24 +82,34 @@ func (c *haProcessCluster) wantState(nn, state string) {
 // lastTxID is LastWrittenTransactionId of NameNode i's FSNamesystem bean: on a standby,
 // the last edit it has applied.
 func (c *haProcessCluster) lastTxID(i int) (int64, error) {
+	b, err := c.fsNamesystemBean(i)
+	return b.LastWrittenTransactionId, err
+}
+
+// fsNamesystemBean is the figures of NameNode i's FSNamesystem bean the tests read.
+type fsNamesystemBean struct {
+	LastWrittenTransactionId           int64
+	NumLiveDataNodes, NumDeadDataNodes int64
+	BlocksTotal, UnderReplicatedBlocks int64
+}
+
+func (c *haProcessCluster) fsNamesystemBean(i int) (fsNamesystemBean, error) {
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	resp, err := hc.Get("http://" + c.ha.NameNodes[i].HTTPAddress + "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystem")
 	if err != nil {
-		return 0, err
+		return fsNamesystemBean{}, err
 	}
 	defer resp.Body.Close()
 	var body struct {
-		Beans []struct {
-			LastWrittenTransactionId int64
-		} `json:"beans"`
+		Beans []fsNamesystemBean `json:"beans"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
+		return fsNamesystemBean{}, err
 	}
 	if len(body.Beans) != 1 {
-		return 0, fmt.Errorf("%d FSNamesystem beans", len(body.Beans))
+		return fsNamesystemBean{}, fmt.Errorf("%d FSNamesystem beans", len(body.Beans))
 	}
-	return body.Beans[0].LastWrittenTransactionId, nil
+	return body.Beans[0], nil
 }
 
 // lsNames runs `hdfs dfs -ls dir` and returns the names listed (the last column).
