@@ -751,7 +751,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	})
 	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
 		st := n.sys.Stats()
-		b := n.sys.BlockSummary()
+		b := st.Blocks
 		lastCkpt, sinceCkpt := n.checkpointFigures()
 		return map[string]any{
 			"tag.HAState": n.HAState().String(), "FilesTotal": st.FilesTotal + st.DirsTotal, "TotalLoad": 0, "BlocksTotal": b.Blocks,
@@ -766,7 +766,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeInfo", func() map[string]any {
 		si := n.StorageInfo()
 		st := n.sys.Stats()
-		b := n.sys.BlockSummary()
+		b := st.Blocks
 		return map[string]any{"modelerType": "org.apache.hadoop.hdfs.server.namenode.FSNamesystem", "ClusterId": si.ClusterID, "BlockPoolId": si.BlockPoolID,
 			"Safemode": safeModeText(st.SafeMode), "Total": b.Capacity, "Free": b.Remaining, "Used": b.DfsUsed, "NonDfsUsedSpace": b.NonDfsUsed,
 			"TotalBlocks": b.Blocks, "TotalFiles": st.FilesTotal + st.DirsTotal, "NumberOfMissingBlocks": b.Missing}
@@ -782,7 +782,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 		return float64(n.sys.Stats().LastTxID)
 	})
 	gauge := func(name, help string, f func(b blockmanagement.Summary) int64) {
-		w.RegisterGauge(name, help, func() float64 { return float64(f(n.sys.BlockSummary())) })
+		w.RegisterGauge(name, help, func() float64 { return float64(f(n.sys.Stats().Blocks)) })
 	}
 	gauge("namenode_blocks_total", "Blocks in the block map.", func(b blockmanagement.Summary) int64 { return b.Blocks })
 	gauge("namenode_live_datanodes", "DataNodes alive (heartbeating).", func(b blockmanagement.Summary) int64 { return int64(b.Live) })

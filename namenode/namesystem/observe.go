@@ -1,11 +1,10 @@
 package namesystem
 
-// Read-only views for the NameNode's HTTP server: fsck and /jmx.
+// Read-only views for the NameNode's HTTP server (fsck).
 
 import (
 	"context"
 
-	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/namespace"
 )
 
@@ -20,12 +19,3 @@ func (s *Namesystem) ReadNamespace(ctx context.Context, fn func(ns *namespace.Na
 // IsSuperuser reports whether user is the NameNode's superuser or in
 // dfs.permissions.superusergroup (FSPermissionChecker.isSuperUser).
 func (s *Namesystem) IsSuperuser(user string) bool { return s.isSuperuser(user) }
-
-// BlockSummary returns the block manager's cluster-wide figures (capacity,
-// live and dead DataNodes, under-replicated, corrupt and missing blocks), as
-// getFsStats answers them, on a standby too.
-func (s *Namesystem) BlockSummary() blockmanagement.Summary {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.bm.Summary(s.cfg.Now())
-}
