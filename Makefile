@@ -9,7 +9,7 @@ PROTO_DIRS := $(sort $(dir $(wildcard proto/*/*.proto)))
 GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 60s
 
-.PHONY: all build test deps lint proto proto-check bench bench-restart failover-bench fuzz demo clean
+.PHONY: all build test deps lint proto proto-check bench bench-restart bench-data failover-bench fuzz demo clean
 
 all: build
 
@@ -63,6 +63,11 @@ bench:
 # the first run builds the namespace in /tmp/hdfsha-restart-bench (a few minutes).
 bench-restart:
 	bash scripts/restart-bench.sh
+
+# bench-data measures `hdfs dfs -put`/`-get` of a SIZE_MB (1024) file at replication 1 and
+# 3 on a local cluster, beside dd on the same disk (docs/bench.md).
+bench-data:
+	bash scripts/data-bench.sh
 
 # failover-bench measures automatic failover on a local cluster (docs/bench.md): TRIALS
 # times (20) kill -9 of the active NameNode; WHOLE_HOST=1 kills its ZKFC too.
