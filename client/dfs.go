@@ -146,11 +146,28 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 	if err != nil {
 		return nil, err
 	}
+	fc.MD5 = fileMD5(answers)
 	return &FileChecksum{Algorithm: fc.Algorithm(), Bytes: fc.Bytes()}, nil
 }
 
-// emptyFileChecksum is HDFS's checksum of an empty file: the MD5 of 32 zero bytes,
-// named with CRC32 and zero sizes (FileChecksumHelper's special case).
+// fileMD5 is the MD5 Hadoop computes over the block MD5s: FileChecksumHelper digests
+// the whole backing array of the DataOutputBuffer it appended them to, which starts at
+// 32 bytes and doubles as it fills, zeros past the last MD5 included (so a one-block
+// file's MD5 covers 16 bytes of block MD5 and 16 zero bytes).
+func fileMD5(blocks []*hdfspb.OpBlockChecksumResponseProto) [md5.Size]byte {
+	var buf []byte
+	for _, b := range blocks {
+		buf = append(buf, b.GetBlockChecksum()...)
+	}
+	capacity := 32
+	for capacity < len(buf) {
+		capacity *= 2
+	}
+	return md5.Sum(append(buf, make([]byte, capacity-len(buf))...))
+}
+
+// emptyFileChecksum is HDFS's checksum of an empty file: the MD5 of 32 zero bytes (an
+// empty DataOutputBuffer's backing array), named with CRC32 and zero sizes.
 func emptyFileChecksum() *FileChecksum {
 	zero := md5.Sum(make([]byte, 32))
 	b := append(make([]byte, 12), zero[:]...)

@@ -68,12 +68,13 @@ func TestGetFileChecksum(t *testing.T) {
 	f.seed("/c", testBlockSize, data, dn1, dn2)
 	dn1.Kill() // the first replica fails: the second answers
 
-	// HDFS's MD5-of-MD5-of-CRC32C, computed here from the bytes.
+	// HDFS's MD5-of-MD5-of-CRC32C, computed here from the bytes: the file MD5 covers
+	// the three block MD5s padded with zeros to Hadoop's 64-byte buffer.
 	cs := datatransfer.DefaultChecksum()
-	var md5s []byte
-	for off := 0; off < len(data); off += testBlockSize {
+	md5s := make([]byte, 64)
+	for i, off := 0, 0; off < len(data); i, off = i+1, off+testBlockSize {
 		s := md5.Sum(cs.Compute(nil, data[off:min(len(data), off+testBlockSize)]))
-		md5s = append(md5s, s[:]...)
+		copy(md5s[16*i:], s[:])
 	}
 	file := md5.Sum(md5s)
 	want := "00000200" + "0000000000000100" + hex.EncodeToString(file[:])
