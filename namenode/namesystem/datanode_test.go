@@ -384,3 +384,53 @@ func TestTruncateInsideBlock(t *testing.T) {
 		t.Fatalf("length after restart %d", st.GetLength())
 	}
 }
+
+// TestHardLimitStartsBlockRecovery: a writer silent past the hard limit;
+// the lease monitor starts block recovery instead of closing the file.
+func TestHardLimitStartsBlockRecovery(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, func(c *Config) {
+		fastBlocks(c)
+		c.SoftLimit, c.HardLimit = time.Second, 10*time.Second
+	})
+	d := newFakeDN(h, 1)
+	d.register()
+	d.heartbeat()
+	cr := createReq("/f", "writer", hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(1)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	ab := &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("writer")}, ab)
+	b := ab.GetBlock().GetB()
+	d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVING, b)
+	h.clock.Advance(11 * time.Second)
+	d.heartbeat()
+	h.sys.CheckLeases()
+	var rec *hdfspb.RecoveringBlockProto
+	for _, c := range d.heartbeat().GetCmds() {
+		if c.GetCmdType() == hdfspb.DatanodeCommandProto_BlockRecoveryCommand {
+			rec = c.GetRecoveryCmd().GetBlocks()[0]
+		}
+	}
+	if rec == nil {
+		t.Fatal("no recovery command after the hard limit")
+	}
+	if st := h.stat("/f"); st == nil {
+		t.Fatal("file gone")
+	}
+	// Still open: the monitor does not close it behind the recovery.
+	h.sys.CheckLeases()
+	rl := &hdfspb.RecoverLeaseResponseProto{}
+	h.mustCall(superuser, "recoverLease", &hdfspb.RecoverLeaseRequestProto{Src: str("/f"), ClientName: str("other")}, rl)
+	if rl.GetResult() {
+		t.Fatal("file closed while its block is being recovered")
+	}
+	d.call("commitBlockSynchronization", &hdfspb.CommitBlockSynchronizationRequestProto{
+		Block: b, NewGenStamp: proto.Uint64(rec.GetNewGenStamp()), NewLength: proto.Uint64(3), CloseFile: proto.Bool(true), DeleteBlock: proto.Bool(false),
+		NewTaragets: []*hdfspb.DatanodeIDProto{d.id}, NewTargetStorages: []string{"DS-1"},
+	}, &hdfspb.CommitBlockSynchronizationResponseProto{})
+	h.mustCall(superuser, "recoverLease", &hdfspb.RecoverLeaseRequestProto{Src: str("/f"), ClientName: str("other")}, rl)
+	if !rl.GetResult() || h.stat("/f").GetLength() != 3 {
+		t.Fatalf("after commit: closed %v, length %d", rl.GetResult(), h.stat("/f").GetLength())
+	}
+}

@@ -212,12 +212,14 @@ func (s *Namesystem) CheckLeases() {
 	}
 	el := s.el
 	for _, hp := range exp {
-		txid, _, err := s.releaseLeaseLocked(hp[0], hp[1])
+		txid, closed, err := s.releaseLeaseLocked(hp[0], hp[1])
 		if err != nil {
 			s.log.Warn("lease recovery failed", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Error(err))
 			continue
 		}
-		s.log.Info("recovered lease past its hard limit", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Int64("txid", txid))
+		if closed {
+			s.log.Info("recovered lease past its hard limit", zap.String("holder", hp[0]), zap.String("path", hp[1]), zap.Int64("txid", txid))
+		}
 		last = max(last, txid)
 	}
 	s.mu.Unlock()
