@@ -27,7 +27,7 @@ const (
 // fakeNN is a NameNode serving DatanodeProtocol over real RPC, recording
 // what DataNodes send and handing out commands through heartbeats.
 type fakeNN struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *rpc.Server
 	addr string
 
@@ -52,7 +52,7 @@ type ibrSeen struct {
 	status        hdfspb.ReceivedDeletedBlockInfoProto_BlockStatus
 }
 
-func newFakeNN(t *testing.T, state hdfspb.NNHAStatusHeartbeatProto_State, txid uint64) *fakeNN {
+func newFakeNN(t testing.TB, state hdfspb.NNHAStatusHeartbeatProto_State, txid uint64) *fakeNN {
 	cfg := rpc.DefaultServerConfig()
 	cfg.Addr = "127.0.0.1:0"
 	srv, err := rpc.NewServer(cfg)
@@ -170,7 +170,7 @@ func (f *fakeNN) ibrsOf(uuid string, status hdfspb.ReceivedDeletedBlockInfoProto
 }
 
 // waitFor polls cond; the bound only guards against hanging forever.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -182,7 +182,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // testConfig is a DataNode configuration with short intervals on loopback.
-func testConfig(t *testing.T, nns ...*fakeNN) Config {
+func testConfig(t testing.TB, nns ...*fakeNN) Config {
 	cfg := Config{
 		DataDirs:            []string{t.TempDir()},
 		Address:             "127.0.0.1:0",
@@ -206,7 +206,7 @@ func testConfig(t *testing.T, nns ...*fakeNN) Config {
 }
 
 // startDN starts a DataNode and waits until every NameNode registered it.
-func startDN(t *testing.T, cfg Config, nns ...*fakeNN) *DataNode {
+func startDN(t testing.TB, cfg Config, nns ...*fakeNN) *DataNode {
 	t.Helper()
 	dn, err := New(cfg)
 	if err != nil {
