@@ -141,8 +141,18 @@ func (m *Manager) SetActive(active bool, now time.Time) {
 	}
 	m.active = active
 	if !active {
+		// A standby issues nothing: queued commands, scheduled copies and
+		// chosen deletions are forgotten; becoming active again decides
+		// anew from the replicas reported.
 		for _, n := range m.nodes {
 			n.clearCommands()
+		}
+		m.pending = make(map[uint64]*pendingRecon)
+		for _, bi := range m.blocks {
+			for _, r := range bi.replicas {
+				r.excess = false
+			}
+			m.refresh(bi)
 		}
 		return
 	}

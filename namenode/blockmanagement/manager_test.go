@@ -605,3 +605,37 @@ func TestCorruptReplicaNotReaddedWhileDeletionPending(t *testing.T) {
 		}
 	}
 }
+
+func TestStepDownForgetsScheduledWork(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addNodes(3)
+	b := Block{ID: 1 << 30, GenStamp: 1001, NumBytes: 10}
+	e.complete(b, 2, 1)
+	e.m.ComputeWork(e.now)
+	if e.m.PendingReconstructions() != 1 {
+		t.Fatal("nothing scheduled")
+	}
+	b2 := Block{ID: 1<<30 + 1, GenStamp: 1001, NumBytes: 10}
+	e.complete(b2, 1, 1, 2)
+	if st, _ := e.m.Status(b2.ID, e.now); st.Excess != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	e.m.SetActive(false, e.now)
+	if e.m.PendingReconstructions() != 0 {
+		t.Fatal("a standby keeps scheduled copies")
+	}
+	if st, _ := e.m.Status(b2.ID, e.now); st.Excess != 0 || st.Live != 2 {
+		t.Fatalf("standby status %+v", st)
+	}
+	if e.beat(1) != nil || e.beat(2) != nil {
+		t.Fatal("a standby hands out commands")
+	}
+	// Active again: the same decisions are made anew.
+	e.m.SetActive(true, e.now)
+	if st, _ := e.m.Status(b2.ID, e.now); st.Excess != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	if w := e.m.ComputeWork(e.now); w.Scheduled != 1 {
+		t.Fatalf("work %+v", w)
+	}
+}
