@@ -31,7 +31,18 @@
 //     dfs.namenode.redundancy.interval.seconds call ComputeWork; about every
 //     second call CheckSafeMode (the extension ends with time alone).
 //   - SetActive(true) when the NameNode becomes active, SetActive(false)
-//     when it steps down.
+//     when it steps down (scheduled copies and chosen deletions are
+//     forgotten; the next active decides anew).
+//   - Lease recovery: StartRecovery (or StartTruncateRecovery for a cut
+//     inside a block) with a generation stamp the driver logged first;
+//     CommitBlockSynchronization checks the primary's answer before the
+//     driver logs the close.
+//
+// Readers: Locations (getBlockLocations order), Status, Replicas (fsck),
+// Summary (getFsStats, dfsadmin -report), Datanodes, SafeModeTip.
+//
+// ScriptResolver (topology.go) is the one piece that does I/O: the daemon
+// builds it from net.topology.script.file.name and passes it in Config.
 //
 // # Dead DataNodes
 //
