@@ -278,8 +278,13 @@ func (m *Manager) Heartbeat(uuid string, st Stats, storageIDs []string, now time
 	}
 	n.stats = st
 	n.lastUpdate = now
-	for _, s := range storageIDs {
-		n.storages[s] = struct{}{}
+	if len(storageIDs) > 0 {
+		// The heartbeat lists the node's storages: a storage it no
+		// longer has is no target.
+		n.storages = make(map[string]struct{}, len(storageIDs))
+		for _, s := range storageIDs {
+			n.storages[s] = struct{}{}
+		}
 	}
 	if !m.active {
 		return nil, nil
