@@ -292,3 +292,88 @@ func TestReplicationAfterDataNodeLoss(t *testing.T) {
 		return n == 2
 	})
 }
+
+// TestLeaseRecoveryWithRealNameNode: the writer dies mid-block after an
+// hflush; recoverLease makes the NameNode send a BlockRecoveryCommand, the
+// primary DataNode recovers the replicas to the common length and commits,
+// and the file closes with the data that reached the DataNodes.
+func TestLeaseRecoveryWithRealNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := startRealNN(t)
+	addr := nn.RPCAddress()
+	var dns []*DataNode
+	for i := 0; i < 3; i++ {
+		dns = append(dns, realDN(t, addr, t.TempDir()))
+	}
+	u, _ := user.Current()
+	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := func(method string, req, resp proto.Message) error {
+		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+	}
+	for _, dn := range dns {
+		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
+	}
+	const path, client = "/lease", "DFSClient_dying"
+	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(3),
+		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	var ab hdfspb.AddBlockResponseProto
+	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
+		t.Fatal(err)
+	}
+	lb := ab.GetBlock()
+	data := randomData(123_456)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
+		Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort() // the writer dies: no last packet, no complete
+
+	waitFor(t, "recoverLease closes the file", func() bool {
+		var r hdfspb.RecoverLeaseResponseProto
+		err := callNN("recoverLease", &hdfspb.RecoverLeaseRequestProto{Src: proto.String(path), ClientName: proto.String("DFSClient_other")}, &r)
+		return err == nil && r.GetResult()
+	})
+	var fi hdfspb.GetFileInfoResponseProto
+	if err := callNN("getFileInfo", &hdfspb.GetFileInfoRequestProto{Src: proto.String(path)}, &fi); err != nil {
+		t.Fatal(err)
+	}
+	if fi.GetFs().GetLength() != uint64(len(data)) {
+		t.Fatalf("length after lease recovery %d, want %d", fi.GetFs().GetLength(), len(data))
+	}
+	var gl hdfspb.GetBlockLocationsResponseProto
+	if err := callNN("getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(0), Length: proto.Uint64(1 << 30)}, &gl); err != nil {
+		t.Fatal(err)
+	}
+	b := gl.GetLocations().GetBlocks()[0]
+	if b.GetB().GetGenerationStamp() <= lb.GetB().GetGenerationStamp() {
+		t.Fatalf("generation stamp not bumped: %v", b.GetB())
+	}
+	for _, loc := range b.GetLocs() {
+		r, err := datatransfer.NewBlockReader(ctx, datatransfer.ReadRequest{Addr: datatransfer.XferAddr(loc), Block: b.GetB(), ClientName: "DFSClient_other",
+			Length: int64(len(data))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read after recovery from %s: %v", datatransfer.XferAddr(loc), err)
+		}
+	}
+}
