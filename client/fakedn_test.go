@@ -43,6 +43,9 @@ type fakeDN struct {
 		dieAfter int64
 		received int64
 		reads    int // READ_BLOCK ops served
+		// dropReads makes the next READ_BLOCKs end the connection after
+		// dropAfter packets, as a DataNode closing an idle stream would.
+		dropReads, dropAfter int
 	}
 }
 
@@ -200,6 +203,10 @@ func (d *fakeDN) readBlock(c net.Conn, br *bufio.Reader, req *hdfspb.OpReadBlock
 	b := req.GetHeader().GetBaseHeader().GetBlock()
 	d.mu.Lock()
 	d.mu.reads++
+	drop, dropAfter := d.mu.dropReads > 0, int64(d.mu.dropAfter)
+	if drop {
+		d.mu.dropReads--
+	}
 	r := d.mu.replicas[b.GetBlockId()]
 	var data, sums []byte
 	if r != nil && r.gs >= b.GetGenerationStamp() {
@@ -227,6 +234,10 @@ func (d *fakeDN) readBlock(c net.Conn, br *bufio.Reader, req *hdfspb.OpReadBlock
 	bw := bufio.NewWriter(c)
 	seq := int64(0)
 	for pos := start; pos < end; seq++ {
+		if drop && seq == dropAfter {
+			bw.Flush()
+			return errors.New("dropping the read")
+		}
 		next := min(end, pos+64*1024)
 		s := sums[pos/bpc*4 : (next+bpc-1)/bpc*4]
 		if err := datatransfer.WritePacket(bw, datatransfer.PacketHeader{OffsetInBlock: pos, Seqno: seq}, s, data[pos:next]); err != nil {

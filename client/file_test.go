@@ -162,6 +162,40 @@ func TestReadFailsOverFromDeadDataNode(t *testing.T) {
 	}
 }
 
+// TestReadRetriesSameDataNodeOnce: a stream that breaks is reopened on the same
+// DataNode once before the node counts as dead (DFSInputStream.readBuffer).
+func TestReadRetriesSameDataNodeOnce(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn1, dn2 := startFakeDN(t, "dn1"), startFakeDN(t, "dn2")
+	f := startFakeNameNode(t, dn1, dn2)
+	data := testData(testBlockSize, 12)
+	f.seed("/f", testBlockSize, data, dn1, dn2)
+	cl, logs := observedClient(t, f, DataOptions{})
+
+	dn1.mu.Lock()
+	dn1.mu.dropReads, dn1.mu.dropAfter = 1, 1
+	dn1.mu.Unlock()
+	if got := readFile(t, ctx, cl, "/f"); !bytes.Equal(got, data) {
+		t.Fatal("read differs")
+	}
+	if dn1.reads() != 2 || dn2.reads() != 0 || logged(logs, "Exception while reading") {
+		t.Fatalf("reads: dn1 %d dn2 %d; want the same node twice and no failure logged", dn1.reads(), dn2.reads())
+	}
+	// Broken twice in one Read (before any data came): the second time the node is
+	// dead and dn2 serves.
+	dn1.mu.Lock()
+	dn1.mu.dropReads, dn1.mu.dropAfter = 2, 0
+	dn1.mu.Unlock()
+	if got := readFile(t, ctx, cl, "/f"); !bytes.Equal(got, data) {
+		t.Fatal("read differs")
+	}
+	if dn1.reads() != 4 || dn2.reads() != 1 || !logged(logs, "Exception while reading from "+fakePool) {
+		t.Fatalf("reads: dn1 %d dn2 %d, failure logged %v", dn1.reads(), dn2.reads(), logged(logs, "Exception while reading"))
+	}
+}
+
 func TestReadFailsOverFromCorruptReplica(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

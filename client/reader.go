@@ -181,6 +181,10 @@ func (r *FileReader) Length() int64 {
 type readOp struct {
 	failures int
 	corrupt  map[int64]*corruptBlock // by block id
+	// retried is set once a stream that broke was reopened on the same
+	// DataNode: Hadoop gives the current node one more chance (the DataNode
+	// may just have closed an idle connection) before it counts as dead.
+	retried bool
 }
 
 type corruptBlock struct {
@@ -235,7 +239,7 @@ func (r *FileReader) Read(p []byte) (int, error) {
 			err = nil
 		}
 		if err != nil {
-			r.streamFailed(op, cur, err)
+			r.streamFailed(op, cur, err, true)
 			r.closeStreamLocked()
 		}
 		if n > 0 {
@@ -244,16 +248,25 @@ func (r *FileReader) Read(p []byte) (int, error) {
 	}
 }
 
-// streamFailed logs a replica that failed mid-read and adds it to the dead nodes.
-func (r *FileReader) streamFailed(op *readOp, s *blockStream, err error) {
+// streamFailed handles a replica that failed mid-read (DFSInputStream.readBuffer): a
+// checksum error is logged, remembered for reportBadBlocks and the node is dead for
+// this reader; another error gets the same node once more in a sequential read
+// (retry), then it is logged and the node is dead.
+func (r *FileReader) streamFailed(op *readOp, s *blockStream, err error, retry bool) {
 	addr := xferAddr(s.lb.GetLocs()[s.node])
 	var ce *datatransfer.ChecksumError
 	if errors.As(err, &ce) {
 		r.log.Warn(fmt.Sprintf("Found Checksum error for %s from %s at %d", blockName(s.lb.GetB()), nodeName(s.lb, s.node), ce.Offset))
 		op.addCorrupt(s.lb, s.node)
+		op.retried = true
 	} else {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
+		}
+		if retry && !op.retried {
+			op.retried = true
+			r.log.Debug("reading again from the same DataNode", zap.String("block", blockName(s.lb.GetB())), zap.String("datanode", addr), zap.Error(err))
+			return
 		}
 		r.log.Warn(fmt.Sprintf("Exception while reading from %s of %s from %s", blockName(s.lb.GetB()), r.path, nodeName(s.lb, s.node)), zap.Error(err))
 	}
@@ -503,7 +516,7 @@ func (r *FileReader) readRange(p []byte, off int64) (int64, error) {
 		if r.ctx.Err() != nil {
 			return 0, err
 		}
-		r.streamFailed(op, s, err)
+		r.streamFailed(op, s, err, false)
 	}
 }
 
