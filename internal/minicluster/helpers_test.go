@@ -9,7 +9,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,4 +202,54 @@ func waitReplicas(t *testing.T, mc *minicluster.Cluster, i int, path string, wan
 func xferAddr(dn *hdfspb.DatanodeInfoProto) string {
 	id := dn.GetId()
 	return net.JoinHostPort(id.GetIpAddr(), strconv.Itoa(int(id.GetXferPort())))
+}
+
+// fsckBlock is one block line of an fsck -files -blocks -locations report.
+type fsckBlock struct {
+	id    uint64
+	len   int64
+	live  int
+	addrs []string
+}
+
+var (
+	fsckBlockLine = regexp.MustCompile(`^\d+\. BP-[^:]+:blk_(\d+)_\d+ len=(\d+) Live_repl=(\d+)(.*)$`)
+	fsckLocation  = regexp.MustCompile(`DatanodeInfoWithStorage\[([^,\]]+)`)
+)
+
+// parseFsckBlocks reads the block lines of an fsck report.
+func parseFsckBlocks(report string) []fsckBlock {
+	var bs []fsckBlock
+	for _, line := range strings.Split(report, "\n") {
+		m := fsckBlockLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		id, _ := strconv.ParseUint(m[1], 10, 64)
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		live, _ := strconv.Atoi(m[3])
+		b := fsckBlock{id: id, len: n, live: live}
+		for _, l := range fsckLocation.FindAllStringSubmatch(m[4], -1) {
+			b.addrs = append(b.addrs, l[1])
+		}
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+// fsckHealthy says whether an fsck report of path ends HEALTHY with every
+// block at want live replicas (listed), no corrupt or missing block.
+func fsckHealthy(report, path string, want int) bool {
+	if !strings.HasSuffix(strings.TrimRight(report, "\n"), "The filesystem under path '"+path+"' is HEALTHY") ||
+		!strings.Contains(report, "Status: HEALTHY") || !strings.Contains(report, " Corrupt blocks:\t\t0\n") ||
+		!strings.Contains(report, " Missing blocks:\t\t0\n") {
+		return false
+	}
+	bs := parseFsckBlocks(report)
+	for _, b := range bs {
+		if b.live != want || len(b.addrs) != want {
+			return false
+		}
+	}
+	return len(bs) > 0
 }

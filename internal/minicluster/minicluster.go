@@ -23,6 +23,7 @@ import (
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/journalnode"
 	"github.com/hdfsha/hdfsha/namenode"
+	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/ha"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
@@ -363,8 +364,16 @@ func (c *Cluster) Client() *client.Client { return c.client }
 // leases; it is closed in t.Cleanup.
 func (c *Cluster) NewClient() *client.Client {
 	c.t.Helper()
-	cl, err := client.New(client.Config{Conf: c.conf, User: c.user, Logger: testcluster.Logger(c.t).Named("client"),
-		Data: client.DataOptions{TruncatePollInterval: 20 * time.Millisecond}}, c.uri)
+	data := client.DataOptions{TruncatePollInterval: 20 * time.Millisecond}
+	// Renew well within short lease limits (Hadoop's client renews at half
+	// the smaller limit; a loaded test machine gets more margin).
+	if l := c.opts.LeaseSoftLimit; l > 0 {
+		data.LeaseRenewInterval = l / 4
+	}
+	if l := c.opts.LeaseHardLimit; l > 0 && (data.LeaseRenewInterval == 0 || l/4 < data.LeaseRenewInterval) {
+		data.LeaseRenewInterval = l / 4
+	}
+	cl, err := client.New(client.Config{Conf: c.conf, User: c.user, Logger: testcluster.Logger(c.t).Named("client"), Data: data}, c.uri)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -462,6 +471,18 @@ func (c *Cluster) Locations(i int, path string) (*hdfspb.LocatedBlocksProto, err
 	err := c.CallNameNode(i, "getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path),
 		Offset: proto.Uint64(0), Length: proto.Uint64(1 << 62)}, &r)
 	return r.GetLocations(), err
+}
+
+// KnownReplicas is how many replica locations NameNode i's block manager
+// holds for block id right now, read in-process (a standby refuses the
+// getBlockLocations RPC, but its block manager processes every report).
+func (c *Cluster) KnownReplicas(i int, id uint64) int {
+	n := 0
+	c.NameNodes[i].Namesystem().BlockManager(func(bm *blockmanagement.Manager) {
+		locs, _ := bm.Locations(id, "", time.Now())
+		n = len(locs)
+	})
+	return n
 }
 
 // Fsck runs `hdfs fsck path opts...` against the active NameNode (GET
