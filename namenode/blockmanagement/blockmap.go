@@ -131,6 +131,7 @@ func (m *Manager) RemoveBlock(id uint64, now time.Time) {
 	}
 	m.setQueue(bi, -1)
 	m.countSafe(bi, false, false)
+	m.setHasCorrupt(bi, false)
 	delete(m.pending, id)
 	delete(m.blocks, id)
 	m.safe.check(m, now)
@@ -216,7 +217,7 @@ func (m *Manager) refresh(bi *blockInfo) {
 			corrupt++
 		}
 	}
-	bi.hasCorrupt = corrupt > 0
+	m.setHasCorrupt(bi, corrupt > 0)
 
 	q := -1
 	if bi.complete && len(live) < bi.replication {
@@ -255,7 +256,21 @@ func (m *Manager) refresh(bi *blockInfo) {
 				corrupt--
 			}
 		}
-		bi.hasCorrupt = corrupt > 0
+		m.setHasCorrupt(bi, corrupt > 0)
+	}
+}
+
+// setHasCorrupt keeps corruptBlocks, the number of blocks with a
+// corrupt replica (Hadoop's CorruptReplicasMap size).
+func (m *Manager) setHasCorrupt(bi *blockInfo, v bool) {
+	if bi.hasCorrupt == v {
+		return
+	}
+	bi.hasCorrupt = v
+	if v {
+		m.corruptBlocks++
+	} else {
+		m.corruptBlocks--
 	}
 }
 

@@ -47,6 +47,9 @@ type Manager struct {
 
 	// corruptCount is the number of replicas marked corrupt.
 	corruptCount int
+	// corruptBlocks is the number of blocks with a corrupt replica.
+	// Invariant: it counts the blocks whose hasCorrupt is set.
+	corruptBlocks int
 	// everMultiRack: live nodes were once on more than one rack.
 	everMultiRack bool
 
@@ -202,7 +205,7 @@ func (m *Manager) Register(id DatanodeID, now time.Time) (DatanodeInfo, error) {
 			delete(m.byAddr, old)
 		}
 		if !n.alive {
-			n.blocks = make(map[uint64]struct{})
+			m.dropReplicas(n) // none, unless a report raced the death
 		}
 	} else {
 		n = &node{blocks: make(map[uint64]struct{}), storages: make(map[string]struct{})}

@@ -31,6 +31,11 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	m.SetActive(true, t0)
+	t.Cleanup(func() {
+		if err := m.checkInvariants(); err != nil {
+			t.Errorf("invariants at the end: %v", err)
+		}
+	})
 	return &env{t: t, m: m, now: t0}
 }
 
@@ -64,6 +69,9 @@ func (e *env) received(i int, b Block) {
 	e.t.Helper()
 	if err := e.m.IncrementalReport(dnID(i).UUID, fmt.Sprintf("DS-%d", i), []ReceivedDeleted{{Block: b, Status: Received}}, e.now); err != nil {
 		e.t.Fatal(err)
+	}
+	if err := e.m.checkInvariants(); err != nil {
+		e.t.Fatalf("after a report: %v", err)
 	}
 }
 

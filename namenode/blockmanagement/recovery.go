@@ -150,7 +150,7 @@ func (m *Manager) CommitBlockSynchronization(old Block, recoveryID uint64, newLe
 	}
 	for _, t := range targets {
 		n := m.nodes[t.UUID]
-		if n == nil {
+		if n == nil || !n.alive {
 			continue
 		}
 		bi.expected = append(bi.expected, t.UUID)

@@ -202,7 +202,7 @@ func (m *Manager) IncrementalReport(uuid, storageID string, entries []ReceivedDe
 func (m *Manager) ReportBadBlock(uuid, storageID string, b Block, now time.Time) {
 	n := m.nodes[uuid]
 	bi := m.blocks[b.ID]
-	if n == nil || bi == nil {
+	if n == nil || !n.alive || bi == nil {
 		return
 	}
 	rep := bi.replicas[uuid]

@@ -48,11 +48,7 @@ func (m *Manager) Summary(now time.Time) Summary {
 			s.MissingReplOne++
 		}
 	}
-	for _, bi := range m.blocks {
-		if bi.hasCorrupt {
-			s.Corrupt++
-		}
-	}
+	s.Corrupt = int64(m.corruptBlocks)
 	s.PendingReconstruction = int64(len(m.pending))
 	s.Blocks = int64(len(m.blocks))
 	return s

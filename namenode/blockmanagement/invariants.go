@@ -1,0 +1,82 @@
+package blockmanagement
+
+import "fmt"
+
+// checkInvariants recomputes every derived count from the block map and
+// the nodes and reports the first disagreement. It walks everything, so
+// tests call it, not the daemon.
+func (m *Manager) checkInvariants() error {
+	total, safe, corruptBlocks, corruptReplicas := 0, 0, 0, 0
+	for id, bi := range m.blocks {
+		if bi.ID != id {
+			return fmt.Errorf("block %d stored under id %d", bi.ID, id)
+		}
+		live := len(bi.liveReplicas())
+		if bi.complete {
+			total++
+			if live >= m.cfg.MinReplication {
+				safe++
+			}
+		}
+		c := 0
+		for u, r := range bi.replicas {
+			if r.node.id.UUID != u {
+				return fmt.Errorf("block %d: replica keyed %s is on %s", id, u, r.node.id.UUID)
+			}
+			if _, ok := r.node.blocks[id]; !ok {
+				return fmt.Errorf("block %d: node %s does not list it", id, u)
+			}
+			if r.corrupt {
+				c++
+			}
+		}
+		corruptReplicas += c
+		if (c > 0) != bi.hasCorrupt {
+			return fmt.Errorf("block %d: %d corrupt replicas, hasCorrupt %v", id, c, bi.hasCorrupt)
+		}
+		if bi.hasCorrupt {
+			corruptBlocks++
+		}
+		for q := range m.needed {
+			_, in := m.needed[q][id]
+			if in != (bi.queue == q) {
+				return fmt.Errorf("block %d: queue %d membership %v, bi.queue %d", id, q, in, bi.queue)
+			}
+		}
+	}
+	for u, n := range m.nodes {
+		for id := range n.blocks {
+			bi := m.blocks[id]
+			if bi == nil || bi.replicas[u] == nil {
+				return fmt.Errorf("node %s lists block %d the map does not give it", u, id)
+			}
+		}
+		if len(n.invSet) != len(n.invalidate) {
+			return fmt.Errorf("node %s: %d invalidations, set of %d", u, len(n.invalidate), len(n.invSet))
+		}
+	}
+	for q := range m.needed {
+		for id := range m.needed[q] {
+			if m.blocks[id] == nil {
+				return fmt.Errorf("queue %d holds unknown block %d", q, id)
+			}
+		}
+	}
+	if total != m.safe.total || safe != m.safe.safeBlocks {
+		return fmt.Errorf("safe mode counts %d/%d, recomputed %d/%d", m.safe.safeBlocks, m.safe.total, safe, total)
+	}
+	if corruptBlocks != m.corruptBlocks || corruptReplicas != m.corruptCount {
+		return fmt.Errorf("corrupt blocks %d replicas %d, recomputed %d and %d", m.corruptBlocks, m.corruptCount, corruptBlocks, corruptReplicas)
+	}
+	n := 0
+	for _, msgs := range m.pendingMsgs {
+		n += len(msgs)
+	}
+	if n != m.pendingCount {
+		return fmt.Errorf("pending messages %d, counted %d", n, m.pendingCount)
+	}
+	if m.active && m.pendingCount != 0 {
+		return fmt.Errorf("active with %d queued reports", m.pendingCount)
+	}
+	return nil
+}
