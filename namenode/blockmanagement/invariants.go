@@ -37,6 +37,27 @@ func (m *Manager) checkInvariants() error {
 		if bi.hasCorrupt {
 			corruptBlocks++
 		}
+		want := -1
+		if bi.complete && live < bi.replication {
+			p := 0
+			if pr := m.pending[id]; pr != nil {
+				p = len(pr.targets)
+			}
+			if live+p < bi.replication {
+				want = priority(live, bi.replication)
+			}
+		}
+		if bi.queue != want {
+			return fmt.Errorf("block %d: live %d of %d in queue %d, want %d", id, live, bi.replication, bi.queue, want)
+		}
+		if m.active && bi.complete && live > bi.replication {
+			return fmt.Errorf("block %d: %d live replicas of %d and no excess chosen", id, live, bi.replication)
+		}
+		for _, r := range bi.replicas {
+			if r.excess && !m.active {
+				return fmt.Errorf("block %d: a standby chose an excess replica on %s", id, r.node.id.UUID)
+			}
+		}
 		for q := range m.needed {
 			_, in := m.needed[q][id]
 			if in != (bi.queue == q) {
@@ -51,6 +72,9 @@ func (m *Manager) checkInvariants() error {
 				return fmt.Errorf("node %s lists block %d the map does not give it", u, id)
 			}
 		}
+		if !m.active && (len(n.invalidate) > 0 || len(n.transfers) > 0 || len(n.recover) > 0) {
+			return fmt.Errorf("standby holds commands for %s", u)
+		}
 		if len(n.invSet) != len(n.invalidate) {
 			return fmt.Errorf("node %s: %d invalidations, set of %d", u, len(n.invalidate), len(n.invSet))
 		}
@@ -62,7 +86,10 @@ func (m *Manager) checkInvariants() error {
 			}
 		}
 	}
-	if total != m.safe.total || safe != m.safe.safeBlocks {
+	if !m.active && len(m.pending) > 0 {
+		return fmt.Errorf("standby with %d scheduled copies", len(m.pending))
+	}
+		if total != m.safe.total || safe != m.safe.safeBlocks {
 		return fmt.Errorf("safe mode counts %d/%d, recomputed %d/%d", m.safe.safeBlocks, m.safe.total, safe, total)
 	}
 	if corruptBlocks != m.corruptBlocks || corruptReplicas != m.corruptCount {
