@@ -89,7 +89,7 @@ func (m *Manager) checkInvariants() error {
 	if !m.active && len(m.pending) > 0 {
 		return fmt.Errorf("standby with %d scheduled copies", len(m.pending))
 	}
-		if total != m.safe.total || safe != m.safe.safeBlocks {
+	if total != m.safe.total || safe != m.safe.safeBlocks {
 		return fmt.Errorf("safe mode counts %d/%d, recomputed %d/%d", m.safe.safeBlocks, m.safe.total, safe, total)
 	}
 	if corruptBlocks != m.corruptBlocks || corruptReplicas != m.corruptCount {
