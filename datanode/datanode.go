@@ -288,12 +288,23 @@ func (dn *DataNode) datanodeIDLocked() *hdfspb.DatanodeIDProto {
 }
 
 // advertisedIP is the bound transfer IP, or, for a wildcard bind, the
-// first address the host name resolves to (the NameNode records the address
-// the registration came from anyway, as Hadoop does).
+// local address this host uses to reach the first NameNode (a UDP "dial"
+// sends nothing), else the first IPv4 address the host name resolves to.
+// Hadoop's NameNode records the address the registration came from; the
+// route to the NameNode is the closest equivalent on this side.
 func (dn *DataNode) advertisedIP() string {
 	host, _, _ := net.SplitHostPort(dn.xfer.Addr().String())
 	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 		return ip.String()
+	}
+	if len(dn.cfg.NameNodes) > 0 {
+		if c, err := net.Dial("udp", dn.cfg.NameNodes[0].Addr); err == nil {
+			ip := c.LocalAddr().(*net.UDPAddr).IP
+			_ = c.Close()
+			if !ip.IsUnspecified() {
+				return ip.String()
+			}
+		}
 	}
 	if addrs, err := net.LookupIP(dn.cfg.Hostname); err == nil {
 		for _, ip := range addrs {

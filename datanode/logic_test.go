@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -141,4 +142,42 @@ func TestSchedule(t *testing.T) {
 	s.registeredAt(t1.Add(5*time.Second), 0)
 	s.heartbeatSent(t1.Add(5 * time.Second))
 	expect(t1.Add(5*time.Second), false, stepFullReport, time.Time{})
+}
+
+func TestConfigFromConf(t *testing.T) {
+	c := conf.New()
+	c.Set("dfs.nameservices", "ns1")
+	c.Set("dfs.ha.namenodes.ns1", "nn1,nn2")
+	c.Set("dfs.namenode.rpc-address.ns1.nn1", "h1:8020")
+	c.Set("dfs.namenode.rpc-address.ns1.nn2", "h2:8020")
+	c.Set("dfs.namenode.servicerpc-address.ns1.nn2", "h2:8021")
+	c.Set("dfs.datanode.data.dir", "[DISK]file:///d1, /d2")
+	c.Set("dfs.heartbeat.interval", "7")
+	c.Set("dfs.blockreport.intervalMsec", "60000")
+	cfg, err := ConfigFromConf(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NameNodeAddr{{ID: "nn1", Addr: "h1:8020"}, {ID: "nn2", Addr: "h2:8021"}}
+	if !reflect.DeepEqual(cfg.NameNodes, want) || cfg.Nameservice != "ns1" {
+		t.Fatalf("namenodes %+v ns %q", cfg.NameNodes, cfg.Nameservice)
+	}
+	if !reflect.DeepEqual(cfg.DataDirs, []string{"/d1", "/d2"}) {
+		t.Fatalf("data dirs %v", cfg.DataDirs)
+	}
+	if cfg.HeartbeatInterval != 7*time.Second || cfg.BlockReportInterval != time.Minute || cfg.Address != "0.0.0.0:9866" ||
+		cfg.IPCAddress != "0.0.0.0:9867" || cfg.HTTPAddress != "0.0.0.0:9864" || cfg.MaxTransferThreads != 4096 || cfg.BytesPerChecksum != 512 {
+		t.Fatalf("config %+v", cfg)
+	}
+	// Non-HA: fs.defaultFS.
+	c = conf.New()
+	c.Set("fs.defaultFS", "hdfs://nn.example.com:9000")
+	c.Set("dfs.datanode.data.dir", "/d")
+	if cfg, err = ConfigFromConf(c); err != nil || len(cfg.NameNodes) != 1 || cfg.NameNodes[0].Addr != "nn.example.com:9000" {
+		t.Fatalf("non-HA: %+v %v", cfg.NameNodes, err)
+	}
+	c.Set("dfs.datanode.data.dir", "relative")
+	if _, err := ConfigFromConf(c); err == nil {
+		t.Fatal("relative data dir accepted")
+	}
 }
