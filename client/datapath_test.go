@@ -29,7 +29,7 @@ type realCluster struct {
 	cl   *Client
 }
 
-func startRealCluster(t *testing.T, ctx context.Context, dataNodes int) *realCluster {
+func startRealCluster(t testing.TB, ctx context.Context, dataNodes int) *realCluster {
 	t.Helper()
 	u, err := user.Current()
 	if err != nil {
@@ -100,7 +100,7 @@ func startRealCluster(t *testing.T, ctx context.Context, dataNodes int) *realClu
 }
 
 // waitFor polls cond; the bound only guards against hanging.
-func (rc *realCluster) waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+func (rc *realCluster) waitFor(t testing.TB, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		if ctx.Err() != nil {
