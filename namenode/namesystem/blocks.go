@@ -251,3 +251,34 @@ func (s *Namesystem) prepareTruncateInBlockLocked(c namespace.Call, path string,
 	}
 	return op, recover, nil
 }
+
+// retriedAddBlockLocked is Hadoop's onRetryBlock (FSDirWriteFileOp
+// analyzeFileState): an addBlock whose previous block is the file's
+// penultimate one, while the last block is still empty, is a retry of the
+// call that allocated that last block; it gets the same block and
+// pipeline again instead of an error. nil when it is no retry.
+func (s *Namesystem) retriedAddBlockLocked(path, holder string, prev *editpb.Block, writer string) *hdfspb.LocatedBlockProto {
+	st, err := s.checkLeaseLocked(path, holder)
+	if err != nil || st == nil || len(st.Blocks) == 0 {
+		return nil
+	}
+	k := len(st.Blocks)
+	last := st.Blocks[k-1]
+	if last.NumBytes != 0 {
+		return nil
+	}
+	switch {
+	case k == 1 && (prev == nil || prev.BlockId == 0):
+	case k >= 2 && prev != nil && prev.BlockId == st.Blocks[k-2].BlockId:
+	default:
+		return nil
+	}
+	if rs, ok := s.bm.Status(last.BlockId, s.cfg.Now()); ok && rs.Complete {
+		return nil
+	}
+	var offset uint64
+	for _, b := range st.Blocks[:k-1] {
+		offset += b.NumBytes
+	}
+	return s.locatedBlockFor(last, int64(offset), writer)
+}

@@ -647,6 +647,9 @@ func (s *Namesystem) addBlock(ctx context.Context, req *hdfspb.AddBlockRequestPr
 	var lb *hdfspb.LocatedBlockProto
 	_, err := s.mutate(ctx, "Cannot add block to "+src, func() (*editpb.Op, error) {
 		prev := fromExtBlock(req.GetPrevious())
+		if lb = s.retriedAddBlockLocked(src, req.GetClientName(), prev, writer); lb != nil {
+			return nil, nil
+		}
 		op, nb, err := s.ns.PrepareAddBlock(c, src, req.GetClientName(), prev)
 		if err != nil {
 			return nil, err

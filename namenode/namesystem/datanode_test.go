@@ -434,3 +434,29 @@ func TestHardLimitStartsBlockRecovery(t *testing.T) {
 		t.Fatalf("after commit: closed %v, length %d", rl.GetResult(), h.stat("/f").GetLength())
 	}
 }
+
+// TestAddBlockRetry: a retried addBlock (same previous block, the last one
+// still empty) gets the block it allocated, not a second one or an error.
+func TestAddBlockRetry(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, fastBlocks)
+	for i := 1; i <= 2; i++ {
+		d := newFakeDN(h, i)
+		d.register()
+		d.heartbeat()
+	}
+	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(2)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	first, again := &hdfspb.AddBlockResponseProto{}, &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, first)
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, again)
+	if first.GetBlock().GetB().GetBlockId() != again.GetBlock().GetB().GetBlockId() || len(again.GetBlock().GetLocs()) != 2 {
+		t.Fatalf("retry gave %v, first %v", again.GetBlock(), first.GetBlock())
+	}
+	gbl := &hdfspb.GetBlockLocationsResponseProto{}
+	h.mustCall(superuser, "getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: str("/f"), Offset: proto.Uint64(0), Length: proto.Uint64(1)}, gbl)
+	if n := len(gbl.GetLocations().GetBlocks()); n != 1 {
+		t.Fatalf("%d blocks after a retried addBlock", n)
+	}
+}
