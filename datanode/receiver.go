@@ -155,6 +155,10 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 			log.Info("could not reach the mirror; continuing without it", zap.String("mirror", addr), zap.Error(err))
 		}
 		if mirror != nil {
+			// Stop closes it too, so a responder waiting for a downstream
+			// ack does not hold Stop up.
+			x.dn.conns.Store(mirror, struct{}{})
+			defer x.dn.conns.Delete(mirror)
 			defer mirror.Close()
 		}
 	}
