@@ -270,9 +270,9 @@ func (m *Manager) dropReplicas(n *node) {
 }
 
 // Heartbeat records a heartbeat with its stats and returns the commands
-// for the node: none on a standby; at most MaxReplicationStreams minus the
-// transfers already in progress, one invalidate command of at most
-// the invalidate limit, and every recovery. An unknown or dead node gets
+// for the node: none on a standby; every recovery; and, out of safe mode,
+// at most MaxReplicationStreams minus the transfers already in progress
+// and one invalidate command of at most the invalidate limit. An unknown or dead node gets
 // ErrUnregistered and must register again.
 func (m *Manager) Heartbeat(uuid string, st Stats, storageIDs []string, now time.Time) ([]Command, error) {
 	n := m.nodes[uuid]
@@ -301,6 +301,11 @@ func (m *Manager) Heartbeat(uuid string, st Stats, storageIDs []string, now time
 		cmds = append(cmds, r)
 	}
 	n.recover = nil
+	if m.InSafeMode() {
+		// Hadoop computes no replication or deletion work in safe mode:
+		// what is queued waits (nothing is deleted on partial reports).
+		return cmds, nil
+	}
 	k := min(len(n.transfers), max(0, m.cfg.MaxReplicationStreams-st.XmitsInProgress))
 	for _, t := range n.transfers[:k] {
 		cmds = append(cmds, t)

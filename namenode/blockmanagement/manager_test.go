@@ -647,3 +647,25 @@ func TestStepDownForgetsScheduledWork(t *testing.T) {
 		t.Fatalf("work %+v", w)
 	}
 }
+
+func TestSafeModeHoldsWork(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SafeModeThresholdPct = 1 })
+	e.addNodes(2)
+	e.m.PutBlock(BlockSpec{Block: Block{ID: 1 << 30, GenStamp: 1001, NumBytes: 1}, Replication: 2, Complete: true}, e.now)
+	e.m.StartSafeMode(e.now)
+	// A replica of a block the namespace does not have: deleted only
+	// after safe mode.
+	if err := e.m.BlockReport("uuid-1", "DS-1", []Replica{{Block: Block{ID: 99, GenStamp: 1, NumBytes: 1}}}, e.now); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.m.ComputeWork(e.now); w.Scheduled != 0 {
+		t.Fatalf("work in safe mode %+v", w)
+	}
+	if cmds := e.beat(1); len(cmds) != 0 {
+		t.Fatalf("commands in safe mode %#v", cmds)
+	}
+	e.m.LeaveSafeMode()
+	if cmds := e.beat(1); len(cmds) != 1 {
+		t.Fatalf("commands after safe mode %#v", cmds)
+	}
+}

@@ -76,10 +76,10 @@ type Work struct {
 // from the needed queues, highest priority first, at most WorkMultiplier ×
 // live nodes of them; each gets a source (a live holder with spare
 // streams, the least busy) and targets, and the source a transfer command.
-// A standby does nothing.
+// A standby, or a NameNode in safe mode, does nothing.
 func (m *Manager) ComputeWork(now time.Time) Work {
 	var w Work
-	if !m.active {
+	if !m.active || m.InSafeMode() {
 		return w
 	}
 	for _, id := range sortedKeys(m.pending) {
