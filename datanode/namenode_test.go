@@ -3,7 +3,9 @@ package datanode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"os"
 	"os/user"
 	"testing"
 	"time"
@@ -376,4 +378,118 @@ func TestLeaseRecoveryWithRealNameNode(t *testing.T) {
 			t.Fatalf("read after recovery from %s: %v", datatransfer.XferAddr(loc), err)
 		}
 	}
+}
+
+// TestCorruptReplicaWithRealNameNode: one replica is corrupted on disk; a
+// reader finds the mismatch and reports it (reportBadBlocks, as a client
+// does); the NameNode re-replicates from a good copy and has the corrupt
+// one deleted.
+func TestCorruptReplicaWithRealNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := startRealNN(t)
+	addr := nn.RPCAddress()
+	var dns []*DataNode
+	for i := 0; i < 3; i++ {
+		dns = append(dns, realDN(t, addr, t.TempDir()))
+	}
+	u, _ := user.Current()
+	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := func(method string, req, resp proto.Message) error {
+		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+	}
+	for _, dn := range dns {
+		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
+	}
+	const path, client = "/corrupt", "DFSClient_dn_test"
+	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
+		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	var ab hdfspb.AddBlockResponseProto
+	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
+		t.Fatal(err)
+	}
+	lb := ab.GetBlock()
+	data := randomData(100_000)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
+		Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
+	last.NumBytes = proto.Uint64(uint64(len(data)))
+	waitFor(t, "complete", func() bool {
+		var r hdfspb.CompleteResponseProto
+		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
+		return err == nil && r.GetResult()
+	})
+	bpid, id := lb.GetB().GetPoolId(), lb.GetB().GetBlockId()
+	byUUID := map[string]*DataNode{}
+	for _, dn := range dns {
+		byUUID[dn.DatanodeUUID()] = dn
+	}
+	bad := byUUID[lb.GetLocs()[0].GetId().GetDatanodeUuid()]
+	rep, ok := bad.Store().Get(bpid, id)
+	if !ok {
+		t.Fatal("replica missing")
+	}
+	f, err := os.OpenFile(rep.BlockFile, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{^data[777]}, 777); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r, err := datatransfer.NewBlockReader(ctx, datatransfer.ReadRequest{Addr: bad.TransferAddress(), Block: last, ClientName: client, Length: int64(len(data))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(r)
+	r.Close()
+	if !errors.Is(err, datatransfer.ErrChecksum) {
+		t.Fatalf("read of the corrupt replica: %v", err)
+	}
+	badLoc := proto.Clone(lb).(*hdfspb.LocatedBlockProto)
+	badLoc.Locs = badLoc.Locs[:1]
+	if len(badLoc.StorageIDs) > 0 {
+		badLoc.StorageIDs = badLoc.StorageIDs[:1]
+	}
+	if len(badLoc.StorageTypes) > 0 {
+		badLoc.StorageTypes = badLoc.StorageTypes[:1]
+	}
+	if err := callNN("reportBadBlocks", &hdfspb.ReportBadBlocksRequestProto{Blocks: []*hdfspb.LocatedBlockProto{badLoc}}, &hdfspb.ReportBadBlocksResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	good := func(dn *DataNode) bool {
+		r, ok := dn.Store().Get(bpid, id)
+		if !ok || r.State != storage.StateFinalized {
+			return false
+		}
+		_, err := clientRead(dn, last, 0, int64(len(data)))
+		return err == nil
+	}
+	waitFor(t, "two good replicas and the corrupt one gone", func() bool {
+		n := 0
+		for _, dn := range dns {
+			if good(dn) {
+				n++
+			}
+		}
+		_, stillBad := bad.Store().Get(bpid, id)
+		return n == 2 && !stillBad
+	})
 }
