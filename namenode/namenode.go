@@ -207,6 +207,7 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	cfg.DUReserved = getsz("dfs.namenode.resource.du.reserved", DefaultDUReserved)
 	bc := blockmanagement.DefaultConfig()
 	bc.HeartbeatInterval = getd("dfs.heartbeat.interval", bc.HeartbeatInterval)
+	bc.RecoveryTimeout = 30 * bc.HeartbeatInterval
 	bc.HeartbeatRecheckInterval = time.Duration(geti("dfs.namenode.heartbeat.recheck-interval", 300000)) * time.Millisecond
 	bc.StaleInterval = time.Duration(geti("dfs.namenode.stale.datanode.interval", 30000)) * time.Millisecond
 	bc.MinReplication = int(cfg.Limits.MinReplication)

@@ -45,10 +45,9 @@ type Config struct {
 	// a node busier than factor × the average load is no target.
 	ConsiderLoad       bool
 	ConsiderLoadFactor float64
-	// RecoveryTimeout is how long a block recovery may run before a new
-	// one (with a new recovery id) may replace it. Hadoop retries at the
-	// next lease recovery; this is the same idea made explicit (default:
-	// the dead-node interval's heartbeat part, 10 × HeartbeatInterval).
+	// RecoveryTimeout is how long a block recovery may run before the next
+	// lease recovery may start another (with a new recovery id): Hadoop's
+	// 30 × dfs.heartbeat.interval (BLOCK_RECOVERY_TIMEOUT_MULTIPLIER), 90 s.
 	RecoveryTimeout time.Duration
 
 	// SafeModeThresholdPct is dfs.namenode.safemode.threshold-pct (0.999).
@@ -82,7 +81,7 @@ func DefaultConfig() Config {
 		InvalidateLimit:              1000,
 		ConsiderLoad:                 true,
 		ConsiderLoadFactor:           2.0,
-		RecoveryTimeout:              30 * time.Second,
+		RecoveryTimeout:              90 * time.Second,
 		SafeModeThresholdPct:         0.999,
 		SafeModeMinDatanodes:         0,
 		SafeModeExtension:            30 * time.Second,
