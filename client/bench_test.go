@@ -30,7 +30,7 @@ func benchBytes(b *testing.B) int {
 // with plain files in the same temp directory, for comparison.
 func BenchmarkPutGet(b *testing.B) {
 	size := benchBytes(b)
-	data := testData(size, 99)
+	pattern := testData(4<<20, 99)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	rc := startRealCluster(b, ctx, 3)
@@ -41,10 +41,8 @@ func BenchmarkPutGet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for off := 0; off < len(data); off += len(buf) {
-			if _, err := w.Write(data[off:min(len(data), off+len(buf))]); err != nil {
-				b.Fatal(err)
-			}
+		if err := writePattern(w, pattern, size); err != nil {
+			b.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
@@ -77,7 +75,7 @@ func BenchmarkPutGet(b *testing.B) {
 
 func BenchmarkRawDisk(b *testing.B) {
 	size := benchBytes(b)
-	data := testData(size, 99)
+	pattern := testData(4<<20, 99)
 	path := filepath.Join(b.TempDir(), "raw")
 	buf := make([]byte, 1<<20)
 	b.Run("write", func(b *testing.B) {
@@ -87,10 +85,8 @@ func BenchmarkRawDisk(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for off := 0; off < len(data); off += len(buf) {
-				if _, err := f.Write(data[off:min(len(data), off+len(buf))]); err != nil {
-					b.Fatal(err)
-				}
+			if err := writePattern(f, pattern, size); err != nil {
+				b.Fatal(err)
 			}
 			if err := f.Sync(); err != nil {
 				b.Fatal(err)
@@ -111,4 +107,19 @@ func BenchmarkRawDisk(b *testing.B) {
 			f.Close()
 		}
 	})
+}
+
+// writePattern writes size bytes of pattern repeated, 1 MiB at a time, so a 1 GiB
+// benchmark does not hold 1 GiB in memory.
+func writePattern(w io.Writer, pattern []byte, size int) error {
+	for off := 0; off < size; {
+		p := pattern[off%len(pattern):]
+		p = p[:min(len(p), 1<<20, size-off)]
+		n, err := w.Write(p)
+		if err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
 }
