@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -62,6 +63,15 @@ func (s *Namesystem) registerDatanode(ctx context.Context, req *hdfspb.RegisterD
 	}
 	reg := req.GetRegistration()
 	id := fromDatanodeIDProto(reg.GetDatanodeID())
+	if ip := net.ParseIP(id.IPAddr); id.IPAddr == "" || (ip != nil && ip.IsUnspecified()) {
+		// Hadoop takes the address the registration came from; a DataNode
+		// that names its own (127.0.0.2 in tests) keeps it.
+		if h := clientMachine(ctx); h != "" {
+			id.IPAddr = h
+			reg = proto.Clone(reg).(*hdfspb.DatanodeRegistrationProto)
+			reg.DatanodeID.IpAddr = proto.String(h)
+		}
+	}
 	info := s.ns.Info()
 	if c := reg.GetStorageInfo().GetClusterID(); c != "" && c != info.ClusterID {
 		return nil, rpc.Errorf(rpc.ErrIO, "Inconsistent cluster id: the datanode %s has cluster id %s, the namenode %s", id.XferAddr(), c, info.ClusterID)
