@@ -194,6 +194,7 @@ var defaults = [...]struct{ key, value string }{
 	{"dfs.datanode.directoryscan.interval", "21600s"},
 	{"dfs.datanode.du.reserved", "0"},
 	{"dfs.datanode.use.datanode.hostname", "false"},
+	{"dfs.datanode.socket.reuse.keepalive", "4000"},
 }
 
 // DefaultValue returns the compiled-in default of key, if it has one.
