@@ -94,6 +94,7 @@ func TestWriterKilledMidFile(t *testing.T) {
 	}
 	// Another reader sees the hflushed bytes while the file is open.
 	mustEqual(t, "read of the open file after hflush", readOurs(t, mc.Client(), path), data)
+	gs := lastBlockGenStamp(t, mc, path)
 	w.Abort()
 	_ = writer.Close()
 
@@ -107,6 +108,9 @@ func TestWriterKilledMidFile(t *testing.T) {
 		t.Fatalf("recovered length %d, below the %d bytes hflushed", n, len(data))
 	}
 	mustEqual(t, "the recovered file", readOurs(t, mc.Client(), path), data[:n])
+	if now := lastBlockGenStamp(t, mc, path); now <= gs {
+		t.Fatalf("last block's generation stamp %d after recovery, %d before: no block recovery ran", now, gs)
+	}
 	mc.WaitFor("fsck HEALTHY with 2 replicas per block", func() bool {
 		report, err := mc.Fsck(path, "-files", "-blocks", "-locations")
 		return err == nil && fsckHealthy(report, path, 2)
@@ -158,4 +162,22 @@ func TestRecoverLeaseOfDeadWriter(t *testing.T) {
 		t.Fatalf("recovered %d bytes, below the %d hflushed", len(got), len(data))
 	}
 	mustEqual(t, "the recovered file", got, data[:len(got)])
+}
+
+// lastBlockGenStamp is the generation stamp the active NameNode has for the
+// last block of path.
+func lastBlockGenStamp(t *testing.T, mc *minicluster.Cluster, path string) uint64 {
+	t.Helper()
+	lbs, err := mc.Locations(mc.Active(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lb := lbs.GetLastBlock(); lb != nil {
+		return lb.GetB().GetGenerationStamp()
+	}
+	bs := lbs.GetBlocks()
+	if len(bs) == 0 {
+		t.Fatalf("%s has no blocks", path)
+	}
+	return bs[len(bs)-1].GetB().GetGenerationStamp()
 }
