@@ -17,20 +17,21 @@ import (
 // Configuration keys the DataNode reads (Hadoop's names; defaults in
 // internal/conf).
 const (
-	KeyDataDir             = "dfs.datanode.data.dir"              // file://${hadoop.tmp.dir}/dfs/data
-	KeyAddress             = "dfs.datanode.address"               // 0.0.0.0:9866
-	KeyIPCAddress          = "dfs.datanode.ipc.address"           // 0.0.0.0:9867
-	KeyHTTPAddress         = "dfs.datanode.http.address"          // 0.0.0.0:9864
-	KeyHostname            = "dfs.datanode.hostname"              // unset: the host's name
-	KeyHeartbeatInterval   = "dfs.heartbeat.interval"             // 3s
-	KeyBlockReportInterval = "dfs.blockreport.intervalMsec"       // 21600000 (6 h)
-	KeyBlockReportDelay    = "dfs.blockreport.initialDelay"       // 0s
-	KeyMaxTransferThreads  = "dfs.datanode.max.transfer.threads"  // 4096
-	KeyHandlerCount        = "dfs.datanode.handler.count"         // 10
-	KeyBytesPerChecksum    = "dfs.bytes-per-checksum"             // 512
-	KeySocketTimeout       = "dfs.client.socket-timeout"          // 60000 ms
-	KeySocketWriteTimeout  = "dfs.datanode.socket.write.timeout"  // 480000 ms
-	KeyUseHostname         = "dfs.datanode.use.datanode.hostname" // false
+	KeyDataDir             = "dfs.datanode.data.dir"               // file://${hadoop.tmp.dir}/dfs/data
+	KeyAddress             = "dfs.datanode.address"                // 0.0.0.0:9866
+	KeyIPCAddress          = "dfs.datanode.ipc.address"            // 0.0.0.0:9867
+	KeyHTTPAddress         = "dfs.datanode.http.address"           // 0.0.0.0:9864
+	KeyHostname            = "dfs.datanode.hostname"               // unset: the host's name
+	KeyHeartbeatInterval   = "dfs.heartbeat.interval"              // 3s
+	KeyBlockReportInterval = "dfs.blockreport.intervalMsec"        // 21600000 (6 h)
+	KeyBlockReportDelay    = "dfs.blockreport.initialDelay"        // 0s
+	KeyMaxTransferThreads  = "dfs.datanode.max.transfer.threads"   // 4096
+	KeyHandlerCount        = "dfs.datanode.handler.count"          // 10
+	KeyBytesPerChecksum    = "dfs.bytes-per-checksum"              // 512
+	KeySocketTimeout       = "dfs.client.socket-timeout"           // 60000 ms
+	KeySocketWriteTimeout  = "dfs.datanode.socket.write.timeout"   // 480000 ms
+	KeyUseHostname         = "dfs.datanode.use.datanode.hostname"  // false
+	KeySocketKeepalive     = "dfs.datanode.socket.reuse.keepalive" // 4000 ms
 )
 
 // NameNodeAddr is one NameNode of the nameservice the DataNode serves.
@@ -84,6 +85,9 @@ type Config struct {
 	SocketTimeout time.Duration
 	// SocketWriteTimeout is dfs.datanode.socket.write.timeout.
 	SocketWriteTimeout time.Duration
+	// SocketKeepalive is dfs.datanode.socket.reuse.keepalive: how long a
+	// connection that finished a read waits for the client's next request.
+	SocketKeepalive time.Duration
 	// UseHostname is dfs.datanode.use.datanode.hostname: connect to other
 	// DataNodes by host name rather than IP.
 	UseHostname bool
@@ -128,6 +132,7 @@ func ConfigFromConf(c *conf.Conf) (Config, error) {
 		{KeyBlockReportDelay, time.Second, 0, &cfg.BlockReportInitialDelay},
 		{KeySocketTimeout, time.Millisecond, 60 * time.Second, &cfg.SocketTimeout},
 		{KeySocketWriteTimeout, time.Millisecond, 480 * time.Second, &cfg.SocketWriteTimeout},
+		{KeySocketKeepalive, time.Millisecond, 4 * time.Second, &cfg.SocketKeepalive},
 	}
 	for _, d := range durs {
 		if *d.dst, err = c.GetDuration(d.key, d.unit, d.def); err != nil {

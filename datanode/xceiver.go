@@ -61,7 +61,11 @@ type xceiver struct {
 func (dn *DataNode) serveConn(ctx context.Context, conn net.Conn) {
 	x := &xceiver{dn: dn, conn: conn, in: bufio.NewReaderSize(conn, 64<<10), log: dn.log.With(zap.Stringer("remote", conn.RemoteAddr()))}
 	for first := true; ; first = false {
-		x.readDeadline()
+		if first || x.dn.cfg.SocketKeepalive <= 0 {
+			x.readDeadline()
+		} else {
+			_ = x.conn.SetReadDeadline(time.Now().Add(x.dn.cfg.SocketKeepalive))
+		}
 		op, msg, err := datatransfer.ReadOp(x.in)
 		if err != nil {
 			switch {
