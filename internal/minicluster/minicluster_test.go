@@ -11,7 +11,7 @@ import (
 
 // TestDataNodeLossAndReturn is the harness's own walkthrough (HDFS's
 // "Replication and DataNode Loss"): a DataNode holding replicas is killed;
-// reads go on at once; once it is declared dead the NameNode re-replicates
+// reads (ours and colinmarc's) go on at once; once it is declared dead the NameNode re-replicates
 // to 2 live replicas and fsck is HEALTHY; restarted on the same addresses
 // and data directory it comes back, and the excess replicas are deleted.
 func TestDataNodeLossAndReturn(t *testing.T) {
@@ -30,6 +30,7 @@ func TestDataNodeLossAndReturn(t *testing.T) {
 	addr := mc.DataNodes[victim].Addr
 	mc.StopDataNode(victim)
 	mustEqual(t, "read right after the kill", readOurs(t, mc.Client(), path), data)
+	mustEqual(t, "colinmarc's read right after the kill", readColinmarc(t, newColinmarc(t, mc), path), data)
 	mc.WaitFor("the killed DataNode declared dead", func() bool { return mc.LiveDataNodes() == 2 })
 	mc.WaitFor("re-replication to 2 live replicas", func() bool {
 		report, err := mc.Fsck(path, "-files", "-blocks", "-locations")
