@@ -44,6 +44,16 @@ func (bi *blockInfo) usable(r *replica) bool {
 	return r.node.alive && !r.corrupt && !r.excess && r.state == Finalized && r.genStamp == bi.GenStamp
 }
 
+func (bi *blockInfo) liveCount() int {
+	k := 0
+	for _, r := range bi.replicas {
+		if bi.usable(r) {
+			k++
+		}
+	}
+	return k
+}
+
 func (bi *blockInfo) liveReplicas() []*replica {
 	var out []*replica
 	for _, u := range bi.sortedHolders() {
@@ -209,8 +219,8 @@ func (m *Manager) invalidate(n *node, b Block) {
 // counters, its needed-reconstruction queue, and (active only) which
 // excess and corrupt replicas to delete.
 func (m *Manager) refresh(bi *blockInfo) {
-	live := bi.liveReplicas()
-	m.countSafe(bi, bi.complete, bi.complete && len(live) >= m.cfg.MinReplication)
+	nLive := bi.liveCount()
+	m.countSafe(bi, bi.complete, bi.complete && nLive >= m.cfg.MinReplication)
 	corrupt := 0
 	for _, r := range bi.replicas {
 		if r.corrupt {
@@ -220,13 +230,13 @@ func (m *Manager) refresh(bi *blockInfo) {
 	m.setHasCorrupt(bi, corrupt > 0)
 
 	q := -1
-	if bi.complete && len(live) < bi.replication {
+	if bi.complete && nLive < bi.replication {
 		pendingN := 0
 		if p := m.pending[bi.ID]; p != nil {
 			pendingN = len(p.targets)
 		}
-		if len(live)+pendingN < bi.replication {
-			q = priority(len(live), bi.replication)
+		if nLive+pendingN < bi.replication {
+			q = priority(nLive, bi.replication)
 		}
 	}
 	m.setQueue(bi, q)
@@ -234,8 +244,9 @@ func (m *Manager) refresh(bi *blockInfo) {
 	if !m.active || !bi.complete {
 		return
 	}
-	if len(live) > bi.replication {
-		for _, r := range m.chooseExcess(live, len(live)-bi.replication) {
+	if nLive > bi.replication {
+		live := bi.liveReplicas()
+		for _, r := range m.chooseExcess(live, nLive-bi.replication) {
 			r.excess = true
 			m.invalidate(r.node, Block{ID: bi.ID, GenStamp: r.genStamp, NumBytes: r.numBytes})
 		}
@@ -244,8 +255,8 @@ func (m *Manager) refresh(bi *blockInfo) {
 	// replicas than expected counting the corrupt ones; a replica of an
 	// older generation (a failed write). Otherwise a good copy is made
 	// first.
-	if corrupt > 0 && len(live) >= m.cfg.MinReplication {
-		enough := len(live) >= bi.replication || len(live)+corrupt > bi.replication
+	if corrupt > 0 && nLive >= m.cfg.MinReplication {
+		enough := nLive >= bi.replication || nLive+corrupt > bi.replication
 		for _, u := range bi.sortedHolders() {
 			r := bi.replicas[u]
 			if r.corrupt && (enough || r.genStamp < bi.GenStamp) {

@@ -92,6 +92,11 @@ func (m *Manager) processReported(n *node, storageID string, r Replica) {
 		// again when finalized.
 		return
 	}
+	if old := bi.replicas[n.id.UUID]; old != nil && !old.corrupt && old.genStamp == r.GenStamp && old.numBytes == r.NumBytes &&
+		old.state == r.State && (storageID == "" || old.storageID == storageID) && m.pending[bi.ID] == nil {
+		// Nothing new (the steady state of a full report).
+		return
+	}
 	rep := m.addReplica(bi, n, storageID, r)
 	if r.State == Finalized {
 		rep.excess = rep.excess && bi.complete
