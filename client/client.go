@@ -318,9 +318,10 @@ func (c *Client) Active() string {
 // ClientID returns the 16-byte client id sent with every call, to every NameNode.
 func (c *Client) ClientID() []byte { return c.rpc.ClientID() }
 
-// Close stops the lease renewal and closes every connection. Files still open for
-// writing are not completed: their leases expire on the NameNode.
+// Close closes the files still open for writing (completing them, as Hadoop's
+// DFSClient.close does), stops the lease renewal and closes every connection.
 func (c *Client) Close() error {
+	c.closeFiles()
 	c.leases.close()
 	return c.rpc.Close()
 }

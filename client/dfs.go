@@ -27,6 +27,7 @@ type dfsState struct {
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	clientName string
 	leases     *leaseRenewer
+	files      *openFiles
 }
 
 func newDFSState(c *conf.Conf, cfg Config, cl *Client) (dfsState, error) {
@@ -34,7 +35,7 @@ func newDFSState(c *conf.Conf, cfg Config, cl *Client) (dfsState, error) {
 	if err != nil {
 		return dfsState{}, err
 	}
-	s := dfsState{data: d, dial: cfg.Dial, clientName: newClientName()}
+	s := dfsState{data: d, dial: cfg.Dial, clientName: newClientName(), files: &openFiles{}}
 	s.leases = newLeaseRenewer(func(ctx context.Context) error {
 		return cl.Call(ctx, "renewLease", &hdfspb.RenewLeaseRequestProto{ClientName: proto.String(s.clientName)}, &hdfspb.RenewLeaseResponseProto{})
 	}, func(ctx context.Context, d time.Duration) error { return cl.sleep(ctx, d) }, d.leaseRenew, cl.log.Named("LeaseRenewer"))

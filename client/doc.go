@@ -52,8 +52,9 @@
 //     generation stamp.
 //
 // Readers and writers are bound to the context they were opened with; Close releases
-// their connections. A FileWriter that is not closed keeps the lease renewed until the
-// Client closes (Abort drops it at once).
+// their connections. Client.Close closes the FileWriters still open, completing their
+// files as Hadoop's DFSClient.close does; FileWriter.Abort drops a writer without
+// completing its file (what a writer that dies leaves behind).
 //
 // Callers own the Client and Close it. Sleep and Jitter in Config are injectable so tests
 // observe the backoff without waiting.

@@ -469,3 +469,46 @@ func TestLeaseRenewedWhileWriting(t *testing.T) {
 		t.Fatal("the lease renewer still runs with no file open")
 	}
 }
+
+// TestClientCloseCompletesOpenFiles: closing the Client closes the files still open
+// for writing, as Hadoop's DFSClient.close does; an aborted writer's file stays open.
+func TestClientCloseCompletesOpenFiles(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn := startFakeDN(t, "dn1")
+	f := startFakeNameNode(t, dn)
+	cl, _ := observedClient(t, f, DataOptions{})
+	data := testData(5000, 13)
+	w, err := cl.Create(ctx, "/open", CreateOptions{Replication: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	aborted, err := cl.Create(ctx, "/aborted", CreateOptions{Replication: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aborted.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	aborted.Abort()
+	if err := cl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ff := f.file("/open")
+	if ff.uc || len(ff.blocks) != 1 || ff.blocks[0].b.GetNumBytes() != uint64(len(data)) {
+		t.Fatalf("after Client.Close: under construction %v, %d blocks", ff.uc, len(ff.blocks))
+	}
+	if got, _, _ := dn.replica(ff.blocks[0].b.GetBlockId()); !bytes.Equal(got, data) {
+		t.Fatal("replica differs")
+	}
+	if !f.file("/aborted").uc {
+		t.Fatal("an aborted writer's file was completed")
+	}
+	if _, err := w.Write(data); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("Write after Client.Close: %v", err)
+	}
+}

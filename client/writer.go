@@ -111,7 +111,49 @@ func (c *Client) Create(ctx context.Context, path string, opts CreateOptions) (*
 func (c *Client) newWriter(ctx context.Context, path string, fileID uint64, blockSize int64) *FileWriter {
 	w := &FileWriter{c: c, ctx: ctx, path: path, fileID: fileID, blockSize: blockSize, log: c.log.Named("DataStreamer")}
 	w.mu.excluded = make(map[string]*hdfspb.DatanodeInfoProto)
+	c.files.add(w)
 	return w
+}
+
+// openFiles are the FileWriters of a Client not closed yet: Client.Close closes them,
+// as DFSClient.close does (closeAllFilesBeingWritten).
+type openFiles struct {
+	mu sync.Mutex
+	m  map[*FileWriter]struct{}
+}
+
+func (o *openFiles) add(w *FileWriter) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[*FileWriter]struct{})
+	}
+	o.m[w] = struct{}{}
+}
+
+func (o *openFiles) remove(w *FileWriter) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, w)
+}
+
+func (o *openFiles) list() []*FileWriter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ws := make([]*FileWriter, 0, len(o.m))
+	for w := range o.m {
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// closeFiles closes every file still open for writing, logging failures.
+func (c *Client) closeFiles() {
+	for _, w := range c.files.list() {
+		if err := w.Close(); err != nil {
+			c.log.Warn("Failed to close file: "+w.path, zap.Error(err))
+		}
+	}
 }
 
 // Append opens an existing file for writing at its end. When its last block is
@@ -488,6 +530,7 @@ func (w *FileWriter) Close() error {
 	}
 	w.mu.closed = true
 	defer w.c.leases.release()
+	defer w.c.files.remove(w)
 	if w.mu.err != nil {
 		w.failLocked(w.mu.err)
 		return w.mu.err
@@ -543,4 +586,5 @@ func (w *FileWriter) Abort() {
 	w.mu.closed = true
 	w.failLocked(errors.New("aborted"))
 	w.c.leases.release()
+	w.c.files.remove(w)
 }
