@@ -78,7 +78,7 @@ func TestCorruptReplicaEndToEnd(t *testing.T) {
 func TestWriterKilledMidFile(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	mc := minicluster.Start(t, minicluster.Options{DataNodes: 3, Replication: 2,
-		LeaseSoftLimit: 300 * time.Millisecond, LeaseHardLimit: 600 * time.Millisecond})
+		LeaseSoftLimit: time.Second, LeaseHardLimit: 2 * time.Second})
 	const path = "/killed/file"
 	data := testData(mib+mib/2, 12)
 	writer := mc.NewClient()
