@@ -43,6 +43,14 @@ type DataNode struct {
 	// xceivers counts open data transfer connections, xmits running
 	// replication transfers (heartbeats carry both).
 	xceivers, xmits atomic.Int32
+	// metrics are the DataNode's counters on /jmx and /metrics (Hadoop's
+	// DataNodeMetrics names).
+	metrics struct {
+		bytesWritten, bytesRead                   atomic.Int64
+		blocksWritten, blocksRead                 atomic.Int64
+		blocksReplicated, blocksRemoved           atomic.Int64
+		blocksRecovered, blockChecksumOps, badBlk atomic.Int64
+	}
 
 	runCtx context.Context
 	cancel context.CancelFunc
@@ -430,6 +438,7 @@ func (dn *DataNode) notifyNameNodes(ev ibrEvent) {
 
 // blockReceived reports a finalized replica (RECEIVED) to every NameNode.
 func (dn *DataNode) blockReceived(r storage.Replica) {
+	dn.metrics.blocksWritten.Add(1)
 	dn.notifyNameNodes(ibrEvent{StorageID: r.StorageID, BlockID: r.BlockID, GenStamp: r.GenStamp, NumBytes: uint64(r.NumBytes), Status: ibrReceived})
 }
 

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +107,19 @@ func TestPipelineWriteRead(t *testing.T) {
 			t.Fatalf("dn%d ranged read: %v", i, err)
 		}
 	}
+	// /metrics and /jmx count what happened.
+	metrics := httpGet(t, "http://"+dns[1].HTTPAddress()+"/metrics")
+	for _, want := range []string{"datanode_bytes_written_total " + strconv.Itoa(len(data)), "datanode_blocks_written_total 1", "datanode_blocks_read_total 2", "datanode_blocks 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	jmx := httpGet(t, "http://"+dns[1].HTTPAddress()+"/jmx")
+	for _, want := range []string{`"name": "Hadoop:service=DataNode,name=FSDatasetState"`, `"NumBlocks": 1`, `"ClusterId": "` + testClusterID + `"`, `"BytesWritten": ` + strconv.Itoa(len(data))} {
+		if !strings.Contains(jmx, want) {
+			t.Errorf("/jmx lacks %q:\n%s", want, jmx)
+		}
+	}
 	// The first node also reported RECEIVING (a client write).
 	if len(nn.ibrsOf(dns[0].DatanodeUUID(), ibrReceiving)) == 0 {
 		t.Fatal("no RECEIVING report from the first node")
@@ -164,6 +181,20 @@ func TestPipelineWriteRead(t *testing.T) {
 	if _, ok := target.Store().Get(testBPID, b.GetBlockId()); ok {
 		waitFor(t, "the partial copy removed", func() bool { _, ok := target.Store().Get(testBPID, b.GetBlockId()); return !ok })
 	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func transferCmd(b *hdfspb.ExtendedBlockProto, targets ...*DataNode) *hdfspb.DatanodeCommandProto {

@@ -328,6 +328,7 @@ func (r *receiver) receiveLoop() error {
 		}
 		status := hdfspb.Status_SUCCESS
 		if len(pkt.Data) > 0 {
+			r.x.dn.metrics.bytesWritten.Add(int64(len(pkt.Data)))
 			if err := r.w.WriteChunks(h.OffsetInBlock, pkt.Data, pkt.Checksums); err != nil {
 				if errors.Is(err, storage.ErrChecksum) {
 					r.log.Warn("checksum error in received packet", zap.Int64("offset", h.OffsetInBlock), zap.Error(err))
@@ -544,6 +545,7 @@ func (dn *DataNode) transferBlocks(ctx context.Context, bc *hdfspb.BlockCommandP
 				dn.log.Warn("transfer failed", zap.String("block", blockOf(b)), zap.Strings("targets", names), zap.Error(err))
 				return
 			}
+			dn.metrics.blocksReplicated.Add(1)
 			dn.log.Info("transferred block", zap.String("block", blockOf(b)), zap.Strings("targets", names))
 		}()
 	}

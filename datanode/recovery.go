@@ -172,6 +172,7 @@ func (dn *DataNode) recoverBlock(ctx context.Context, rb *hdfspb.RecoveringBlock
 	if err := dn.commitBlockSynchronization(ctx, req); err != nil {
 		return err
 	}
+	dn.metrics.blocksRecovered.Add(1)
 	dn.log.Info("block recovered", zap.String("block", blockOf(b)), zap.Uint64("newGenStamp", recoveryID), zap.Int64("newLength", newLength),
 		zap.Int("replicas", len(req.NewTaragets)))
 	return nil
@@ -246,6 +247,7 @@ func (dn *DataNode) commitBlockSynchronization(ctx context.Context, req *hdfspb.
 // ClientNamenodeProtocol's message), in the background: the NameNode marks
 // it corrupt and re-replicates from a good copy.
 func (dn *DataNode) reportBadReplica(bpid string, r storage.Replica) {
+	dn.metrics.badBlk.Add(1)
 	dn.log.Warn("reporting bad replica to the NameNodes", zap.String("bpid", bpid), zap.String("block", r.Name()), zap.String("file", r.BlockFile))
 	self := dn.selfInfo()
 	req := &hdfspb.ReportBadBlocksRequestProto{Blocks: []*hdfspb.LocatedBlockProto{{

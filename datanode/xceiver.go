@@ -195,7 +195,9 @@ func (x *xceiver) readBlock(op *hdfspb.OpReadBlockProto) bool {
 	if err := datatransfer.WriteResponse(x.conn, resp); err != nil {
 		return false
 	}
-	if _, err := x.dn.sendBlock(x.conn, x.writeDeadline, rr, start, stop, send, false); err != nil {
+	n, err := x.dn.sendBlock(x.conn, x.writeDeadline, rr, start, stop, send, false)
+	x.dn.metrics.bytesRead.Add(n)
+	if err != nil {
 		var ce *storage.CorruptReplicaError
 		if errors.As(err, &ce) {
 			x.dn.reportBadReplica(b.GetPoolId(), rr.Replica())
@@ -205,6 +207,7 @@ func (x *xceiver) readBlock(op *hdfspb.OpReadBlockProto) bool {
 		}
 		return false
 	}
+	x.dn.metrics.blocksRead.Add(1)
 	x.readDeadline()
 	st, err := datatransfer.ReadReadStatus(x.in)
 	if err != nil {
@@ -282,6 +285,7 @@ func (x *xceiver) blockChecksum(op *hdfspb.OpBlockChecksumProto) {
 		_ = x.respond(statusOf(err), fmt.Sprintf("opBlockChecksum %s received exception %v", blockOf(b), err))
 		return
 	}
+	x.dn.metrics.blockChecksumOps.Add(1)
 	resp := &hdfspb.BlockOpResponseProto{
 		Status:           hdfspb.Status_SUCCESS.Enum(),
 		ChecksumResponse: datatransfer.BlockChecksumResponse(toWireChecksum(rr.Checksum()), sums),
