@@ -277,7 +277,18 @@ func TestInvalidateAndFence(t *testing.T) {
 		return func() bool { return nn.heartbeatCount(uuid) >= n }
 	}
 
-	// A standby's command is ignored.
+	// A standby may ask for a registration, as in Hadoop: a new handshake
+	// and a full report follow.
+	nn1.mu.Lock()
+	reports := len(nn1.reports[uuid])
+	nn1.mu.Unlock()
+	nn1.queue(uuid, &hdfspb.DatanodeCommandProto{CmdType: hdfspb.DatanodeCommandProto_RegisterCommand.Enum(), RegisterCmd: &hdfspb.RegisterCommandProto{}})
+	waitFor(t, "a full report after the standby's RegisterCommand", func() bool {
+		nn1.mu.Lock()
+		defer nn1.mu.Unlock()
+		return len(nn1.reports[uuid]) > reports
+	})
+	// A standby's other commands are ignored.
 	nn1.queue(uuid, invalidateCmd(ids[0], 1003))
 	waitFor(t, "standby heartbeats", beats(nn1))
 	if !has(ids[0]) {
