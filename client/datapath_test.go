@@ -269,6 +269,55 @@ func TestAppendWithRealCluster(t *testing.T) {
 	}
 }
 
+// TestReadWhileWritingWithRealCluster: after hflush a new reader sees every byte
+// written so far, the last block's length coming from a DataNode; appending to a
+// file whose last block is full starts a new block.
+func TestReadWhileWritingWithRealCluster(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rc := startRealCluster(t, ctx, 2)
+	cl := rc.cl
+	const bs = 256 << 10
+	data := testData(bs+7000, 28)
+	w, err := cl.Create(ctx, "/uc", CreateOptions{Replication: 2, BlockSize: bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Hflush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, ctx, cl, "/uc"); !bytes.Equal(got, data) {
+		t.Fatalf("reader of a file being written got %d bytes, want %d", len(got), len(data))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	full := testData(bs, 29)
+	writeFile(t, ctx, cl, "/full", full, CreateOptions{Replication: 2, BlockSize: bs})
+	more := testData(1000, 30)
+	aw, err := cl.Append(ctx, "/full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aw.Write(more); err != nil {
+		t.Fatal(err)
+	}
+	if err := aw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, ctx, cl, "/full"); !bytes.Equal(got, append(append([]byte(nil), full...), more...)) {
+		t.Fatalf("after append to a full block read %d bytes", len(got))
+	}
+	if n := len(rc.locations(t, ctx, "/full").GetBlocks()); n != 2 {
+		t.Fatalf("%d blocks, want 2", n)
+	}
+}
+
 // TestTruncateWithRealCluster: a truncate on a block boundary is done at once; one
 // inside a block waits for the DataNodes' block recovery; reads see the new length.
 func TestTruncateWithRealCluster(t *testing.T) {

@@ -175,13 +175,25 @@ func (c *Client) Append(ctx context.Context, path string) (*FileWriter, error) {
 		bs = c.data.blockSize
 	}
 	w := c.newWriter(ctx, path, resp.GetStat().GetFileId(), bs)
-	w.mu.written = 0
-	if lb := resp.GetBlock(); lb != nil {
+	lb := resp.GetBlock()
+	if lb == nil && resp.GetStat().GetLength() > 0 {
+		// The last block is full: the next addBlock names it as the previous
+		// block. Hadoop's client sends none there and Hadoop's NameNode accepts
+		// both; naming it also satisfies a NameNode that wants the last block.
+		var loc hdfspb.GetBlockLocationsResponseProto
+		if err := c.Call(ctx, "getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path),
+			Offset: proto.Uint64(resp.GetStat().GetLength() - 1), Length: proto.Uint64(1)}, &loc); err != nil {
+			w.Abort()
+			return nil, err
+		}
+		lb = loc.GetLocations().GetLastBlock()
+	}
+	if lb != nil {
 		w.mu.Lock()
 		err = w.reopenLastBlockLocked(lb)
 		w.mu.Unlock()
 		if err != nil {
-			w.Close()
+			w.Abort()
 			return nil, err
 		}
 	}
