@@ -86,12 +86,23 @@ func (s *Namesystem) registerDatanode(ctx context.Context, req *hdfspb.RegisterD
 	return &hdfspb.RegisterDatanodeResponseProto{Registration: reg}, nil
 }
 
+// haStatus is the heartbeat's NNHAStatusHeartbeatProto, the DataNode
+// fence: the state and a txid. A standby reports its last applied txid.
+// The active reports at least the first txid of its open segment: in
+// Hadoop that segment's OP_START_LOG_SEGMENT takes a txid, so a new
+// active claims more than anything its predecessor made durable even
+// before its first write; here a segment start takes no txid, and the
+// segment's first txid stands in for it. The caller holds the lock.
 func (s *Namesystem) haStatus() *hdfspb.NNHAStatusHeartbeatProto {
 	st := hdfspb.NNHAStatusHeartbeatProto_STANDBY
+	txid := s.ns.LastAppliedTxID()
 	if s.active.Load() {
 		st = hdfspb.NNHAStatusHeartbeatProto_ACTIVE
+		if s.el != nil {
+			txid = max(txid, s.el.SegmentTxID())
+		}
 	}
-	return &hdfspb.NNHAStatusHeartbeatProto{State: st.Enum(), Txid: proto.Uint64(uint64(max(s.ns.LastAppliedTxID(), 0)))}
+	return &hdfspb.NNHAStatusHeartbeatProto{State: st.Enum(), Txid: proto.Uint64(uint64(max(txid, 0)))}
 }
 
 func (s *Namesystem) sendHeartbeat(ctx context.Context, req *hdfspb.HeartbeatRequestProto) (*hdfspb.HeartbeatResponseProto, error) {

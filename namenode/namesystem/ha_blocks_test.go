@@ -96,6 +96,9 @@ func TestStandbyQueuesReportsThenFailover(t *testing.T) {
 	}
 
 	// Fail over.
+	h.sys.mu.RLock()
+	oldClaim := h.sys.haStatus().GetTxid()
+	h.sys.mu.RUnlock()
 	h.stop()
 	lj, err := editlog.OpenLocal(vfs.Default, filepath.Join(h.dir, "edits"), nil)
 	if err != nil {
@@ -129,6 +132,11 @@ func TestStandbyQueuesReportsThenFailover(t *testing.T) {
 	r, err = sb.sendHeartbeat(ctx, hb)
 	if err != nil || r.GetHaStatus().GetState() != hdfspb.NNHAStatusHeartbeatProto_ACTIVE {
 		t.Fatalf("active heartbeat %v, %v", r, err)
+	}
+	// The DataNode fence: the new active claims a txid above the old
+	// active's last claim before writing anything.
+	if got := r.GetHaStatus().GetTxid(); got <= oldClaim {
+		t.Fatalf("new active claims txid %d, the old one claimed %d", got, oldClaim)
 	}
 	if w := sb.StopActive(); w != el {
 		t.Fatal("StopActive did not return the writer")
