@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -247,10 +246,6 @@ func TestAppendWithRealCluster(t *testing.T) {
 	writeFile(t, ctx, cl, "/a", data, CreateOptions{Replication: 2, BlockSize: bs})
 	more := testData(bs, 26)
 	aw, err := cl.Append(ctx, "/a")
-	if err != nil && strings.HasPrefix(err.Error(), "Could not get block locations.") {
-		// The NameNode's append answers the last block without its locations.
-		t.Skip("the NameNode's append does not return the last block's locations yet: " + err.Error())
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
