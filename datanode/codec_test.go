@@ -302,3 +302,40 @@ func TestCloseAndAppendRecovery(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseRecoveryWithResentLastPacket: hdfsha's BlockWriter resends the
+// end-of-block packet after PIPELINE_CLOSE_RECOVERY's setup (Hadoop's
+// client does not); the DataNodes acknowledge it down the pipeline.
+func TestCloseRecoveryWithResentLastPacket(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := newFakeNN(t, active, 1)
+	dns := []*DataNode{startDN(t, testConfig(t, nn), nn), startDN(t, testConfig(t, nn), nn)}
+	data := randomData(1000)
+	for _, d := range dns {
+		w, err := d.Store().CreateRbw(testBPID, 77, 10, storage.Checksum{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteChunks(0, data, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := datatransfer.WriteRequest{Block: extBlock(77, 10, 1000), NewGenerationStamp: 11, Pipeline: []*hdfspb.DatanodeInfoProto{info(dns[0]), info(dns[1])},
+		ClientName: "DFSClient_codec", Stage: stageCloseRecovery, MinBytesRcvd: 1000, MaxBytesRcvd: 1000, Timeout: 5 * time.Second, FirstSeqno: 5,
+		Resend: []datatransfer.OutboundPacket{{Header: datatransfer.PacketHeader{OffsetInBlock: 1000, Seqno: 4, LastPacketInBlock: true}}}}
+	w, err := datatransfer.NewBlockWriter(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range dns {
+		if r, ok := d.Store().Get(testBPID, 77); !ok || r.State != storage.StateFinalized || r.GenStamp != 11 || r.NumBytes != 1000 {
+			t.Fatalf("dn%d: %v", i, r)
+		}
+	}
+}

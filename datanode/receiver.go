@@ -174,6 +174,9 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 		done = true
 		x.dn.blockReceived(closed)
 		log.Info("recovered the close of block", zap.Uint64("newGenStamp", closed.GenStamp), zap.Int64("bytes", closed.NumBytes))
+		if isClient {
+			x.ackResentClose(mirror, mirrorIn, len(op.GetTargets()))
+		}
 		return
 	}
 	// 3 and 4.
@@ -548,5 +551,41 @@ func (dn *DataNode) transferBlocks(ctx context.Context, bc *hdfspb.BlockCommandP
 			dn.metrics.blocksReplicated.Add(1)
 			dn.log.Info("transferred block", zap.String("block", blockOf(b)), zap.Strings("targets", names))
 		}()
+	}
+}
+
+// ackResentClose serves a client that, after PIPELINE_CLOSE_RECOVERY's
+// connect ack, sends the end-of-block packet again (hdfsha's BlockWriter
+// resends its unacknowledged packets; Hadoop's DataStreamer drops that one
+// and closes the connection, which ends this at once). Each empty packet is
+// forwarded downstream and acknowledged upstream like a pipeline's; the
+// replica is already final. Anything else, a silence of
+// dfs.datanode.socket.reuse.keepalive, or the end of the stream ends it.
+func (x *xceiver) ackResentClose(mirror net.Conn, mirrorIn *bufio.Reader, targets int) {
+	wait := x.dn.cfg.SocketKeepalive
+	if wait <= 0 {
+		wait = 4 * time.Second
+	}
+	for {
+		_ = x.conn.SetReadDeadline(time.Now().Add(wait))
+		pkt, err := datatransfer.ReadPacket(x.in, nil)
+		if err != nil || len(pkt.Data) > 0 {
+			return
+		}
+		up := datatransfer.Ack{Seqno: pkt.Header.Seqno, Replies: []hdfspb.Status{hdfspb.Status_SUCCESS}}
+		if mirror != nil {
+			_ = mirror.SetDeadline(time.Now().Add(x.dn.cfg.SocketTimeout + 5*time.Second*time.Duration(targets)))
+			if _, err := mirror.Write(pkt.Raw); err != nil {
+				up.Replies = append(up.Replies, hdfspb.Status_ERROR)
+			} else if down, err := datatransfer.ReadAck(mirrorIn); err != nil || down.Seqno != pkt.Header.Seqno {
+				up.Replies = append(up.Replies, hdfspb.Status_ERROR)
+			} else {
+				up = down.Prepend(hdfspb.Status_SUCCESS)
+			}
+		}
+		x.writeDeadline()
+		if err := datatransfer.WriteAck(x.conn, up); err != nil || pkt.Header.LastPacketInBlock || len(up.Replies) > 1 && up.FirstFailed() >= 0 {
+			return
+		}
 	}
 }
