@@ -19,10 +19,18 @@ import (
 // CreateOptions are the arguments of Create. Zero values take the configuration's
 // defaults (dfs.replication, dfs.blocksize) and permission 0644.
 type CreateOptions struct {
-	Overwrite    bool
-	Replication  uint32
-	BlockSize    int64
-	Perm         fs.FileMode
+	// Overwrite replaces an existing file (CreateFlag OVERWRITE); without it an
+	// existing file is a FileAlreadyExistsException.
+	Overwrite bool
+	// Replication is the file's replication factor (0: dfs.replication).
+	Replication uint32
+	// BlockSize is the file's block size (0: dfs.blocksize); the NameNode refuses
+	// sizes below dfs.namenode.fs-limits.min-block-size.
+	BlockSize int64
+	// Perm is the permission after the umask (0: 0644).
+	Perm fs.FileMode
+	// CreateParent creates missing parent directories, as Hadoop's
+	// FileSystem.create does (createNonRecursive does not).
 	CreateParent bool
 }
 
