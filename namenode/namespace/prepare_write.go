@@ -188,8 +188,9 @@ func (ns *Namespace) PrepareAppend(c Call, path, holder, machine string) (*editp
 
 // PrepareTruncate checks truncate (WRITE on a complete file) and returns
 // the op and whether the file is complete afterwards (the call's answer).
-// Only cuts on a block boundary are supported: a cut inside a block needs
-// block recovery by the block manager (not written yet).
+// It handles cuts on a block boundary; a cut inside a block returns
+// ErrUnsupportedOperation, and the namesystem, which catches it, truncates
+// by block recovery instead (namesystem.prepareTruncateInBlockLocked).
 func (ns *Namespace) PrepareTruncate(c Call, path string, newLength uint64, holder, machine string) (*editpb.Op, bool, error) {
 	r, pc, err := ns.prepare(c, path)
 	if err != nil {
