@@ -19,6 +19,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/minicluster"
+	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -252,4 +253,41 @@ func fsckHealthy(report, path string, want int) bool {
 		}
 	}
 	return len(bs) > 0
+}
+
+// waitSettled waits until every block of path has want locations on the
+// active NameNode, exactly want finalized replicas on disk, and the
+// NameNode has no reconstruction pending; it returns the locations.
+func waitSettled(t *testing.T, mc *minicluster.Cluster, path string, want int) *hdfspb.LocatedBlocksProto {
+	t.Helper()
+	var lbs *hdfspb.LocatedBlocksProto
+	mc.WaitFor("the replicas of "+path+" to settle", func() bool {
+		active := mc.Active()
+		var err error
+		lbs, err = mc.Locations(active, path)
+		if err != nil || len(lbs.GetBlocks()) == 0 {
+			return false
+		}
+		pending := 0
+		mc.NameNodes[active].Namesystem().BlockManager(func(bm *blockmanagement.Manager) { pending = bm.PendingReconstructions() })
+		if pending != 0 {
+			return false
+		}
+		for _, lb := range lbs.GetBlocks() {
+			if len(lb.GetLocs()) != want {
+				return false
+			}
+			n := 0
+			for i := range mc.DataNodes {
+				if mc.DataNodes[i].DataNode != nil && mc.BlockFile(i, lb.GetB().GetBlockId()) != "" {
+					n++
+				}
+			}
+			if n != want {
+				return false
+			}
+		}
+		return true
+	})
+	return lbs
 }

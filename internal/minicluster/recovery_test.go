@@ -25,7 +25,10 @@ func TestCorruptReplicaEndToEnd(t *testing.T) {
 	const path = "/corrupt/data"
 	data := testData(mib+mib/2, 11)
 	writeOurs(t, cl, path, data, client.CreateOptions{Replication: 2, BlockSize: mib, CreateParent: true})
-	lbs := waitReplicas(t, mc, 0, path, 2)
+	// The redundancy monitor may have copied a block whose second replica
+	// was not reported yet, and then deletes the excess one: wait until
+	// that settles, so the replicas chosen below stay where they are.
+	lbs := waitSettled(t, mc, path, 2)
 	first := lbs.GetBlocks()[0]
 	id := first.GetB().GetBlockId()
 	bad := mc.DataNodeIndex(xferAddr(first.GetLocs()[0]))
