@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -510,5 +511,49 @@ func TestClientCloseCompletesOpenFiles(t *testing.T) {
 	}
 	if _, err := w.Write(data); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("Write after Client.Close: %v", err)
+	}
+}
+
+// TestConcurrentReadAt: positional reads from several goroutines, while another reads
+// sequentially, all see the file's bytes (run with -race).
+func TestConcurrentReadAt(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn1, dn2 := startFakeDN(t, "dn1"), startFakeDN(t, "dn2")
+	f := startFakeNameNode(t, dn1, dn2)
+	data := testData(5*testBlockSize/2, 14)
+	f.seed("/f", testBlockSize, data, dn1, dn2)
+	cl, _ := observedClient(t, f, DataOptions{})
+	r, err := cl.Open(ctx, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	errs := make(chan error, 9)
+	for g := 0; g < 8; g++ {
+		go func() {
+			p := make([]byte, 10000)
+			for i := 0; i < 10; i++ {
+				off := int64((g*7919 + i*104729) % (len(data) - len(p)))
+				if n, err := r.ReadAt(p, off); err != nil || n != len(p) || !bytes.Equal(p, data[off:off+int64(len(p))]) {
+					errs <- fmt.Errorf("ReadAt(%d): %d, %v", off, n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		got, err := io.ReadAll(r)
+		if err == nil && !bytes.Equal(got, data) {
+			err = errors.New("sequential read differs")
+		}
+		errs <- err
+	}()
+	for i := 0; i < 9; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
