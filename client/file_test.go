@@ -557,3 +557,28 @@ func TestConcurrentReadAt(t *testing.T) {
 		}
 	}
 }
+
+// TestLocationsFetchedInRanges: dfs.client.read.prefetch.size bounds each
+// getBlockLocations; a sequential read fetches the next range as it gets there.
+func TestLocationsFetchedInRanges(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn := startFakeDN(t, "dn1")
+	f := startFakeNameNode(t, dn)
+	data := testData(3*testBlockSize, 15)
+	f.seed("/f", testBlockSize, data, dn)
+	cl, _ := observedClient(t, f, DataOptions{}, KeyPrefetchSize, fmt.Sprint(testBlockSize))
+	if got := readFile(t, ctx, cl, "/f"); !bytes.Equal(got, data) {
+		t.Fatal("read differs")
+	}
+	if n := f.count("getBlockLocations"); n != 3 {
+		t.Fatalf("%d getBlockLocations for 3 blocks with a one-block prefetch, want 3", n)
+	}
+	// The default prefetch (10 blocks) takes them all at once.
+	cl2, _ := observedClient(t, f, DataOptions{})
+	readFile(t, ctx, cl2, "/f")
+	if n := f.count("getBlockLocations"); n != 4 {
+		t.Fatalf("%d getBlockLocations in all, want 4", n)
+	}
+}
