@@ -34,7 +34,13 @@ func (dn *DataNode) processCommand(ctx context.Context, a *actor, cmd *hdfspb.Da
 		case hdfspb.BlockCommandProto_TRANSFER:
 			dn.transferBlocks(ctx, bc)
 		case hdfspb.BlockCommandProto_INVALIDATE:
-			dn.invalidate(a, bc)
+			// Off the actor's goroutine (Hadoop's asynchronous disk
+			// service): deleting many replicas must not delay heartbeats.
+			dn.wg.Add(1)
+			go func() {
+				defer dn.wg.Done()
+				dn.invalidate(a, bc)
+			}()
 		default:
 			a.log.Warn("ignoring unsupported block command", zap.Stringer("action", bc.GetAction()))
 		}
