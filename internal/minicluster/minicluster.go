@@ -508,6 +508,7 @@ func (c *Cluster) Fsck(path string, opts ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	req.Close = true // no idle connection (and its goroutines) outlives the call
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
