@@ -432,6 +432,13 @@ func TestHflushThenReadUnderConstruction(t *testing.T) {
 	if f.count("fsync") != 1 {
 		t.Fatalf("fsync %d after the first hflush of a block, want 1", f.count("fsync"))
 	}
+	// Later flushes of the same block leave the NameNode alone.
+	if err := w.Hsync(); err != nil {
+		t.Fatal(err)
+	}
+	if f.count("fsync") != 1 {
+		t.Fatalf("fsync %d after another flush of the same block, want 1", f.count("fsync"))
+	}
 	// A reader sees the flushed bytes of the block being written (its length from a
 	// DataNode: getReplicaVisibleLength).
 	if got := readFile(t, ctx, cl, "/uc"); !bytes.Equal(got, data) {

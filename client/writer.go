@@ -521,15 +521,12 @@ func (w *FileWriter) flush(sync bool) error {
 			}
 		}
 	}
-	if w.mu.persist || sync {
-		// The NameNode learns of the block (and with hsync its length) so that a
-		// reader sees it even if this writer dies.
-		length := int64(-1)
-		if w.mu.block != nil {
-			length = int64(w.mu.block.GetNumBytes())
-		}
+	if w.mu.persist {
+		// The first flush of a block persists the block list on the NameNode
+		// (DFSOutputStream.flushOrSync's persistBlocks); the length stays the
+		// DataNodes' to tell (-1: no UPDATE_LENGTH).
 		if err := w.c.Call(w.ctx, "fsync", &hdfspb.FsyncRequestProto{Src: proto.String(w.path), Client: proto.String(w.c.clientName),
-			LastBlockLength: proto.Int64(length), FileId: proto.Uint64(w.fileID)}, &hdfspb.FsyncResponseProto{}); err != nil {
+			LastBlockLength: proto.Int64(-1), FileId: proto.Uint64(w.fileID)}, &hdfspb.FsyncResponseProto{}); err != nil {
 			return w.failLocked(err)
 		}
 		w.mu.persist = false
