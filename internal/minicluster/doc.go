@@ -9,7 +9,7 @@
 //		...
 //		mc.StopDataNode(0)                 // killed: no goodbye to the NameNodes
 //		mc.WaitFor("one dead DataNode", func() bool { return mc.LiveDataNodes() == 2 })
-//		report := mc.Fsck("/", "-files", "-blocks", "-locations")
+//		report, err := mc.Fsck("/", "-files", "-blocks", "-locations")
 //	}
 //
 // What it owns: the daemons it starts (stopped in t.Cleanup through a
@@ -23,8 +23,10 @@
 // detection after 2 × recheck + 10 × heartbeat = 1 s, the redundancy monitor
 // every 50 ms, no safe mode extension, 1 MiB blocks (the minimum block size is
 // lowered to allow them). Options and Options.Extra (Hadoop keys) override
-// them. The lease limits have no Hadoop key; Options.LeaseSoftLimit and
-// LeaseHardLimit set the NameNode's Config directly.
+// them. The NameNode reads no key for its lease limits (Hadoop 3.3 reads
+// dfs.namenode.lease-hard-limit-sec); Options.LeaseSoftLimit and
+// LeaseHardLimit set its Config directly, and the cluster's clients then
+// renew their leases at a quarter of the smaller limit.
 //
 // Every wait (WaitFor, start-up) is a bounded poll whose bound only guards
 // against a hang; tests built on the cluster assert behaviour, never timing.

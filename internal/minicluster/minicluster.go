@@ -426,8 +426,7 @@ func (c *Cluster) Failover(from, to int) {
 	}
 }
 
-// activeAddr is the RPC address of the active NameNode; the test fails
-// when there is none.
+// active is the active NameNode; the test fails when there is none.
 func (c *Cluster) active() *NameNode {
 	c.t.Helper()
 	i := c.Active()
