@@ -1,6 +1,7 @@
 package minicluster_test
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -123,4 +124,32 @@ func TestHALocationsAfterFailover(t *testing.T) {
 		t.Errorf("mkdirs on the new active right after failover: %v", err)
 	}
 	mustEqual(t, "read after failover", readOurs(t, mc.Client(), path), data)
+}
+
+// TestHAReplicationAfterFailover: after nn1 hands over to nn2, a DataNode
+// holding replicas dies. nn2 declares it dead and re-replicates, and the
+// DataNodes obey nn2 (the fence moved with the failover): fsck on nn2 ends
+// HEALTHY with two live replicas per block, none on the dead node, and the
+// file reads back.
+func TestHAReplicationAfterFailover(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	mc := minicluster.Start(t, minicluster.Options{HA: true, DataNodes: 3, Replication: 2})
+	const path = "/ha/rereplicate"
+	data := testData(2*mib+mib/2, 24)
+	writeOurs(t, mc.Client(), path, data, client.CreateOptions{CreateParent: true})
+	lbs := waitSettled(t, mc, path, 2)
+	for _, lb := range lbs.GetBlocks() {
+		id := lb.GetB().GetBlockId()
+		mc.WaitFor("the standby to know both replicas", func() bool { return mc.KnownReplicas(1, id) == 2 })
+	}
+	mc.Failover(0, 1)
+	victim := mc.DataNodeIndex(xferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
+	addr := mc.DataNodes[victim].Addr
+	mc.StopDataNode(victim)
+	mc.WaitFor("nn2 to declare the DataNode dead", func() bool { return mc.LiveDataNodes() == 2 })
+	mc.WaitFor("nn2 to restore two live replicas", func() bool {
+		report, err := mc.Fsck(path, "-files", "-blocks", "-locations")
+		return err == nil && fsckHealthy(report, path, 2) && !strings.Contains(report, addr)
+	})
+	mustEqual(t, "read after re-replication", readOurs(t, mc.Client(), path), data)
 }
