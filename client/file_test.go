@@ -589,3 +589,61 @@ func TestLocationsFetchedInRanges(t *testing.T) {
 		t.Fatalf("%d getBlockLocations in all, want 4", n)
 	}
 }
+
+// TestPipelineFirstDataNodeDies: the first DataNode of the pipeline dies (the
+// connection itself fails, blamed on node 0); the write goes on with the second.
+func TestPipelineFirstDataNodeDies(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn1, dn2 := startFakeDN(t, "dn1"), startFakeDN(t, "dn2")
+	f := startFakeNameNode(t, dn1, dn2)
+	cl, logs := observedClient(t, f, DataOptions{})
+	data := testData(300<<10, 16)
+	dn1.DieAfter(100 << 10)
+	writeFile(t, ctx, cl, "/p1", data, CreateOptions{Replication: 2, BlockSize: 1 << 20})
+	if !logged(logs, ": datanode 0("+dn1.addr()+") is bad.") {
+		t.Fatalf("no recovery from node 0 logged: %v", logs.All())
+	}
+	b := f.file("/p1").blocks[0]
+	if len(b.nodes) != 1 || b.nodes[0] != dn2 {
+		t.Fatalf("block on %d nodes after recovery, want dn2 only", len(b.nodes))
+	}
+	if got, _, fin := dn2.replica(b.b.GetBlockId()); !bytes.Equal(got, data) || !fin {
+		t.Fatalf("dn2 has %d bytes, finalized %v", len(got), fin)
+	}
+}
+
+// TestPipelineLastDataNodeDies: with no DataNode left the write fails with Hadoop's
+// message; later calls return the same error and Close releases everything.
+func TestPipelineLastDataNodeDies(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn1 := startFakeDN(t, "dn1")
+	f := startFakeNameNode(t, dn1)
+	cl, _ := observedClient(t, f, DataOptions{})
+	w, err := cl.Create(ctx, "/p2", CreateOptions{Replication: 1, BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dn1.DieAfter(64 << 10)
+	data := testData(300<<10, 17)
+	_, werr := w.Write(data)
+	if werr == nil {
+		werr = w.Hflush()
+	}
+	want := "All datanodes [" + dn1.addr() + "] are bad. Aborting..."
+	if werr == nil || !strings.HasPrefix(werr.Error(), want) {
+		t.Fatalf("write with the only DataNode dead: %v, want %q", werr, want)
+	}
+	if _, err := w.Write([]byte("x")); err == nil || err.Error() != werr.Error() {
+		t.Fatalf("Write after the failure: %v, want the same error", err)
+	}
+	if err := w.Close(); err == nil || err.Error() != werr.Error() {
+		t.Fatalf("Close after the failure: %v", err)
+	}
+	if f.count("complete") != 0 {
+		t.Fatal("a failed file was completed")
+	}
+}
