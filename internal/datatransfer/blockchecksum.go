@@ -118,10 +118,11 @@ type FileChecksum struct {
 }
 
 // CombineBlockChecksums builds the file checksum from each block's
-// BLOCK_CHECKSUM answer, in file order (no blocks: an empty file).
+// BLOCK_CHECKSUM answer, in file order (no blocks: an empty file): the MD5 of
+// the block MD5s in Hadoop's zero-padded buffer (see hadoopBufferSize).
 func CombineBlockChecksums(blocks []*hdfspb.OpBlockChecksumResponseProto) (FileChecksum, error) {
 	var f FileChecksum
-	h := md5.New()
+	var all []byte
 	mixed := false
 	for i, b := range blocks {
 		if len(b.GetBlockChecksum()) != md5.Size {
@@ -139,13 +140,26 @@ func CombineBlockChecksums(blocks []*hdfspb.OpBlockChecksumResponseProto) (FileC
 			}
 			mixed = mixed || b.GetCrcType() != f.CRCType
 		}
-		h.Write(b.GetBlockChecksum())
+		all = append(all, b.GetBlockChecksum()...)
 	}
 	if mixed || len(blocks) == 0 || f.CRCType == ChecksumNull {
 		f.CRCType = ChecksumCRC32
 	}
-	copy(f.MD5[:], h.Sum(nil))
+	f.MD5 = md5.Sum(append(all, make([]byte, hadoopBufferSize(len(all))-len(all))...))
 	return f, nil
+}
+
+// hadoopBufferSize is the length of the backing array of Hadoop's DataOutputBuffer after
+// n bytes were appended 16 at a time: 32 at first, doubling whenever it is full.
+// FileChecksumHelper digests that whole array, zeros past the last block MD5 included,
+// so the file MD5 covers them too (a one-block file's MD5 covers its block MD5 and 16
+// zero bytes; an empty file's, 32 zero bytes).
+func hadoopBufferSize(n int) int {
+	size := 32
+	for size < n {
+		size *= 2
+	}
+	return size
 }
 
 // Algorithm is Hadoop's algorithm name, "MD5-of-<crcPerBlock>MD5-of-<bytesPerCRC><CRC32C|CRC32>",

@@ -42,7 +42,7 @@ func TestBlockChecksumAndFileChecksum(t *testing.T) {
 		t.Fatalf("algorithm %q", f.Algorithm())
 	}
 	want2 := md5.Sum(c.Compute(nil, data[2048:]))
-	fileMD5 := md5.Sum(append(want1[:], want2[:]...))
+	fileMD5 := md5.Sum(append(want1[:], want2[:]...)) // 32 bytes: Hadoop's buffer exactly
 	if f.MD5 != fileMD5 {
 		t.Fatal("file MD5 is not the MD5 of the block MD5s")
 	}
@@ -55,8 +55,16 @@ func TestBlockChecksumAndFileChecksum(t *testing.T) {
 	if one.Algorithm() != "MD5-of-0MD5-of-512CRC32C" {
 		t.Fatalf("one block: %q", one.Algorithm())
 	}
+	// Hadoop digests its whole buffer: 32 bytes at first, doubling.
+	if one.MD5 != md5.Sum(append(want1[:], make([]byte, 16)...)) {
+		t.Fatal("one block: the MD5 does not cover Hadoop's 16 padding zeros")
+	}
+	three, _ := CombineBlockChecksums([]*hdfspb.OpBlockChecksumResponseProto{resps[0], resps[1], resps[0]})
+	if three.MD5 != md5.Sum(append(append(append(want1[:], want2[:]...), want1[:]...), make([]byte, 16)...)) {
+		t.Fatal("three blocks: the MD5 does not cover a 64-byte buffer")
+	}
 	empty, _ := CombineBlockChecksums(nil)
-	if empty.Algorithm() != "MD5-of-0MD5-of-0CRC32" || empty.MD5 != md5.Sum(nil) {
+	if empty.Algorithm() != "MD5-of-0MD5-of-0CRC32" || empty.MD5 != md5.Sum(make([]byte, 32)) {
 		t.Fatalf("empty file: %v", empty)
 	}
 	mixed := BlockChecksumResponse(Checksum{Type: ChecksumCRC32, BytesPerChecksum: 512}, []byte{1, 2, 3, 4})
