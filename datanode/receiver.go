@@ -404,14 +404,16 @@ func (r *receiver) respond() {
 		if haveDown {
 			up = down.Prepend(p.status)
 		}
+		// Visible to readers before the writer hears of it: a client that
+		// got the ack of an hflush may read the bytes from any node at once.
+		if p.seqno >= 0 && p.status == hdfspb.Status_SUCCESS && !p.last && (!haveDown || down.FirstFailed() < 0) {
+			r.w.SetBytesAcked(p.end)
+		}
 		r.x.writeDeadline()
 		if werr := datatransfer.WriteAck(r.x.conn, up); werr != nil {
 			err = fmt.Errorf("sending ack upstream: %w", werr)
 			r.drain()
 			return
-		}
-		if p.seqno >= 0 && p.status == hdfspb.Status_SUCCESS && !p.last {
-			r.w.SetBytesAcked(p.end)
 		}
 		if p.status != hdfspb.Status_SUCCESS {
 			if err == nil {
