@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hdfsha/hdfsha/internal/conf"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 )
 
@@ -645,5 +647,48 @@ func TestPipelineLastDataNodeDies(t *testing.T) {
 	}
 	if f.count("complete") != 0 {
 		t.Fatal("a failed file was completed")
+	}
+}
+
+// TestRefetchWaits: before each refetch of the locations the reader waits Hadoop's
+// window × failures + window × (failures+1) × random (dfs.client.retry.window.base).
+func TestRefetchWaits(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn1 := startFakeDN(t, "dn1")
+	f := startFakeNameNode(t, dn1)
+	f.seed("/f", testBlockSize, testData(100, 18), dn1)
+	var (
+		mu     sync.Mutex
+		sleeps []time.Duration
+	)
+	cl, err := New(Config{Conf: conf.New(), User: "alice", Logger: testcluster.Logger(t),
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sleeps = append(sleeps, d)
+			return nil
+		},
+		Jitter: func() float64 { return 0.5 },
+	}, "hdfs://"+f.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	r, err := cl.Open(ctx, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dn1.Kill()
+	if _, err := io.ReadAll(r); !errors.Is(err, ErrBlockMissing) {
+		t.Fatalf("read: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []time.Duration{1500 * time.Millisecond, 6000 * time.Millisecond, 10500 * time.Millisecond}
+	if fmt.Sprint(sleeps) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v", sleeps, want)
 	}
 }

@@ -71,6 +71,11 @@ type FileReader struct {
 	}
 }
 
+var (
+	_ io.ReadSeekCloser = (*FileReader)(nil)
+	_ io.ReaderAt       = (*FileReader)(nil)
+)
+
 // blockStream is an open read of one replica, positioned at pos (a file offset).
 type blockStream struct {
 	lb   *hdfspb.LocatedBlockProto

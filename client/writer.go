@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"sync"
@@ -78,6 +79,8 @@ type FileWriter struct {
 		closed  bool
 	}
 }
+
+var _ io.WriteCloser = (*FileWriter)(nil)
 
 // Create creates path and opens it for writing.
 func (c *Client) Create(ctx context.Context, path string, opts CreateOptions) (*FileWriter, error) {
