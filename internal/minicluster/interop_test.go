@@ -1,6 +1,7 @@
 package minicluster_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -74,7 +75,38 @@ func TestColinmarcDataPath(t *testing.T) {
 		mustEqual(t, "ours after colinmarc's append (partial block)", readOurs(t, ours, "/cm/append"), want)
 		mustEqual(t, "colinmarc after its append (partial block)", readColinmarc(t, cm, "/cm/append"), want)
 		sizes["append"] = len(want)
+	})
+	t.Run("append on a block boundary", func(t *testing.T) {
+		// A full last block: append hands the client no block to continue, and
+		// its first addBlock names no previous block (Hadoop's "case 1").
+		first, more, again := testData(2*mib, 6), testData(mib/2, 7), testData(mib/4, 8)
+		writeOurs(t, ours, "/cm/append-full", first, client.CreateOptions{BlockSize: mib, Replication: 2})
+		waitReplicas(t, mc, 0, "/cm/append-full", 2)
+		w, err := cm.Append("/cm/append-full")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(more); err != nil {
+			t.Fatal(err)
+		}
+		closeColinmarc(t, w)
+		want := append(append([]byte(nil), first...), more...)
+		mustEqual(t, "ours after colinmarc's append (full block)", readOurs(t, ours, "/cm/append-full"), want)
 
+		writeOurs(t, ours, "/cm/append-full-ours", first, client.CreateOptions{BlockSize: mib, Replication: 2})
+		waitReplicas(t, mc, 0, "/cm/append-full-ours", 2)
+		ow, err := ours.Append(context.Background(), "/cm/append-full-ours")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ow.Write(again); err != nil {
+			t.Fatal(err)
+		}
+		if err := ow.Close(); err != nil {
+			t.Fatal(err)
+		}
+		mustEqual(t, "colinmarc after our append (full block)", readColinmarc(t, cm, "/cm/append-full-ours"), append(append([]byte(nil), first...), again...))
+		sizes["append-full"], sizes["append-full-ours"] = len(want), len(first)+len(again)
 	})
 	t.Run("truncate", func(t *testing.T) {
 		data := testData(2*mib+mib/2, 5)

@@ -86,6 +86,19 @@ func checkLastBlock(path string, n *editpb.INode, previous *editpb.Block) error 
 	return nil
 }
 
+// fullLastBlock reports an addBlock that names no previous block for a file
+// whose last block already holds a full preferred block size: what a client
+// appending to such a file sends (append hands it no last block to continue).
+// The last block of a file being written is recorded with 0 bytes until the
+// next addBlock or close fixes its length, so a writer in the middle of a
+// block never matches.
+func fullLastBlock(n *editpb.INode, previous *editpb.Block) bool {
+	if previous != nil && previous.BlockId != 0 || len(n.Blocks) == 0 {
+		return false
+	}
+	return n.Blocks[len(n.Blocks)-1].NumBytes >= n.PreferredBlockSize
+}
+
 // PrepareAddBlock checks addBlock for holder and returns the OP_ADD_BLOCK
 // to log with the new block: the next block id and generation stamp after
 // the namespace's counters (Apply raises them), length 0. previous is the
@@ -98,7 +111,12 @@ func (ns *Namespace) PrepareAddBlock(c Call, path, holder string, previous *edit
 		return nil, nil, err
 	}
 	n := r.last()
-	if err := checkLastBlock(path, n, previous); err != nil {
+	if fullLastBlock(n, previous) {
+		// An append to a file whose last block is full: the client starts a
+		// new block naming no previous one (FSDirWriteFileOp.analyzeFileState's
+		// "case 1"), and the full block stays as it is.
+		previous = n.Blocks[len(n.Blocks)-1]
+	} else if err := checkLastBlock(path, n, previous); err != nil {
 		return nil, nil, err
 	}
 	m := ns.snapshotMeta()
