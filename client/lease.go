@@ -72,8 +72,12 @@ func (l *leaseRenewer) release() {
 	}
 }
 
-// close stops the renewer for good.
+// close stops the renewer for good. A nil renewer (a Client not made by New) has
+// nothing to stop.
 func (l *leaseRenewer) close() {
+	if l == nil {
+		return
+	}
 	l.mu.Lock()
 	l.mu.closed = true
 	l.mu.open = 0

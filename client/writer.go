@@ -160,6 +160,9 @@ func (o *openFiles) list() []*FileWriter {
 
 // closeFiles closes every file still open for writing, logging failures.
 func (c *Client) closeFiles() {
+	if c.files == nil {
+		return
+	}
 	for _, w := range c.files.list() {
 		if err := w.Close(); err != nil {
 			c.log.Warn("Failed to close file: "+w.path, zap.Error(err))
