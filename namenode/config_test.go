@@ -1,6 +1,8 @@
 package namenode
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
@@ -41,6 +43,13 @@ func TestConfigFromConf(t *testing.T) {
 	// (the compiled-in defaults table must not shadow them).
 	if cfg.TailPeriod != DefaultTailPeriod || cfg.TailBackoffMax != DefaultTailBackoffMax || !cfg.TailInProgress {
 		t.Errorf("tail-edits defaults: period %v, backoff max %v, in-progress %v", cfg.TailPeriod, cfg.TailBackoffMax, cfg.TailInProgress)
+	}
+	if cfg.HardLimit != 0 { // unset: namesystem's 1 h
+		t.Errorf("lease hard limit %v without dfs.namenode.lease-hard-limit-sec", cfg.HardLimit)
+	}
+	c.Set("dfs.namenode.lease-hard-limit-sec", "1200")
+	if cfg, err := ConfigFromConf(c, "", ""); err != nil || cfg.HardLimit != 20*time.Minute {
+		t.Errorf("dfs.namenode.lease-hard-limit-sec=1200: hard limit %v, %v", cfg.HardLimit, err)
 	}
 	c.Set("dfs.namenode.name.dir", "hdfs://x/y")
 	if _, err := ConfigFromConf(c, "", ""); err == nil {

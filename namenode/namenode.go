@@ -200,6 +200,11 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 		errs = append(errs, err)
 		return v
 	}
+	// Hadoop 3.3+ reads the hard limit from dfs.namenode.lease-hard-limit-sec
+	// (hdfs-default.xml: 1200); unset, it stays at the classic 1 h.
+	if _, ok := c.Get("dfs.namenode.lease-hard-limit-sec"); ok {
+		cfg.HardLimit = getd("dfs.namenode.lease-hard-limit-sec", time.Hour)
+	}
 	cfg.TailPeriod = getd("dfs.ha.tail-edits.period", DefaultTailPeriod)
 	cfg.TailBackoffMax = getd("dfs.ha.tail-edits.period.backoff-max", DefaultTailBackoffMax)
 	cfg.TailInProgress = getb("dfs.ha.tail-edits.in-progress", true)
