@@ -39,8 +39,8 @@ func (e *BlockMissingError) Is(target error) bool { return target == ErrBlockMis
 // FileReader reads one HDFS file (Hadoop's DFSInputStream). Read and Seek keep a
 // position and one open block stream; ReadAt is positional and safe for concurrent
 // use. Every byte is checked against its CRC as it arrives; a replica that fails (a
-// DataNode down, a checksum error) is logged, skipped for the rest of the operation
-// and the next replica is tried; corrupt replicas are reported to the NameNode
+// DataNode down, a checksum error) is logged, its DataNode is skipped by this reader
+// until the locations are fetched again, and the next replica is tried; corrupt replicas are reported to the NameNode
 // (reportBadBlocks) once another replica served the data (or when the block has just
 // that one). When all replicas fail, the locations are fetched again after a random
 // wait (dfs.client.retry.window.base), at most dfs.client.max.block.acquire.failures
