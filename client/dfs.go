@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"net"
@@ -107,7 +106,11 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 	blocks := resp.GetLocations().GetBlocks()
 	remaining := int64(resp.GetLocations().GetFileLength())
 	if len(blocks) == 0 || remaining == 0 {
-		return emptyFileChecksum(), nil
+		fc, err := datatransfer.CombineBlockChecksums(nil)
+		if err != nil {
+			return nil, err
+		}
+		return &FileChecksum{Algorithm: fc.Algorithm(), Bytes: fc.Bytes()}, nil
 	}
 	var answers []*hdfspb.OpBlockChecksumResponseProto
 	for _, lb := range blocks {
@@ -147,30 +150,5 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 	if err != nil {
 		return nil, err
 	}
-	fc.MD5 = fileMD5(answers)
 	return &FileChecksum{Algorithm: fc.Algorithm(), Bytes: fc.Bytes()}, nil
-}
-
-// fileMD5 is the MD5 Hadoop computes over the block MD5s: FileChecksumHelper digests
-// the whole backing array of the DataOutputBuffer it appended them to, which starts at
-// 32 bytes and doubles as it fills, zeros past the last MD5 included (so a one-block
-// file's MD5 covers 16 bytes of block MD5 and 16 zero bytes).
-func fileMD5(blocks []*hdfspb.OpBlockChecksumResponseProto) [md5.Size]byte {
-	var buf []byte
-	for _, b := range blocks {
-		buf = append(buf, b.GetBlockChecksum()...)
-	}
-	capacity := 32
-	for capacity < len(buf) {
-		capacity *= 2
-	}
-	return md5.Sum(append(buf, make([]byte, capacity-len(buf))...))
-}
-
-// emptyFileChecksum is HDFS's checksum of an empty file: the MD5 of 32 zero bytes (an
-// empty DataOutputBuffer's backing array), named with CRC32 and zero sizes.
-func emptyFileChecksum() *FileChecksum {
-	zero := md5.Sum(make([]byte, 32))
-	b := append(make([]byte, 12), zero[:]...)
-	return &FileChecksum{Algorithm: "MD5-of-0MD5-of-0CRC32", Bytes: b}
 }
