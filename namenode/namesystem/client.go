@@ -35,6 +35,7 @@ func (s *Namesystem) Register(srv *rpc.Server) {
 		rpc.Unary("append", s.appendFile),
 		rpc.Unary("truncate", s.truncate),
 		rpc.Unary("addBlock", s.addBlock),
+		rpc.Unary("getAdditionalDatanode", s.getAdditionalDatanode),
 		rpc.Unary("abandonBlock", s.abandonBlock),
 		rpc.Unary("complete", s.complete),
 		rpc.Unary("fsync", s.fsync),

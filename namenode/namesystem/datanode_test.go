@@ -460,3 +460,53 @@ func TestAddBlockRetry(t *testing.T) {
 		t.Fatalf("%d blocks after a retried addBlock", n)
 	}
 }
+
+// TestGetAdditionalDatanode: a writer that lost a pipeline node gets the
+// existing nodes back followed by a replacement that is neither existing
+// nor excluded.
+func TestGetAdditionalDatanode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	h := newHarness(t, fastBlocks)
+	var dns []*fakeDN
+	for i := 1; i <= 4; i++ {
+		d := newFakeDN(h, i)
+		d.register()
+		d.heartbeat()
+		dns = append(dns, d)
+	}
+	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(3)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	ab := &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
+	locs := ab.GetBlock().GetLocs()
+	if len(locs) != 3 {
+		t.Fatalf("addBlock gave %d locations", len(locs))
+	}
+	// The pipeline lost its second node: keep the other two, exclude it.
+	existing := []*hdfspb.DatanodeInfoProto{locs[0], locs[2]}
+	resp := &hdfspb.GetAdditionalDatanodeResponseProto{}
+	h.mustCall(superuser, "getAdditionalDatanode", &hdfspb.GetAdditionalDatanodeRequestProto{
+		Src: str("/f"), Blk: ab.GetBlock().GetB(), Existings: existing, Excludes: []*hdfspb.DatanodeInfoProto{locs[1]},
+		NumAdditionalNodes: proto.Uint32(1), ClientName: str("c1"), ExistingStorageUuids: []string{"s0", "s2"},
+	}, resp)
+	got := resp.GetBlock().GetLocs()
+	if len(got) != 3 || got[0].GetId().GetDatanodeUuid() != locs[0].GetId().GetDatanodeUuid() || got[1].GetId().GetDatanodeUuid() != locs[2].GetId().GetDatanodeUuid() {
+		t.Fatalf("getAdditionalDatanode: %v", got)
+	}
+	for _, l := range locs {
+		if got[2].GetId().GetDatanodeUuid() == l.GetId().GetDatanodeUuid() {
+			t.Fatalf("the replacement %s was in the pipeline or excluded", got[2].GetId().GetDatanodeUuid())
+		}
+	}
+	if sids := resp.GetBlock().GetStorageIDs(); len(sids) != 3 || sids[0] != "s0" || sids[1] != "s2" || sids[2] == "" {
+		t.Fatalf("storage ids %v", sids)
+	}
+	// Another holder's call is refused as Hadoop's lease check refuses it.
+	err := h.call("someone", "getAdditionalDatanode", &hdfspb.GetAdditionalDatanodeRequestProto{
+		Src: str("/f"), Blk: ab.GetBlock().GetB(), NumAdditionalNodes: proto.Uint32(1), ClientName: str("c2"),
+	}, &hdfspb.GetAdditionalDatanodeResponseProto{})
+	if err == nil {
+		t.Fatal("getAdditionalDatanode by a client without the lease succeeded")
+	}
+}
