@@ -25,6 +25,31 @@ import (
 // startRealNN formats and starts a non-HA NameNode with short intervals.
 func startRealNN(t *testing.T, extra ...string) *namenode.NameNode {
 	t.Helper()
+	cfg := realNNConfig(t, extra...)
+	if _, err := namenode.Format(context.Background(), cfg, namenode.FormatOptions{NonInteractive: true, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	return runNN(t, cfg)
+}
+
+// runNN starts a NameNode on an existing name directory.
+func runNN(t *testing.T, cfg namenode.Config) *namenode.NameNode {
+	t.Helper()
+	nn, err := namenode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Start(context.Background()); err != nil {
+		_ = nn.Stop()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nn.Stop() })
+	return nn
+}
+
+// realNNConfig is a non-HA NameNode's configuration with short intervals.
+func realNNConfig(t *testing.T, extra ...string) namenode.Config {
+	t.Helper()
 	c := conf.New()
 	c.Set("dfs.namenode.name.dir", "file://"+t.TempDir())
 	c.Set("dfs.namenode.rpc-address", "127.0.0.1:0")
@@ -46,19 +71,7 @@ func startRealNN(t *testing.T, extra ...string) *namenode.NameNode {
 		t.Fatal(err)
 	}
 	cfg.Superuser = u.Username
-	if _, err := namenode.Format(context.Background(), cfg, namenode.FormatOptions{NonInteractive: true, Force: true}); err != nil {
-		t.Fatal(err)
-	}
-	nn, err := namenode.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nn.Start(context.Background()); err != nil {
-		_ = nn.Stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nn.Stop() })
-	return nn
+	return cfg
 }
 
 // TestWithRealNameNode: three DataNodes register with a real NameNode; a
@@ -491,5 +504,77 @@ func TestCorruptReplicaWithRealNameNode(t *testing.T) {
 		}
 		_, stillBad := bad.Store().Get(bpid, id)
 		return n == 2 && !stillBad
+	})
+}
+
+// TestNameNodeRestart: a restarted NameNode does not know the DataNodes;
+// they register again and send full reports, and the file's locations come
+// back without a new write.
+func TestNameNodeRestart(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	cfg := realNNConfig(t, "dfs.namenode.rpc-address", testcluster.ReserveAddr(t, "127.0.0.1"))
+	if _, err := namenode.Format(context.Background(), cfg, namenode.FormatOptions{NonInteractive: true, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	nn := runNN(t, cfg)
+	addr := nn.RPCAddress()
+	var dns []*DataNode
+	for i := 0; i < 2; i++ {
+		dns = append(dns, realDN(t, addr, t.TempDir()))
+	}
+	u, _ := user.Current()
+	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := func(method string, req, resp proto.Message) error {
+		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
+	}
+	for _, dn := range dns {
+		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
+	}
+	const path, client = "/restart", "DFSClient_dn_test"
+	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
+		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
+		t.Fatal(err)
+	}
+	var ab hdfspb.AddBlockResponseProto
+	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
+		t.Fatal(err)
+	}
+	lb := ab.GetBlock()
+	data := randomData(50_000)
+	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
+		Stage: stageCreate, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
+	last.NumBytes = proto.Uint64(uint64(len(data)))
+	waitFor(t, "complete", func() bool {
+		var r hdfspb.CompleteResponseProto
+		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
+		return err == nil && r.GetResult()
+	})
+
+	if err := nn.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	runNN(t, cfg)
+	waitFor(t, "both locations known to the restarted NameNode", func() bool {
+		var gl hdfspb.GetBlockLocationsResponseProto
+		err := callNN("getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(0), Length: proto.Uint64(1 << 30)}, &gl)
+		bs := gl.GetLocations().GetBlocks()
+		return err == nil && len(bs) == 1 && len(bs[0].GetLocs()) == 2
 	})
 }
