@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +98,10 @@ type Config struct {
 	// User is the user the DataNode calls NameNodes as; "" means the
 	// process user.
 	User string
+
+	// Dial opens data transfer connections to other DataNodes (mirrors,
+	// transfers); nil uses a net.Dialer. Tests inject failures with it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Logger receives the daemon's logs; nil logs nothing.
 	Logger *zap.Logger

@@ -208,8 +208,7 @@ func (x *xceiver) writeBlock(ctx context.Context, op *hdfspb.OpWriteBlockProto) 
 func (dn *DataNode) connectMirror(ctx context.Context, addr string, op *hdfspb.OpWriteBlockProto, isClient bool) (net.Conn, *bufio.Reader, error) {
 	targets := op.GetTargets()
 	timeout := dn.cfg.SocketTimeout + 5*time.Second*time.Duration(len(targets))
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dn.dial(ctx, addr, timeout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -469,8 +468,7 @@ func (dn *DataNode) transferReplica(ctx context.Context, b *hdfspb.ExtendedBlock
 	defer rr.Close()
 	rep := rr.Replica()
 	addr := dn.xferAddr(targets[0])
-	d := net.Dialer{Timeout: dn.cfg.SocketTimeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dn.dial(ctx, addr, dn.cfg.SocketTimeout)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", addr, err)
 	}
@@ -590,4 +588,15 @@ func (x *xceiver) ackResentClose(mirror net.Conn, mirrorIn *bufio.Reader, target
 			return
 		}
 	}
+}
+
+// dial connects to another DataNode's transfer port within timeout.
+func (dn *DataNode) dial(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if dn.cfg.Dial != nil {
+		return dn.cfg.Dial(ctx, "tcp", addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
 }
