@@ -44,7 +44,8 @@
 //	err = dn.Stop()                        // stops actors, transfers and servers, closes storage
 //
 // Every goroutine belongs to the DataNode (the accept loop, one per
-// connection, one per actor, one per transfer or recovery command, one per
+// connection, one per actor, one per transfer, invalidation or recovery
+// command, one per
 // bad-block report) and Stop waits for all of them.
 //
 // # Durability and reporting order
