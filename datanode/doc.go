@@ -45,8 +45,7 @@
 //
 // Every goroutine belongs to the DataNode (the accept loop, one per
 // connection, one per actor, one per transfer, invalidation or recovery
-// command, one per
-// bad-block report) and Stop waits for all of them.
+// command, one per bad-block report) and Stop waits for all of them.
 //
 // # Durability and reporting order
 //
