@@ -62,7 +62,12 @@
 // # Durability order
 //
 //   - ReplicaWriter.WriteChunks writes data, then checksums; nothing is
-//     fsynced. Sync fsyncs both files and, the first time, their directory.
+//     fsynced. Every writebackChunk (8 MiB) of data it starts the kernel's
+//     writeback of what it wrote (Linux sync_file_range WRITE, as Hadoop's
+//     dfs.datanode.sync.behind.writes): that makes nothing durable and
+//     promises nothing, it only spares Finalize's fsync a whole block of
+//     dirty pages. Sync fsyncs both files and, the first time, their
+//     directory.
 //   - Finalize: the files are trimmed to the bytes written and fsynced,
 //     then the meta file is renamed into finalized/subdirN/subdirM/, then
 //     the data file; then the finalized directory and the source directory

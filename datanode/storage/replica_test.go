@@ -648,3 +648,28 @@ func TestAcksDefaultToBytesWritten(t *testing.T) {
 		t.Fatal("data differs")
 	}
 }
+
+// TestWritebackAcrossChunks writes a replica of several writeback chunks on
+// the real filesystem in packet-sized pieces and reads it back whole:
+// starting the writeback (sync_file_range) changes no byte.
+func TestWritebackAcrossChunks(t *testing.T) {
+	s := openTest(t, t.TempDir()) // the OS filesystem: the writeback runs
+	data := randBytes(2*writebackChunk+3*512+17, 9)
+	w, err := s.CreateRbw(testBP, 11, 1, Checksum{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const packet = 64 << 10
+	for off := 0; off < len(data); off += packet {
+		end := min(off+packet, len(data))
+		if err := w.WriteChunks(int64(off), data[off:end], ChunkChecksums(data[off:end], 512)); err != nil {
+			t.Fatalf("packet at %d: %v", off, err)
+		}
+	}
+	if _, err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, 11, 1); !bytes.Equal(got, data) {
+		t.Fatal("read back differs")
+	}
+}

@@ -34,8 +34,19 @@ type ReplicaWriter struct {
 		err        error // a failed write: the files may disagree with bytesOnDisk
 		bytes      int64 // valid bytes on disk
 		dirSynced  bool
+		// writeback is the offset up to which the data file's writeback was
+		// started (startWriteback); Invariant: writeback <= bytes.
+		writeback int64
 	}
 }
+
+// writebackChunk is how far a writer gets ahead of the disk before it starts
+// the writeback of what it wrote (sync_file_range, as Hadoop's
+// dfs.datanode.sync.behind.writes, always on here): Finalize's fsync then
+// finds the block on disk already (a few ms instead of ~100 ms for 128 MiB
+// here), and the stream runs at the disk's pace instead of stopping for a
+// whole block's fsync at each block's end.
+const writebackChunk = 8 << 20
 
 // Replica describes the replica as the writer started it (block pool, id,
 // generation stamp, paths, checksum).
@@ -264,6 +275,13 @@ func (w *ReplicaWriter) WriteChunks(offsetInBlock int64, data, checksums []byte)
 		}
 	}
 	w.mu.bytes = end
+	if w.mu.writeback > end { // a recovery truncated the replica
+		w.mu.writeback = end
+	}
+	if end-w.mu.writeback >= writebackChunk {
+		startWriteback(w.mu.data, w.mu.writeback, end-w.mu.writeback)
+		w.mu.writeback = end
+	}
 	w.s.mu.Lock()
 	w.r.numBytes = end
 	if !w.r.ackTracked {
