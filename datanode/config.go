@@ -32,6 +32,7 @@ const (
 	KeySocketTimeout       = "dfs.client.socket-timeout"           // 60000 ms
 	KeySocketWriteTimeout  = "dfs.datanode.socket.write.timeout"   // 480000 ms
 	KeyUseHostname         = "dfs.datanode.use.datanode.hostname"  // false
+	KeySyncOnClose         = "dfs.datanode.synconclose"            // true here (Hadoop: false)
 	KeySocketKeepalive     = "dfs.datanode.socket.reuse.keepalive" // 4000 ms
 )
 
@@ -92,6 +93,10 @@ type Config struct {
 	// UseHostname is dfs.datanode.use.datanode.hostname: connect to other
 	// DataNodes by host name rather than IP.
 	UseHostname bool
+	// SyncOnClose is dfs.datanode.synconclose: fsync a replica's files when
+	// it is finalized, before the last packet is acknowledged (true by
+	// default here; Hadoop's default is false).
+	SyncOnClose bool
 	// RetryInterval is the first wait after a failed call to a NameNode
 	// (doubling up to HeartbeatInterval × 10); 0 means one second.
 	RetryInterval time.Duration
@@ -161,6 +166,9 @@ func ConfigFromConf(c *conf.Conf) (Config, error) {
 		*i.dst = int(n)
 	}
 	if cfg.UseHostname, err = c.GetBool(KeyUseHostname, false); err != nil {
+		return Config{}, err
+	}
+	if cfg.SyncOnClose, err = c.GetBool(KeySyncOnClose, true); err != nil {
 		return Config{}, err
 	}
 	nns, err := nameNodesOf(c)

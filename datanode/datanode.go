@@ -120,6 +120,7 @@ func (dn *DataNode) Start(ctx context.Context) (err error) {
 	dn.store, err = storage.Open(dn.cfg.DataDirs, storage.Options{
 		Logger:           dn.log.Named("storage"),
 		BytesPerChecksum: dn.cfg.BytesPerChecksum,
+		NoSyncOnClose:    !dn.cfg.SyncOnClose,
 	})
 	if err != nil {
 		return fmt.Errorf("datanode: %w", err)

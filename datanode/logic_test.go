@@ -166,8 +166,13 @@ func TestConfigFromConf(t *testing.T) {
 		t.Fatalf("data dirs %v", cfg.DataDirs)
 	}
 	if cfg.HeartbeatInterval != 7*time.Second || cfg.BlockReportInterval != time.Minute || cfg.Address != "0.0.0.0:9866" ||
-		cfg.IPCAddress != "0.0.0.0:9867" || cfg.HTTPAddress != "0.0.0.0:9864" || cfg.MaxTransferThreads != 4096 || cfg.BytesPerChecksum != 512 {
+		cfg.IPCAddress != "0.0.0.0:9867" || cfg.HTTPAddress != "0.0.0.0:9864" || cfg.MaxTransferThreads != 4096 || cfg.BytesPerChecksum != 512 ||
+		!cfg.SyncOnClose {
 		t.Fatalf("config %+v", cfg)
+	}
+	c.Set("dfs.datanode.synconclose", "false")
+	if cfg, err := ConfigFromConf(c); err != nil || cfg.SyncOnClose {
+		t.Fatalf("dfs.datanode.synconclose=false: SyncOnClose %v, %v", cfg.SyncOnClose, err)
 	}
 	// Non-HA: fs.defaultFS.
 	c = conf.New()

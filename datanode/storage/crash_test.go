@@ -459,3 +459,46 @@ func (d *diskFull) MaybeError(op errorfs.Op, path string) error {
 	}
 	return nil
 }
+
+// TestNoSyncOnCloseIsNotDurable: with dfs.datanode.synconclose=false (Hadoop's
+// default) Finalize leaves the data in the page cache, and a crash loses a
+// finalized replica's bytes; the startup scan ignores the torn replica instead
+// of serving it. (The default fsyncs: TestFinalizedSurvivesCrash.)
+func TestNoSyncOnCloseIsNotDurable(t *testing.T) {
+	mem := vfs.NewMem()
+	s, err := Open(memDirs, Options{Logger: zaptest.NewLogger(t), FS: mem, Statfs: fakeStatfs, NoSyncOnClose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddBlockPool(testBP, testCluster, testNSID, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The block pool's directories exist durably before the replica is written.
+	s.Close()
+	if s, err = Open(memDirs, Options{Logger: zaptest.NewLogger(t), FS: mem, Statfs: fakeStatfs, NoSyncOnClose: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddBlockPool(testBP, testCluster, testNSID, 0); err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(5000, 34)
+	w, err := s.CreateRbw(testBP, 9, 1, Checksum{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteChunks(0, data, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := w.Finalize(); err != nil || r.State != StateFinalized {
+		t.Fatalf("Finalize: %v, %v", r, err)
+	}
+	s.Close()
+	s2, err := openMem(t, mem.CrashClone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if r, ok := s2.Get(testBP, 9); ok && r.NumBytes == 5000 {
+		t.Fatalf("an unsynced replica came back whole after a crash: %v", r)
+	}
+}

@@ -112,6 +112,11 @@ type Options struct {
 	// Statfs reports the filesystem of a directory; nil uses statfs(2).
 	// Tests with a MemFS pass their own.
 	Statfs func(dir string) (DiskStats, error)
+	// NoSyncOnClose is dfs.datanode.synconclose=false (Hadoop's default):
+	// Finalize does not fsync the replica's files, only the directories
+	// of its renames; a power failure may then tear a replica that was
+	// finalized, and the startup scan or a reader's checksum finds it.
+	NoSyncOnClose bool
 }
 
 // volume is one data directory.
@@ -169,6 +174,7 @@ type Store struct {
 	log       *zap.Logger
 	statfs    func(string) (DiskStats, error)
 	reserved  int64
+	noSync    bool // Options.NoSyncOnClose
 	defaultCS Checksum
 	uuid      string
 	vols      []*volume
@@ -190,7 +196,7 @@ func Open(dirs []string, opts Options) (*Store, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("no data directories (dfs.datanode.data.dir is empty)")
 	}
-	s := &Store{fs: opts.FS, log: opts.Logger, statfs: opts.Statfs, reserved: opts.Reserved}
+	s := &Store{fs: opts.FS, log: opts.Logger, statfs: opts.Statfs, reserved: opts.Reserved, noSync: opts.NoSyncOnClose}
 	if s.fs == nil {
 		s.fs = vfs.Default
 	}

@@ -359,11 +359,13 @@ func (w *ReplicaWriter) Finalize() (Replica, error) {
 			}
 		}
 	}
-	if err := w.mu.data.Sync(); err != nil {
-		return Replica{}, w.failLocked(err)
-	}
-	if err := w.mu.meta.Sync(); err != nil {
-		return Replica{}, w.failLocked(err)
+	if !w.s.noSync {
+		if err := w.mu.data.Sync(); err != nil {
+			return Replica{}, w.failLocked(err)
+		}
+		if err := w.mu.meta.Sync(); err != nil {
+			return Replica{}, w.failLocked(err)
+		}
 	}
 	if err := w.closeFilesLocked(); err != nil {
 		return Replica{}, fmt.Errorf("closing %s: %w", BlockName(w.id, w.gs), err)

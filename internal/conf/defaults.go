@@ -195,6 +195,10 @@ var defaults = [...]struct{ key, value string }{
 	{"dfs.datanode.du.reserved", "0"},
 	{"dfs.datanode.use.datanode.hostname", "false"},
 	{"dfs.datanode.socket.reuse.keepalive", "4000"},
+	// hdfsha: a DataNode fsyncs a replica before it acknowledges its last
+	// packet, so a closed file survives a power failure (Hadoop: false, the
+	// data stays in the page cache; docs/datanode.md).
+	{"dfs.datanode.synconclose", "true"},
 }
 
 // DefaultValue returns the compiled-in default of key, if it has one.
