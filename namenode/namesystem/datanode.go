@@ -278,6 +278,7 @@ func (s *Namesystem) blockReceivedAndDeleted(ctx context.Context, req *hdfspb.Bl
 	id := req.GetRegistration().GetDatanodeID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.replicasChangedLocked()
 	now := s.cfg.Now()
 	for _, sb := range req.GetBlocks() {
 		sid := sb.GetStorage().GetStorageUuid()

@@ -168,6 +168,10 @@ type Namesystem struct {
 	failed   error
 	failOnce sync.Once
 
+	// replicasChanged is closed (and replaced) when DataNodes report
+	// replicas received or deleted; complete waits on it. Guarded by mu.
+	replicasChanged chan struct{}
+
 	leases *leaseManager
 	cache  *retryCache
 
@@ -192,13 +196,14 @@ func New(cfg Config) (*Namesystem, error) {
 	}
 	cfg.setDefaults()
 	s := &Namesystem{
-		cfg:    cfg,
-		ns:     cfg.Namespace,
-		el:     cfg.EditLog,
-		log:    cfg.Logger,
-		leases: newLeaseManager(),
-		cache:  newRetryCache(cfg.RetryCacheExpiry),
-		stop:   make(chan struct{}),
+		cfg:             cfg,
+		ns:              cfg.Namespace,
+		el:              cfg.EditLog,
+		log:             cfg.Logger,
+		leases:          newLeaseManager(),
+		replicasChanged: make(chan struct{}),
+		cache:           newRetryCache(cfg.RetryCacheExpiry),
+		stop:            make(chan struct{}),
 	}
 	s.nsp.Store(cfg.Namespace)
 	s.elp.Store(cfg.EditLog)
@@ -209,6 +214,13 @@ func New(cfg Config) (*Namesystem, error) {
 	s.bm = bm
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// replicasChangedLocked wakes the calls waiting for replica reports. The
+// caller holds mu for writing.
+func (s *Namesystem) replicasChangedLocked() {
+	close(s.replicasChanged)
+	s.replicasChanged = make(chan struct{})
 }
 
 // Namespace returns the namespace (for images and metrics). It changes
