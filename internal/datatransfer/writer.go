@@ -39,6 +39,13 @@ type OutboundPacket struct {
 	Header    PacketHeader
 	Checksums []byte
 	Data      []byte
+
+	// owner made the packet, and buf is the buffer Checksums and Data live
+	// in: once its ack arrives, owner reuses buf for a later packet. A
+	// packet resent by another writer (WriteRequest.Resend) is never
+	// recycled there, since its owner's requests may still hold it.
+	owner *BlockWriter
+	buf   []byte
 }
 
 func (p *OutboundPacket) end() int64 { return p.Header.OffsetInBlock + int64(len(p.Data)) }
@@ -157,6 +164,9 @@ type BlockWriter struct {
 	mu struct {
 		sync.Mutex
 		unacked []OutboundPacket
+		// free holds the buffers of this writer's acknowledged packets, for
+		// the next ones (a 64 KiB allocation per packet otherwise).
+		free    [][]byte
 		acked   int64 // block offset every DataNode has acknowledged
 		err     *PipelineError
 		setupOK bool
@@ -396,12 +406,14 @@ func (w *BlockWriter) nextPacketLen() int {
 func (w *BlockWriter) sendPacket(data []byte, sync bool) (queued bool, err error) {
 	n := len(data)
 	sl := w.req.Checksum.SumsLen(n)
-	own := make([]byte, sl+n) // sums and data in one allocation
+	own := w.packetBuf(sl + n) // sums and data in one buffer
 	copy(own[sl:], data)
 	p := OutboundPacket{
 		Header:    PacketHeader{OffsetInBlock: w.offset, Seqno: w.seqno, DataLen: int32(n), SyncBlock: sync},
 		Checksums: w.req.Checksum.Compute(own[:0:sl], own[sl:]),
 		Data:      own[sl:],
+		owner:     w,
+		buf:       own,
 	}
 	queued, err = w.queue(p)
 	if queued {
@@ -409,6 +421,19 @@ func (w *BlockWriter) sendPacket(data []byte, sync bool) (queued bool, err error
 		w.seqno++
 	}
 	return queued, err
+}
+
+// packetBuf returns a buffer of n bytes: a recycled one when an acked
+// packet left one big enough.
+func (w *BlockWriter) packetBuf(n int) []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if k := len(w.mu.free); k > 0 && cap(w.mu.free[k-1]) >= n {
+		b := w.mu.free[k-1][:n]
+		w.mu.free = w.mu.free[:k-1]
+		return b
+	}
+	return make([]byte, n)
 }
 
 // flushBuf packetizes everything buffered.
@@ -611,8 +636,12 @@ func (w *BlockWriter) readAcks() {
 			return
 		}
 		p := w.mu.unacked[0]
+		w.mu.unacked[0] = OutboundPacket{}
 		w.mu.unacked = w.mu.unacked[1:]
 		w.mu.acked = max(w.mu.acked, p.end())
+		if p.owner == w && p.buf != nil && len(w.mu.free) < w.req.MaxPacketsInFlight {
+			w.mu.free = append(w.mu.free, p.buf)
+		}
 		last := p.Header.LastPacketInBlock
 		w.mu.lastAck = last
 		w.mu.Unlock()
