@@ -1,7 +1,6 @@
 package namenode
 
 import (
-	"bufio"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -9,11 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/hdfsha/hdfsha/internal/javaprops"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 )
 
@@ -93,46 +91,20 @@ func WriteVersion(nameDir string, si StorageInfo, now time.Time) error {
 		"blockpoolID":   si.BlockPoolID,
 		"layoutVersion": strconv.Itoa(int(si.LayoutVersion)),
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#%s\n", now.UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
-	}
-	return vfs.WriteFileAtomic(vfs.Default, versionPath(nameDir), []byte(b.String()))
+	return vfs.WriteFileAtomic(vfs.Default, versionPath(nameDir), javaprops.Format(now.UTC().Format("Mon Jan 02 15:04:05 MST 2006"), props))
 }
 
 // ReadVersion reads VERSION; ErrNotFormatted when it is missing.
 func ReadVersion(nameDir string) (StorageInfo, error) {
 	p := versionPath(nameDir)
-	f, err := os.Open(p)
+	data, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return StorageInfo{}, fmt.Errorf("%w (%s is missing)", ErrNotFormatted, p)
 	}
 	if err != nil {
 		return StorageInfo{}, err
 	}
-	defer f.Close()
-	props := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		props[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	if err := sc.Err(); err != nil {
-		return StorageInfo{}, err
-	}
+	props := javaprops.Parse(data)
 	if props["storageType"] != "NAME_NODE" {
 		return StorageInfo{}, fmt.Errorf("%s: storageType is %q, not NAME_NODE", p, props["storageType"])
 	}

@@ -3,10 +3,10 @@ package storage
 import (
 	"crypto/rand"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/hdfsha/hdfsha/internal/javaprops"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 )
 
@@ -140,42 +140,6 @@ func newUUID() (string, error) {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]), nil
 }
 
-// encodeProperties renders Java-properties text as Hadoop's VERSION files
-// hold it: a comment line, then key=value lines (sorted, for stable bytes;
-// Java's order is unspecified).
-func encodeProperties(comment string, props map[string]string) []byte {
-	var b strings.Builder
-	b.WriteString("#" + comment + "\n")
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		b.WriteString(k + "=" + props[k] + "\n")
-	}
-	return []byte(b.String())
-}
-
-// parseProperties reads the Java-properties subset VERSION files use:
-// key=value or key:value lines, '#' and '!' comments, blank lines.
-func parseProperties(data []byte) map[string]string {
-	props := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i < 0 {
-			props[line] = ""
-			continue
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	return props
-}
-
 // dnVersion is <dir>/current/VERSION.
 type dnVersion struct {
 	StorageID     string
@@ -186,7 +150,7 @@ type dnVersion struct {
 }
 
 func (v dnVersion) encode() []byte {
-	return encodeProperties("hdfsha DataNode storage", map[string]string{
+	return javaprops.Format("hdfsha DataNode storage", map[string]string{
 		"storageID":     v.StorageID,
 		"clusterID":     v.ClusterID,
 		"cTime":         strconv.FormatInt(v.CTime, 10),
@@ -197,7 +161,7 @@ func (v dnVersion) encode() []byte {
 }
 
 func decodeDNVersion(path string, data []byte) (dnVersion, error) {
-	p := parseProperties(data)
+	p := javaprops.Parse(data)
 	var v dnVersion
 	if st := p["storageType"]; st != storageTypeDN {
 		return v, fmt.Errorf("%w: %s: storageType is %q, not %s", ErrIncompatibleStorage, path, st, storageTypeDN)
@@ -229,7 +193,7 @@ type bpVersionInfo struct {
 }
 
 func (v bpVersionInfo) encode() []byte {
-	return encodeProperties("hdfsha DataNode block pool storage", map[string]string{
+	return javaprops.Format("hdfsha DataNode block pool storage", map[string]string{
 		"namespaceID":   strconv.Itoa(int(int32(v.NamespaceID))), // Java int
 		"cTime":         strconv.FormatInt(v.CTime, 10),
 		"blockpoolID":   v.BlockPoolID,
@@ -238,7 +202,7 @@ func (v bpVersionInfo) encode() []byte {
 }
 
 func decodeBPVersion(path string, data []byte) (bpVersionInfo, error) {
-	p := parseProperties(data)
+	p := javaprops.Parse(data)
 	var v bpVersionInfo
 	for _, k := range []string{"namespaceID", "cTime", "blockpoolID", "layoutVersion"} {
 		if _, ok := p[k]; !ok {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hdfsha/hdfsha/internal/edits"
+	"github.com/hdfsha/hdfsha/internal/javaprops"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 )
 
@@ -58,28 +59,8 @@ func encodeVersion(ns NamespaceInfo) []byte {
 	return b.Bytes()
 }
 
-// parseProperties reads the subset of Java properties syntax Hadoop's
-// VERSION files use: key=value (or key:value) lines, '#' and '!' comments,
-// blank lines. Escapes and continuation lines are not supported.
-func parseProperties(data []byte) map[string]string {
-	props := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i < 0 {
-			props[line] = ""
-			continue
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	return props
-}
-
 func decodeVersion(path string, data []byte) (NamespaceInfo, error) {
-	props := parseProperties(data)
+	props := javaprops.Parse(data)
 	bad := func(format string, args ...any) error {
 		return &edits.CorruptionError{File: path, Reason: fmt.Sprintf(format, args...)}
 	}
