@@ -106,7 +106,7 @@ func runPut(sh *fsShell, args []string) error {
 		return nil
 	}
 	dstIsDir := dst.stat != nil && isDir(dst)
-	if len(srcs) > 1 && !dstIsDir {
+	if (len(srcs) > 1 || dstArg == ".") && !dstIsDir {
 		if dst.stat == nil {
 			sh.displayError(pathNotFound{dst.display})
 		} else {

@@ -62,6 +62,8 @@ func TestDfsDataCommands(t *testing.T) {
 		t.Fatalf("put -p: permission %o, %v", st.GetFs().GetPermission().GetPerm(), err)
 	}
 	wantErr(dfs("-put", src, "/nope/f"), "put: `/nope/f': No such file or directory\n")
+	// No destination: the home directory, which does not exist yet.
+	wantErr(dfs("-put", src), "put: `.': No such file or directory\n")
 	wantErr(dfs("-put", filepath.Join(local, "missing"), "/d"), "put: `"+filepath.Join(local, "missing")+"': No such file or directory\n")
 
 	// -cat and -get return the bytes; -get refuses to overwrite without -f.
