@@ -86,6 +86,8 @@ func dfsTool(e *appEnv) *hadoopTool {
 			runMkdir),
 	}
 	t.Ops = append(t.Ops, dataOps(shellOp)...)
+	t.Ops = append(t.Ops, inspectOps(shellOp)...)
+	t.Ops = append(t.Ops, manageOps(shellOp)...)
 	return t
 }
 
