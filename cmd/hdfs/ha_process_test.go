@@ -386,6 +386,10 @@ func TestDemoScript(t *testing.T) {
 		if m == "auto" && (!strings.Contains(out, "Automatic failover: ") || !strings.Contains(out, "Failover to NameNode at")) {
 			t.Fatalf("demo (%s) shows no automatic then graceful failover:\n%s", m, out)
 		}
+		if m == "auto" && (!strings.Contains(out, "declared dead") || !strings.Contains(out, "Every block has 2 live replicas again") ||
+			!strings.Contains(out, "the file read back unchanged after a DataNode loss and a NameNode failover")) {
+			t.Fatalf("demo (%s) shows no DataNode loss, re-replication and read back:\n%s", m, out)
+		}
 		if left := leftovers(dir); len(left) > 0 {
 			t.Fatalf("processes left after the demo (%s): %q", m, left)
 		}
