@@ -213,7 +213,7 @@ func (sh *fsShell) putStream(o putOptions, r io.Reader, fi os.FileInfo, target *
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := sh.copyProgress(w, r, target.display); err != nil {
 		w.Abort()
 		sh.removeQuietly(target.fs, tmp)
 		return err
@@ -349,7 +349,7 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 		}
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	if _, err := sh.copyProgress(f, r, p.display); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
