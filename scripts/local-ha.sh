@@ -7,12 +7,13 @@
 #                                    other NameNodes if new, start what is not running,
 #                                    make nn1 active if no NameNode is (with HA_AUTO=1:
 #                                    ZooKeeper and a ZKFC per NameNode, which elect one)
-#   scripts/local-ha.sh down DIR     stop every daemon of DIR (ZKFCs, NameNodes, JournalNodes,
-#                                    ZooKeeper)
+#   scripts/local-ha.sh down DIR     stop every daemon of DIR (DataNodes, ZKFCs, NameNodes,
+#                                    JournalNodes, ZooKeeper)
 #   scripts/local-ha.sh status DIR   each daemon: pid and address, and NameNode states
 #
 # HDFS=path/to/hdfs picks the binary (default bin/hdfs); HA_AUTO=1 on a new DIR lays out
-# automatic failover (ZooKeeper + ZKFCs; kept in DIR/cluster.env). Then, for example:
+# automatic failover (ZooKeeper + ZKFCs) and HA_DATANODES=N adds N DataNodes (both kept in
+# DIR/cluster.env). Then, for example:
 #   HADOOP_CONF_DIR=DIR/conf bin/hdfs dfs -ls /
 set -euo pipefail
 
@@ -36,6 +37,7 @@ daemons() {
 		echo zk
 		for ((i = 1; i <= HA_NAMENODES; i++)); do echo "zkfc$i"; done
 	fi
+	for ((i = 1; i <= ${HA_DATANODES:-0}; i++)); do echo "dn$i"; done
 }
 
 case $cmd in
