@@ -162,7 +162,7 @@ func TestDfsManageCommands(t *testing.T) {
 		"SIZE  DISK_SPACE_CONSUMED_WITH_ALL_REPLICAS  FULL_PATH_NAME\n"+
 			"2000  4000                                   /b\n")
 	dfs("-du", "/empty").want(t, 0, "")
-	dfs("-du", "-s", "/[ab]").want(t, 0, "16    32    /a\n2000  4000  /b\n") // a glob
+	dfs("-du", "-s", "/[ab]").want(t, 0, "16    32    /a\n2000  4000  /b\n")  // a glob
 	wantErr(dfs("-count", "."), 1, "count: `.': No such file or directory\n") // no home directory yet
 	wantErr(dfs("-du", "/nope", "/a/f1"), 1, "du: `/nope': No such file or directory\n")
 	if r := dfs("-df"); r.code != 0 || !strings.HasPrefix(r.stdout, "Filesystem  ") || !strings.Contains(r.stdout, "\n"+mc.URI()+"  ") || strings.Count(r.stdout, "\n") != 2 {
