@@ -625,7 +625,7 @@ func runTouch(sh *fsShell, args []string) error {
 		}
 		if a == "-t" {
 			if i+1 >= len(args) {
-				return fsUsageError{"Not enough arguments: expected 1 but got 0"}
+				return fsUsageError{"option -t requires 1 argument."}
 			}
 			timestamp = args[i+1]
 			i++
@@ -641,7 +641,7 @@ func runTouch(sh *fsShell, args []string) error {
 	if timestamp != "" {
 		t, err := time.ParseInLocation(touchTimestampLayout, timestamp, time.Local)
 		if err != nil {
-			return fsUsageError{"Unable to parse the specified timestamp " + timestamp}
+			return fsUsageError{"Unable to parse the specified timestamp " + timestamp + ". The expected format is yyyyMMdd:HHmmss"}
 		}
 		at = &t
 	}

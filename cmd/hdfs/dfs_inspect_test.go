@@ -193,7 +193,7 @@ func TestDfsInspectCommands(t *testing.T) {
 	dfs("-test", "-e", "/d/none").want(t, 1, "")
 	wantErr(dfs("-touch", "/d"), "touch: `/d': Is a directory\n")
 	touchUsage := "Usage: hadoop fs [generic options] -touch [-a] [-m] [-t TIMESTAMP (yyyyMMdd:HHmmss) ] [-c] <path> ...\n"
-	wantUsage(dfs("-touch", "-t", "yesterday", "/d/t"), "-touch: Unable to parse the specified timestamp yesterday\n"+touchUsage)
+	wantUsage(dfs("-touch", "-t", "yesterday", "/d/t"), "-touch: Unable to parse the specified timestamp yesterday. The expected format is yyyyMMdd:HHmmss\n"+touchUsage)
 
 	// -setrep: files, a directory's files recursively, -w, bad numbers.
 	dfs("-setrep", "1", "/d/f").want(t, 0, "Replication 1 set: /d/f\n")
