@@ -39,7 +39,7 @@ var errChmodMode = errors.New("bad mode")
 
 func parseChmodMode(s string) (*chmodSpec, error) {
 	spec := &chmodSpec{op: [4]byte{'+', '+', '+', '+'}}
-	if loc := chmodSymbolic.FindStringSubmatchIndex(s); loc != nil {
+	if chmodSymbolic.MatchString(s) {
 		rest := s
 		for first := true; first || rest != ""; first = false {
 			m := chmodSymbolic.FindStringSubmatch(rest)
