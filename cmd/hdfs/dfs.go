@@ -23,7 +23,8 @@ package main
 // parse its switches with parseFsOptions, report per-path failures with sh.displayError,
 // and add a toolOp to dfsTool. Path arguments go through sh.expand, which expands Hadoop
 // globs (* ? [...] {a,b}, per path component). The commands that move data are in
-// dfs_data.go. Not yet here: braces spanning a "/", -ls -q/-e.
+// dfs_data.go, the inspection and touch commands in dfs_inspect.go, and moving, copying,
+// sizes and permissions in dfs_manage*.go. Not yet here: braces spanning a "/", -ls -q/-e.
 
 import (
 	"cmp"

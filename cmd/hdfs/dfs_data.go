@@ -137,7 +137,7 @@ func runPut(sh *fsShell, args []string) error {
 
 func (sh *fsShell) putOne(o putOptions, src string, target *fsPath) error {
 	if src == "-" {
-		return sh.putStream(o, os.Stdin, nil, target)
+		return sh.putStream(o, sh.tc.In, nil, target)
 	}
 	fi, err := os.Stat(src)
 	if err != nil {

@@ -62,6 +62,11 @@ func TestDfsDataCommands(t *testing.T) {
 		t.Fatalf("put -p: permission %o, %v", st.GetFs().GetPermission().GetPerm(), err)
 	}
 	wantErr(dfs("-put", src, "/nope/f"), "put: `/nope/f': No such file or directory\n")
+	// "-" reads standard input.
+	if r := runHDFSInput(t, "from stdin\n", "dfs", "-D", "fs.defaultFS="+mc.URI(), "-put", "-", "/d/stdin.txt"); r.code != 0 {
+		t.Fatalf("put -: %+v", r)
+	}
+	dfs("-cat", "/d/stdin.txt").want(t, 0, "from stdin\n")
 	// No destination: the home directory, which does not exist yet.
 	wantErr(dfs("-put", src), "put: `.': No such file or directory\n")
 	wantErr(dfs("-put", filepath.Join(local, "missing"), "/d"), "put: `"+filepath.Join(local, "missing")+"': No such file or directory\n")
