@@ -147,6 +147,7 @@ wait_follow() {
 
 auto_demo() {
 	step "1. Configuration: nameservice mycluster, ZooKeeper, 3 JournalNodes, NameNodes nn1 and nn2 with a ZKFC each, 3 DataNodes, free 127.0.0.1 ports"
+	ha_install_zookeeper
 	HA_AUTO=1
 	HA_DATANODES=3
 	# Two replicas of 1 MiB blocks; heartbeats every 300 ms and a 500 ms recheck, so a

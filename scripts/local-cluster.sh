@@ -59,12 +59,7 @@ known() {
 case $cmd in
 start)
 	[[ -z $node ]] || usage
-	if [[ ! -f $HA_ZK_JAR ]] || ! command -v java >/dev/null 2>&1; then
-		echo "installing ZooKeeper from Debian's packages"
-		sudo=""
-		[[ $(id -u) == 0 ]] || sudo=sudo
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq zookeeper >/dev/null
-	fi
+	ha_install_zookeeper
 	bin=${HDFS:-$repo/bin/hdfs}
 	if [[ ! -x $bin ]]; then
 		make -s -C "$repo" build

@@ -14,6 +14,7 @@
 #                        HA_DATANODES (0): DataNodes "dn1".., each with its own data
 #                        directory dnN/data and transfer, IPC and HTTP ports.
 #   ha_load DIR          pick up a cluster laid out earlier (reads DIR/cluster.env).
+#   ha_install_zookeeper install Debian's zookeeper package if the jar or java is missing.
 #   ha_hdfs ARGS...      run hdfs with the shared client configuration (conf/).
 #   ha_hdfs_as ID ARGS.. run hdfs with daemon ID's configuration (nn1/conf, ...).
 #   ha_start ID          start daemon ID (jn1.., nn1.., dn1.., zk, zkfc1..) in the
@@ -54,6 +55,21 @@ HA_ZK_JAR=${HA_ZK_JAR:-/usr/share/java/zookeeper.jar}
 HA_SLF4J_JAR=${HA_SLF4J_JAR:-/usr/share/java/slf4j-simple.jar}
 
 HA_STOP_WAIT=${HA_STOP_WAIT:-10}
+
+# ha_install_zookeeper: install Debian's zookeeper package (and with it a JRE) when the
+# jar or java is missing, as root or through sudo.
+ha_install_zookeeper() {
+	[[ -f $HA_ZK_JAR ]] && command -v java >/dev/null 2>&1 && return 0
+	local sudo=""
+	if [[ $(id -u) != 0 ]]; then
+		command -v sudo >/dev/null 2>&1 || { ha_die "installing zookeeper needs root or sudo"; return; }
+		sudo=sudo
+	fi
+	echo "installing ZooKeeper from Debian's packages (zookeeper)"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq zookeeper >/dev/null ||
+		{ ha_die "apt-get install zookeeper failed"; return; }
+}
 
 ha_die() {
 	echo "local-ha: $*" >&2
