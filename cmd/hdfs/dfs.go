@@ -222,6 +222,18 @@ type pathNotFound struct{ path string }
 
 func (e pathNotFound) Error() string { return "`" + e.path + "': No such file or directory" }
 
+// pathIsDirectory, pathIsNotDirectory and pathExists are Hadoop's
+// PathIsDirectoryException, PathIsNotDirectoryException and PathExistsException.
+type (
+	pathIsDirectory    struct{ path string }
+	pathIsNotDirectory struct{ path string }
+	pathExists         struct{ path string }
+)
+
+func (e pathIsDirectory) Error() string    { return "`" + e.path + "': Is a directory" }
+func (e pathIsNotDirectory) Error() string { return "`" + e.path + "': Is not a directory" }
+func (e pathExists) Error() string         { return "`" + e.path + "': File exists" }
+
 // resolve turns an argument into an fsPath.
 func (sh *fsShell) resolve(arg string) (*fsPath, error) {
 	if arg == "" {
@@ -376,9 +388,9 @@ func (sh *fsShell) mkdirOne(p *fsPath, parents bool) error {
 	if p.stat != nil {
 		switch {
 		case p.stat.GetFileType() != hdfspb.HdfsFileStatusProto_IS_DIR:
-			return fmt.Errorf("`%s': Is not a directory", p.display)
+			return pathIsNotDirectory{p.display}
 		case !parents:
-			return fmt.Errorf("`%s': File exists", p.display)
+			return pathExists{p.display}
 		}
 		return nil
 	}
@@ -695,6 +707,43 @@ func (sh *fsShell) expand(arg string) ([]*fsPath, error) {
 	}
 	slices.SortFunc(out, func(a, b *fsPath) int { return strings.Compare(a.display, b.display) })
 	return out, nil
+}
+
+// expandEach expands every argument and calls fn for each match; a missing path (or a
+// failed expansion) is reported and skipped, unless missing is given, which then
+// handles missing paths itself.
+func (sh *fsShell) expandEach(args []string, missing func(*fsPath) error, fn func(*fsPath) error) {
+	for _, a := range args {
+		ps, err := sh.expand(a)
+		if err != nil {
+			sh.displayError(err)
+			continue
+		}
+		for _, p := range ps {
+			switch {
+			case p.stat == nil && missing == nil:
+				err = pathNotFound{p.display}
+			case p.stat == nil:
+				err = missing(p)
+			default:
+				err = fn(p)
+			}
+			if err != nil {
+				sh.displayError(err)
+			}
+		}
+	}
+}
+
+// existingPaths is every existing path the arguments name, in order; missing paths and
+// failed expansions are reported and left out.
+func (sh *fsShell) existingPaths(args []string) []*fsPath {
+	var out []*fsPath
+	sh.expandEach(args, nil, func(p *fsPath) error {
+		out = append(out, p)
+		return nil
+	})
+	return out
 }
 
 // join is the path name under m, shown as m's children are (see child).

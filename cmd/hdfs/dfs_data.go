@@ -110,7 +110,7 @@ func runPut(sh *fsShell, args []string) error {
 		if dst.stat == nil {
 			sh.displayError(pathNotFound{dst.display})
 		} else {
-			sh.displayError(fmt.Errorf("`%s': Is not a directory", dst.display))
+			sh.displayError(pathIsNotDirectory{dst.display})
 		}
 		return nil
 	}
@@ -156,7 +156,7 @@ func (sh *fsShell) putOne(o putOptions, src string, target *fsPath) error {
 	}
 	// A directory: create it (or use the existing one) and copy its entries.
 	if target.stat != nil && !isDir(target) {
-		return fmt.Errorf("`%s': Is not a directory", target.display)
+		return pathIsNotDirectory{target.display}
 	}
 	if target.stat == nil {
 		if err := sh.mkdirOne(target, false); err != nil {
@@ -186,10 +186,10 @@ func (sh *fsShell) putOne(o putOptions, src string, target *fsPath) error {
 func (sh *fsShell) putStream(o putOptions, r io.Reader, fi os.FileInfo, target *fsPath) error {
 	if target.stat != nil {
 		if isDir(target) {
-			return fmt.Errorf("`%s': Is a directory", target.display)
+			return pathIsDirectory{target.display}
 		}
 		if !o.overwrite {
-			return fmt.Errorf("`%s': File exists", target.display)
+			return pathExists{target.display}
 		}
 	}
 	if par := target.parent(); par != nil {
@@ -261,28 +261,14 @@ func runGet(sh *fsShell, args []string) error {
 	if len(rest) > 1 {
 		srcArgs, dst = rest[:len(rest)-1], rest[len(rest)-1]
 	}
-	var srcs []*fsPath
-	for _, a := range srcArgs {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
-		}
-		for _, p := range ps {
-			if p.stat == nil {
-				sh.displayError(pathNotFound{p.display})
-				continue
-			}
-			srcs = append(srcs, p)
-		}
-	}
+	srcs := sh.existingPaths(srcArgs)
 	di, statErr := os.Stat(dst)
 	dstIsDir := statErr == nil && di.IsDir()
 	if len(srcs) > 1 && !dstIsDir {
 		if statErr != nil {
 			sh.displayError(fmt.Errorf("`%s': No such file or directory", dst))
 		} else {
-			sh.displayError(fmt.Errorf("`%s': Is not a directory", dst))
+			sh.displayError(pathIsNotDirectory{dst})
 		}
 		return nil
 	}
@@ -303,7 +289,7 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 	exists := err == nil
 	if isDir(p) {
 		if exists && !ti.IsDir() {
-			return fmt.Errorf("`%s': Is not a directory", target)
+			return pathIsNotDirectory{target}
 		}
 		if !exists {
 			if err := os.Mkdir(target, 0o777); err != nil {
@@ -326,10 +312,10 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 	}
 	if exists {
 		if ti.IsDir() {
-			return fmt.Errorf("`%s': Is a directory", target)
+			return pathIsDirectory{target}
 		}
 		if !overwrite {
-			return fmt.Errorf("`%s': File exists", target)
+			return pathExists{target}
 		}
 	}
 	c, err := sh.client(p.fs)
@@ -380,25 +366,12 @@ func runCat(sh *fsShell, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range paths {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
+	sh.expandEach(paths, nil, func(p *fsPath) error {
+		if isDir(p) {
+			return pathIsDirectory{p.display}
 		}
-		for _, p := range ps {
-			switch {
-			case p.stat == nil:
-				sh.displayError(pathNotFound{p.display})
-			case isDir(p):
-				sh.displayError(fmt.Errorf("`%s': Is a directory", p.display))
-			default:
-				if err := sh.catOne(p); err != nil {
-					sh.displayError(err)
-				}
-			}
-		}
-	}
+		return sh.catOne(p)
+	})
 	return nil
 }
 
@@ -456,7 +429,7 @@ func (sh *fsShell) rmOne(p *fsPath, recursive, force, useTrash bool) error {
 		}
 		return pathNotFound{p.display}
 	case isDir(p) && !recursive:
-		return fmt.Errorf("`%s': Is a directory", p.display)
+		return pathIsDirectory{p.display}
 	}
 	if useTrash {
 		moved, err := sh.moveToTrash(p)

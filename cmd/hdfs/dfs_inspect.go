@@ -108,35 +108,6 @@ func tooManyArgs(max, got int) error {
 	return fsUsageError{fmt.Sprintf("Too many arguments: expected %d but got %d", max, got)}
 }
 
-// expandEach expands every argument and calls fn for each match; a missing path (or a
-// failed expansion) is reported and skipped, unless missing is given, which then
-// handles missing paths itself.
-func (sh *fsShell) expandEach(args []string, missing func(*fsPath) error, fn func(*fsPath) error) {
-	for _, a := range args {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
-		}
-		for _, p := range ps {
-			switch {
-			case p.stat == nil && missing == nil:
-				err = pathNotFound{p.display}
-			case p.stat == nil:
-				err = missing(p)
-			default:
-				err = fn(p)
-			}
-			if err != nil {
-				sh.displayError(err)
-			}
-		}
-	}
-}
-
-// isDirectoryErr is Hadoop's PathIsDirectoryException.
-func isDirectoryErr(p string) error { return fmt.Errorf("`%s': Is a directory", p) }
-
 // ---- -stat ----
 
 func runStat(sh *fsShell, args []string) error {
@@ -313,7 +284,7 @@ func runHead(sh *fsShell, args []string) error {
 	}
 	sh.expandEach(rest, nil, func(p *fsPath) error {
 		if isDir(p) {
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		}
 		_, err := sh.dumpRange(p, 0, min(int64(p.stat.GetLength()), headTailBytes))
 		return err
@@ -372,7 +343,7 @@ func runTail(sh *fsShell, args []string, iv inspectIntervals) error {
 	}
 	sh.expandEach(rest, nil, func(p *fsPath) error {
 		if isDir(p) {
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		}
 		size := int64(p.stat.GetLength())
 		offset, err := sh.dumpRange(p, max(size-headTailBytes, 0), size)
@@ -415,7 +386,7 @@ func runGetmerge(sh *fsShell, args []string) error {
 	}
 	srcArgs, dst := rest[:len(rest)-1], rest[len(rest)-1]
 	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
-		sh.displayError(isDirectoryErr(dst))
+		sh.displayError(pathIsDirectory{dst})
 		return nil
 	}
 	// Merge's processPath: files as they are, a directory's files (not its
@@ -497,7 +468,7 @@ func runAppendToFile(sh *fsShell, args []string) error {
 		return err
 	}
 	if dst.stat != nil && isDir(dst) {
-		return isDirectoryErr(dst.display)
+		return pathIsDirectory{dst.display}
 	}
 	stdin := false
 	var srcs []*os.File
@@ -521,7 +492,7 @@ func runAppendToFile(sh *fsShell, args []string) error {
 		}
 		if fi, err := f.Stat(); err == nil && fi.IsDir() {
 			f.Close()
-			sh.displayError(isDirectoryErr(a))
+			sh.displayError(pathIsDirectory{a})
 			continue
 		}
 		srcs = append(srcs, f)
@@ -572,7 +543,7 @@ func runTouchz(sh *fsShell, args []string) error {
 	sh.expandEach(rest, create, func(p *fsPath) error {
 		switch {
 		case isDir(p):
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		case p.stat.GetLength() != 0:
 			return fmt.Errorf("`%s': Not a zero-length file", p.display)
 		}
@@ -678,7 +649,7 @@ func runTouch(sh *fsShell, args []string) error {
 	}
 	sh.expandEach(rest, create, func(p *fsPath) error {
 		if isDir(p) {
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		}
 		return update(p)
 	})
@@ -707,7 +678,7 @@ func runTruncate(sh *fsShell, args []string, iv inspectIntervals) error {
 			return nil
 		}
 		if isDir(p) {
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		}
 		if old := int64(p.stat.GetLength()); length > old {
 			usage = fsUsageError{fmt.Sprintf("Cannot truncate to a larger file size. Current size: %d, truncate size: %d.", old, length)}
@@ -882,7 +853,7 @@ func runChecksum(sh *fsShell, args []string) error {
 	}
 	sh.expandEach(rest, nil, func(p *fsPath) error {
 		if isDir(p) {
-			return isDirectoryErr(p.display)
+			return pathIsDirectory{p.display}
 		}
 		c, err := sh.client(p.fs)
 		if err != nil {

@@ -85,21 +85,7 @@ func (sh *fsShell) destination(srcArgs []string, dstArg string, overwrite bool) 
 		sh.displayError(err)
 		return nil, nil, false
 	}
-	var srcs []*fsPath
-	for _, a := range srcArgs {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
-		}
-		for _, p := range ps {
-			if p.stat == nil {
-				sh.displayError(pathNotFound{p.display})
-				continue
-			}
-			srcs = append(srcs, p)
-		}
-	}
+	srcs := sh.existingPaths(srcArgs)
 	if len(srcs) == 0 {
 		return nil, nil, false
 	}
@@ -107,9 +93,9 @@ func (sh *fsShell) destination(srcArgs []string, dstArg string, overwrite bool) 
 	case len(srcs) > 1 && dst.stat == nil:
 		sh.displayError(pathNotFound{dst.display})
 	case len(srcs) > 1 && !isDir(dst):
-		sh.displayError(fmt.Errorf("`%s': Is not a directory", dst.display))
+		sh.displayError(pathIsNotDirectory{dst.display})
 	case len(srcs) == 1 && dst.stat != nil && !isDir(dst) && !overwrite:
-		sh.displayError(fmt.Errorf("`%s': File exists", dst.display))
+		sh.displayError(pathExists{dst.display})
 	case len(srcs) == 1 && dst.stat == nil:
 		par := dst.parent()
 		if par == nil {
@@ -185,7 +171,7 @@ func (sh *fsShell) mvOne(src, dst *fsPath) error {
 		return fmt.Errorf("`%s': Does not match target filesystem", src.display)
 	}
 	if target.stat != nil {
-		return fmt.Errorf("`%s': File exists", target.display)
+		return pathExists{target.display}
 	}
 	resp := &hdfspb.RenameResponseProto{}
 	if err := sh.call(target.fs, "rename", &hdfspb.RenameRequestProto{Src: proto.String(src.abs), Dst: proto.String(target.abs)}, resp); err != nil {
@@ -269,7 +255,7 @@ func (sh *fsShell) cpOne(o cpOptions, src, target *fsPath) error {
 		return sh.cpFile(o, src, target)
 	}
 	if target.stat != nil && !isDir(target) {
-		return fmt.Errorf("`%s': Is not a directory", target.display)
+		return pathIsNotDirectory{target.display}
 	}
 	if target.stat == nil {
 		if err := sh.mkdirOne(target, false); err != nil {
@@ -298,7 +284,7 @@ func (sh *fsShell) cpOne(o cpOptions, src, target *fsPath) error {
 
 func (sh *fsShell) cpFile(o cpOptions, src, target *fsPath) error {
 	if target.stat != nil && (isDir(target) || !o.overwrite) {
-		return fmt.Errorf("`%s': File exists", target.display)
+		return pathExists{target.display}
 	}
 	c, err := sh.client(src.fs)
 	if err != nil {
@@ -367,7 +353,7 @@ func (sh *fsShell) rmdirOne(p *fsPath, ignoreNonEmpty bool) error {
 	case p.stat == nil:
 		return pathNotFound{p.display}
 	case !isDir(p):
-		return fmt.Errorf("`%s': Is not a directory", p.display)
+		return pathIsNotDirectory{p.display}
 	}
 	resp := &hdfspb.GetListingResponseProto{}
 	req := &hdfspb.GetListingRequestProto{Src: proto.String(p.abs), StartAfter: []byte{}, NeedLocation: proto.Bool(false)}
@@ -391,26 +377,6 @@ func (sh *fsShell) rmdirOne(p *fsPath, ignoreNonEmpty bool) error {
 }
 
 // ---- -count, -du, -df ----
-
-// eachPath runs fn on every existing path the arguments name, displaying failures.
-func (sh *fsShell) eachPath(args []string, fn func(p *fsPath) error) {
-	for _, a := range args {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
-		}
-		for _, p := range ps {
-			if p.stat == nil {
-				sh.displayError(pathNotFound{p.display})
-				continue
-			}
-			if err := fn(p); err != nil {
-				sh.displayError(err)
-			}
-		}
-	}
-}
 
 func (sh *fsShell) contentSummary(p *fsPath) (*hdfspb.ContentSummaryProto, error) {
 	resp := &hdfspb.GetContentSummaryResponseProto{}
@@ -462,7 +428,7 @@ func runCount(sh *fsShell, args []string) error {
 		}
 		sh.tc.Println(header + "PATHNAME")
 	}
-	sh.eachPath(paths, func(p *fsPath) error {
+	sh.expandEach(paths, nil, func(p *fsPath) error {
 		cs, err := sh.contentSummary(p)
 		if err != nil {
 			return err
@@ -545,7 +511,7 @@ func runDu(sh *fsShell, args []string) error {
 		t.add(formatSize(cs.GetLength(), opts['h']), formatSize(cs.GetSpaceConsumed(), opts['h']), p.display)
 		return nil
 	}
-	sh.eachPath(paths, func(p *fsPath) error {
+	sh.expandEach(paths, nil, func(p *fsPath) error {
 		if opts['s'] || !isDir(p) {
 			return row(p)
 		}
@@ -575,7 +541,7 @@ func runDf(sh *fsShell, args []string) error {
 	}
 	t := &usageTable{header: true, right: []bool{false, true, true, true, true}}
 	t.add("Filesystem", "Size", "Used", "Available", "Use%")
-	sh.eachPath(paths, func(p *fsPath) error {
+	sh.expandEach(paths, nil, func(p *fsPath) error {
 		resp := &hdfspb.GetFsStatsResponseProto{}
 		if err := sh.call(p.fs, "getFsStats", &hdfspb.GetFsStatusRequestProto{}, resp); err != nil {
 			return err
@@ -622,7 +588,7 @@ func (sh *fsShell) eachPathR(args []string, recursive bool, fn func(p *fsPath) e
 		}
 		return nil
 	}
-	sh.eachPath(args, walk)
+	sh.expandEach(args, nil, walk)
 }
 
 func runChmod(sh *fsShell, args []string) error {
