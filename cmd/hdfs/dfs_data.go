@@ -192,13 +192,8 @@ func (sh *fsShell) putStream(o putOptions, r io.Reader, fi os.FileInfo, target *
 			return pathExists{target.display}
 		}
 	}
-	if par := target.parent(); par != nil {
-		if err := sh.stat(par); err != nil {
-			return err
-		}
-		if par.stat == nil {
-			return pathNotFound{target.display}
-		}
+	if err := sh.parentMustExist(target); err != nil {
+		return err
 	}
 	c, err := sh.client(target.fs)
 	if err != nil {
@@ -209,7 +204,7 @@ func (sh *fsShell) putStream(o putOptions, r io.Reader, fi os.FileInfo, target *
 	if !o.direct {
 		tmp += copyingSuffix
 	}
-	w, err := c.Create(ctx, tmp, client.CreateOptions{Overwrite: true, Perm: 0o666 &^ fs.FileMode(sh.umask)})
+	w, err := c.Create(ctx, tmp, client.CreateOptions{Overwrite: true, Perm: sh.filePerm()})
 	if err != nil {
 		return err
 	}

@@ -506,7 +506,7 @@ func runAppendToFile(sh *fsShell, args []string) error {
 	}
 	var w *client.FileWriter
 	if dst.stat == nil {
-		w, err = c.Create(sh.dataCtx(), dst.abs, client.CreateOptions{Perm: 0o666 &^ fs.FileMode(sh.umask), CreateParent: true})
+		w, err = c.Create(sh.dataCtx(), dst.abs, client.CreateOptions{Perm: sh.filePerm(), CreateParent: true})
 	} else {
 		w, err = c.Append(sh.dataCtx(), dst.abs)
 	}
@@ -567,13 +567,17 @@ func (sh *fsShell) parentMustExist(p *fsPath) error {
 	return nil
 }
 
+// filePerm is a new file's permission: FsPermission.getFileDefault() (0666) masked by
+// fs.permissions.umask-mode.
+func (sh *fsShell) filePerm() fs.FileMode { return 0o666 &^ fs.FileMode(sh.umask) }
+
 // createEmpty is FileSystem.create(path).close(): an empty file, replacing one.
 func (sh *fsShell) createEmpty(p *fsPath) error {
 	c, err := sh.client(p.fs)
 	if err != nil {
 		return err
 	}
-	w, err := c.Create(sh.dataCtx(), p.abs, client.CreateOptions{Overwrite: true, Perm: 0o666 &^ fs.FileMode(sh.umask)})
+	w, err := c.Create(sh.dataCtx(), p.abs, client.CreateOptions{Overwrite: true, Perm: sh.filePerm()})
 	if err != nil {
 		return err
 	}
