@@ -313,11 +313,7 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 			return pathExists{target}
 		}
 	}
-	c, err := sh.client(p.fs)
-	if err != nil {
-		return err
-	}
-	r, err := c.Open(sh.dataCtx(), p.abs)
+	r, err := sh.open(p)
 	if err != nil {
 		return err
 	}
@@ -370,12 +366,17 @@ func runCat(sh *fsShell, args []string) error {
 	return nil
 }
 
-func (sh *fsShell) catOne(p *fsPath) error {
+// open opens file p for reading through its filesystem's client.
+func (sh *fsShell) open(p *fsPath) (*client.FileReader, error) {
 	c, err := sh.client(p.fs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r, err := c.Open(sh.dataCtx(), p.abs)
+	return c.Open(sh.dataCtx(), p.abs)
+}
+
+func (sh *fsShell) catOne(p *fsPath) error {
+	r, err := sh.open(p)
 	if err != nil {
 		return err
 	}

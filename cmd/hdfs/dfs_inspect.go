@@ -297,11 +297,7 @@ func (sh *fsShell) dumpRange(p *fsPath, from, to int64) (int64, error) {
 	if to <= from {
 		return from, nil
 	}
-	c, err := sh.client(p.fs)
-	if err != nil {
-		return from, err
-	}
-	r, err := c.Open(sh.dataCtx(), p.abs)
+	r, err := sh.open(p)
 	if err != nil {
 		return from, err
 	}
@@ -420,12 +416,7 @@ func runGetmerge(sh *fsShell, args []string) error {
 	}
 	for _, p := range srcs {
 		if p.stat.GetLength() != 0 {
-			c, err := sh.client(p.fs)
-			if err != nil {
-				f.Close()
-				return err
-			}
-			r, err := c.Open(sh.dataCtx(), p.abs)
+			r, err := sh.open(p)
 			if err != nil {
 				f.Close()
 				return err

@@ -286,11 +286,7 @@ func (sh *fsShell) cpFile(o cpOptions, src, target *fsPath) error {
 	if target.stat != nil && (isDir(target) || !o.overwrite) {
 		return pathExists{target.display}
 	}
-	c, err := sh.client(src.fs)
-	if err != nil {
-		return err
-	}
-	r, err := c.Open(sh.dataCtx(), src.abs)
+	r, err := sh.open(src)
 	if err != nil {
 		return err
 	}
