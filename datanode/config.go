@@ -33,6 +33,7 @@ const (
 	KeySocketWriteTimeout  = "dfs.datanode.socket.write.timeout"   // 480000 ms
 	KeyUseHostname         = "dfs.datanode.use.datanode.hostname"  // false
 	KeySyncOnClose         = "dfs.datanode.synconclose"            // true here (Hadoop: false)
+	KeyDUReserved          = "dfs.datanode.du.reserved"            // 0
 	KeySocketKeepalive     = "dfs.datanode.socket.reuse.keepalive" // 4000 ms
 )
 
@@ -97,6 +98,9 @@ type Config struct {
 	// it is finalized, before the last packet is acknowledged (true by
 	// default here; Hadoop's default is false).
 	SyncOnClose bool
+	// DUReserved is dfs.datanode.du.reserved: bytes per volume kept for
+	// non-HDFS use.
+	DUReserved int64
 	// RetryInterval is the first wait after a failed call to a NameNode
 	// (doubling up to HeartbeatInterval × 10); 0 means one second.
 	RetryInterval time.Duration
@@ -169,6 +173,9 @@ func ConfigFromConf(c *conf.Conf) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.SyncOnClose, err = c.GetBool(KeySyncOnClose, true); err != nil {
+		return Config{}, err
+	}
+	if cfg.DUReserved, err = c.GetSize(KeyDUReserved, 0); err != nil {
 		return Config{}, err
 	}
 	nns, err := nameNodesOf(c)

@@ -121,6 +121,7 @@ func (dn *DataNode) Start(ctx context.Context) (err error) {
 		Logger:           dn.log.Named("storage"),
 		BytesPerChecksum: dn.cfg.BytesPerChecksum,
 		NoSyncOnClose:    !dn.cfg.SyncOnClose,
+		Reserved:         dn.cfg.DUReserved,
 	})
 	if err != nil {
 		return fmt.Errorf("datanode: %w", err)

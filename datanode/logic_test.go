@@ -174,6 +174,10 @@ func TestConfigFromConf(t *testing.T) {
 	if cfg, err := ConfigFromConf(c); err != nil || cfg.SyncOnClose {
 		t.Fatalf("dfs.datanode.synconclose=false: SyncOnClose %v, %v", cfg.SyncOnClose, err)
 	}
+	c.Set("dfs.datanode.du.reserved", "1g")
+	if cfg, err := ConfigFromConf(c); err != nil || cfg.DUReserved != 1<<30 {
+		t.Fatalf("dfs.datanode.du.reserved=1g: %d, %v", cfg.DUReserved, err)
+	}
 	// Non-HA: fs.defaultFS.
 	c = conf.New()
 	c.Set("fs.defaultFS", "hdfs://nn.example.com:9000")
