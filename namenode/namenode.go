@@ -34,6 +34,7 @@ import (
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/editpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
+	"github.com/hdfsha/hdfsha/tablestore"
 )
 
 // Config configures a NameNode. ConfigFromConf reads it from Hadoop keys.
@@ -93,6 +94,12 @@ type Config struct {
 	// Zero values take Hadoop's defaults.
 	Blocks             blockmanagement.Config
 	RedundancyInterval time.Duration
+
+	// Mirror is the remote metadata mirror (package tablestore): the
+	// active ships committed edits and images to the sink; in recovery
+	// mode the NameNode loads its namespace from the sink and serves
+	// read-only (docs/mirror.md).
+	Mirror tablestore.Config
 }
 
 // Defaults of the tail-edits keys here (Hadoop's are 60 s and 0): the
@@ -242,6 +249,9 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	} else if nns, err := c.NameNodes(ns); err == nil && shared && len(nns) >= 2 {
 		cfg.HA = true
 	}
+	if cfg.Mirror, err = tablestore.ConfigFromConf(c); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("namenode: %w", err)
 	}
@@ -378,6 +388,10 @@ type NameNode struct {
 		sync.Mutex
 		r *runningCheckpointer
 	}
+	// mirror is the metadata mirror (mirror.go), recovery the recovery
+	// mode's progress (recovery.go).
+	mirror   mirrorState
+	recovery recoveryState
 }
 
 // New validates cfg and returns a NameNode that is not started.
@@ -439,6 +453,9 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 			n.closeLocked()
 		}
 	}()
+	if n.cfg.Mirror.RecoveryMode {
+		return n.startRecoveryLocked(ctx)
+	}
 	si, err := ReadVersion(n.cfg.NameDir)
 	if err != nil {
 		return fmt.Errorf("namenode: %w", err)
@@ -447,6 +464,9 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("namenode: %w", err)
 	}
 	n.si = si
+	if err := n.openMirrorLocked(); err != nil {
+		return err
+	}
 	// The newest image is verified once (every file's SHA-256), then copied
 	// into the working directory and opened.
 	img, ns, err := image.LoadNewest(n.cfg.NameDir, n.workDir(), n.nsOptions())
@@ -546,6 +566,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return nil
 	}
 	n.state.Store(int32(ha.Active))
+	n.startShipperLocked()
 	n.log.Info("NameNode active", zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", si.ClusterID))
 	return nil
 }
@@ -638,6 +659,7 @@ func (n *NameNode) Stop() error {
 	n.trMu.Lock()
 	defer n.trMu.Unlock()
 	n.stopTailerLocked()
+	n.stopShipperLocked()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started && !n.stopped {
@@ -677,6 +699,7 @@ func (n *NameNode) closeLocked() error {
 	if n.ns != nil {
 		errs = append(errs, n.ns.Close())
 	}
+	errs = append(errs, n.closeMirror())
 	if n.unlock != nil {
 		errs = append(errs, n.unlock())
 	}
@@ -798,6 +821,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 	gauge("namenode_under_replicated_blocks", "Blocks waiting for re-replication.", func(b blockmanagement.Summary) int64 { return b.UnderReplicated })
 	gauge("namenode_missing_blocks", "Blocks with no live replica.", func(b blockmanagement.Summary) int64 { return b.Missing })
 	gauge("namenode_corrupt_blocks", "Blocks with a corrupt replica.", func(b blockmanagement.Summary) int64 { return b.Corrupt })
+	n.registerMirrorWeb(w)
 	w.RegisterGauge("namenode_safe_mode", "1 in safe mode.", func() float64 {
 		if n.sys.Stats().SafeMode {
 			return 1
@@ -1113,7 +1137,9 @@ func (t *transition) run(ctx context.Context, st ha.Step) error {
 		n.mu.Unlock()
 	case ha.StartActiveServices:
 		// StartActive rebuilt the leases; the monitor acts while active.
+		n.startShipperLocked()
 	case ha.StopActiveServices:
+		n.stopShipperLocked()
 		t.writer = sys.StopActive()
 	case ha.CloseWriter:
 		if t.writer != nil {
@@ -1159,6 +1185,7 @@ func (t *transition) run(ctx context.Context, st ha.Step) error {
 // refuses calls, the reader (which may hold an epoch) is closed, and a
 // fresh reader tails again.
 func (n *NameNode) backToStandbyLocked(ctx context.Context) {
+	n.stopShipperLocked()
 	sys := n.namesystem()
 	w := sys.StopActive()
 	n.mu.Lock()
