@@ -15,3 +15,14 @@ type recoveryState struct{}
 func (n *NameNode) startRecoveryLocked(ctx context.Context) error {
 	return errors.New("namenode: recovery mode is not implemented yet")
 }
+
+// Recovery states, as dfsadmin -metaStatus prints them.
+const (
+	RecoveryRunning = "RUNNING"
+	RecoveryFinish  = "FINISH"
+)
+
+// recoveryStatus is the recovery mode's progress: state "" when not in
+// recovery mode, else RecoveryRunning (loaded of target txids applied) or
+// RecoveryFinish. Safe from any goroutine.
+func (n *NameNode) recoveryStatus() (state string, loaded, target int64) { return "", 0, 0 }
