@@ -9,7 +9,7 @@ PROTO_DIRS := $(sort $(dir $(wildcard proto/*/*.proto)))
 GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 60s
 
-.PHONY: all build test deps lint proto proto-check bench bench-restart bench-data failover-bench fuzz demo clean
+.PHONY: all build test deps lint proto proto-check bench bench-restart bench-data bench-mirror failover-bench fuzz demo clean
 
 all: build
 
@@ -68,6 +68,12 @@ bench-restart:
 # 3 on a local cluster, beside dd on the same disk (docs/bench.md).
 bench-data:
 	bash scripts/data-bench.sh
+
+# bench-mirror measures the metadata mirror's lag (p50, p99) with a file sink while
+# 2 x THREADS (16) clients create files and directories for DURATION (25) seconds on a
+# local HA cluster (docs/bench.md, docs/mirror.md).
+bench-mirror: build
+	bash scripts/mirror-bench.sh
 
 # failover-bench measures automatic failover on a local cluster (docs/bench.md): TRIALS
 # times (20) kill -9 of the active NameNode; WHOLE_HOST=1 kills its ZKFC too.
