@@ -935,7 +935,8 @@ func (s *Namesystem) setSafeMode(ctx context.Context, req *hdfspb.SetSafeModeReq
 		if req.GetAction() == hdfspb.SafeModeActionProto_SAFEMODE_GET {
 			c = ha.Read
 		}
-		if err := s.checkOperation(c); err != nil {
+		// Safe mode logs no edit: a read-only active serves it too.
+		if err := s.checkActive(c); err != nil {
 			return nil, err
 		}
 	}
@@ -982,8 +983,9 @@ func (s *Namesystem) msync(ctx context.Context, _ *hdfspb.MsyncRequestProto) (*h
 	if err := s.checkFailed(); err != nil {
 		return nil, err
 	}
-	// msync succeeds only on the active (Hadoop checks WRITE).
-	if err := s.checkOperation(ha.Write); err != nil {
+	// msync succeeds only on the active (Hadoop checks WRITE), read-only
+	// or not: it changes nothing.
+	if err := s.checkActive(ha.Write); err != nil {
 		return nil, err
 	}
 	return &hdfspb.MsyncResponseProto{}, nil
@@ -1042,7 +1044,8 @@ func statusFromAdd(a *editpb.Add) *namespace.FileStatus {
 // bad copies. Unlike DataNodes, clients must reach the active (WRITE
 // category), so a standby answers StandbyException and they fail over.
 func (s *Namesystem) clientReportBadBlocks(ctx context.Context, req *hdfspb.ReportBadBlocksRequestProto) (*hdfspb.ReportBadBlocksResponseProto, error) {
-	if err := s.checkOperation(ha.Write); err != nil {
+	// No edit: a read-only active takes reports too.
+	if err := s.checkActive(ha.Write); err != nil {
 		return nil, err
 	}
 	return s.reportBadBlocks(ctx, req)

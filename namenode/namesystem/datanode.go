@@ -142,6 +142,9 @@ func (s *Namesystem) sendHeartbeat(ctx context.Context, req *hdfspb.HeartbeatReq
 	if err != nil {
 		return nil, rpc.Errorf(rpc.ErrIO, "%v", err)
 	}
+	if s.cfg.ReadOnly {
+		cmds = s.holdBackLocked(id.GetDatanodeUuid(), cmds)
+	}
 	resp.Cmds = s.commandProtos(cmds)
 	return resp, nil
 }

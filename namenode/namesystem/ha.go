@@ -35,7 +35,19 @@ func (s *Namesystem) haState() ha.State {
 // checkOperation is Hadoop's FSNamesystem.checkOperation: a call of
 // category c is refused with StandbyException unless the namesystem is
 // active (or c is unchecked).
+// A read-only namesystem (recovery mode) refuses WRITE and JOURNAL calls
+// with ReadOnlyMessage once active.
 func (s *Namesystem) checkOperation(c ha.Category) error {
+	if err := s.checkActive(c); err != nil {
+		return err
+	}
+	return s.checkWritable(c)
+}
+
+// checkActive is checkOperation without the read-only check: for the
+// WRITE calls that change no namespace (msync, safe mode, bad block
+// reports), which a read-only active serves.
+func (s *Namesystem) checkActive(c ha.Category) error {
 	if c == ha.Unchecked || s.active.Load() {
 		return nil
 	}

@@ -197,7 +197,7 @@ func (s *Namesystem) leaseMonitor() {
 // CheckLeases recovers the files of holders past the hard limit now (the
 // monitor calls it; tests call it with a fake clock).
 func (s *Namesystem) CheckLeases() {
-	if s.Failed() != nil || !s.active.Load() || s.InSafeMode() {
+	if s.cfg.ReadOnly || s.Failed() != nil || !s.active.Load() || s.InSafeMode() {
 		return // Hadoop's LeaseManager.Monitor skips safe mode
 	}
 	exp := s.leases.expired(s.cfg.Now(), s.cfg.HardLimit)

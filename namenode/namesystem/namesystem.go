@@ -95,6 +95,12 @@ type Config struct {
 	// VersionInfo answers DatanodeProtocol.versionRequest (the namespace
 	// info a DataNode checks before registering); nil refuses it.
 	VersionInfo func() *hdfspb.NamespaceInfoProto
+
+	// ReadOnly is the recovery mode (readonly.go): there is never a
+	// writer (EditLog is nil), edits are loaded with Tail, StartReadOnly
+	// serves as the active, and every mutation is refused with
+	// ReadOnlyMessage. No lease monitor runs.
+	ReadOnly bool
 }
 
 func (c *Config) setDefaults() {
@@ -191,7 +197,7 @@ var ErrFailed = errors.New("namesystem: failed")
 // New returns a Namesystem. Call Replay (startup) before serving, and
 // Start to run the lease monitor; Close stops it.
 func New(cfg Config) (*Namesystem, error) {
-	if cfg.Namespace == nil || (cfg.EditLog == nil && !cfg.HA) {
+	if cfg.Namespace == nil || (cfg.EditLog == nil && !cfg.HA && !cfg.ReadOnly) {
 		return nil, errors.New("namesystem: Namespace and EditLog are required")
 	}
 	cfg.setDefaults()
@@ -235,11 +241,15 @@ func (s *Namesystem) EditLog() *editlog.EditLog {
 	return s.elp.Load()
 }
 
-// Start runs the lease monitor until Close.
+// Start runs the lease monitor (none when ReadOnly: a read-only
+// namespace never recovers a lease) and the block monitor until Close.
 func (s *Namesystem) Start() {
 	s.startOnce.Do(func() {
-		s.wg.Add(2)
-		go s.leaseMonitor()
+		if !s.cfg.ReadOnly {
+			s.wg.Add(1)
+			go s.leaseMonitor()
+		}
+		s.wg.Add(1)
 		go s.blockMonitor()
 	})
 }
