@@ -23,6 +23,8 @@
 # The goal is p99 <= 1 s. Every process it starts is stopped on exit, failure and Ctrl-C.
 #
 #   HDFS=path/to/hdfs   the binary (default bin/hdfs, built by 'make bench-mirror')
+#   MIRROR_OFF=1        the same load with no mirror configured: the write rate alone,
+#                       to compare (the mirror must not slow client writes)
 #   BENCH_KEEP=1        keep DIR afterwards
 #   extra sink tunables: MIRROR_PROPS="namespace.mirror.batch.max-ops=500 ..."
 set -euo pipefail
@@ -86,14 +88,22 @@ bean_get() {
 	done
 }
 
-HA_EXTRA_PROPS=("namespace.mirror.uri=file://$dir/mirror")
-# shellcheck disable=SC2206
-[[ -n ${MIRROR_PROPS:-} ]] && HA_EXTRA_PROPS+=($MIRROR_PROPS)
+MIRROR_OFF=${MIRROR_OFF:-0}
+HA_EXTRA_PROPS=()
+if [[ $MIRROR_OFF != 1 ]]; then
+	HA_EXTRA_PROPS=("namespace.mirror.uri=file://$dir/mirror")
+	# shellcheck disable=SC2206
+	[[ -n ${MIRROR_PROPS:-} ]] && HA_EXTRA_PROPS+=($MIRROR_PROPS)
+fi
 ha_init "$dir/cluster" "$HDFS"
 ha_up || fail "the cluster did not come up"
 active=$(ha_active 60) || fail "no active NameNode"
-bean_get "$active" LastMirroredTxId >/dev/null || fail "the active has no MetaStatus bean (is the shipper built in?)"
-echo "mirror-bench: ${DURATION}s of create and mkdirs, 2 x $THREADS client threads, against $active; sink file://$dir/mirror"
+if [[ $MIRROR_OFF == 1 ]]; then
+	echo "mirror-bench: ${DURATION}s of create and mkdirs, 2 x $THREADS client threads, against $active; no mirror (MIRROR_OFF=1)"
+else
+	bean_get "$active" LastMirroredTxId >/dev/null || fail "the active has no MetaStatus bean (is the shipper built in?)"
+	echo "mirror-bench: ${DURATION}s of create and mkdirs, 2 x $THREADS client threads, against $active; sink file://$dir/mirror"
+fi
 
 # load OP: nnthroughput runs of OP back to back until DURATION has passed.
 load() {
@@ -118,7 +128,7 @@ samples=()
 maxtxns=0
 sleep_s=$(printf '%d.%03d' $((SAMPLE_MS / 1000)) $((SAMPLE_MS % 1000)))
 while kill -0 "${loaders[0]}" 2>/dev/null || kill -0 "${loaders[1]}" 2>/dev/null; do
-	if vals=$(bean_get "$active" LagTxns LagSeconds 2>/dev/null); then
+	if [[ $MIRROR_OFF != 1 ]] && vals=$(bean_get "$active" LagTxns LagSeconds 2>/dev/null); then
 		mapfile -t v <<<"$vals"
 		samples+=("$(awk -v s="${v[1]}" 'BEGIN { printf "%d", s * 1000 }')")
 		((v[0] > maxtxns)) && maxtxns=${v[0]}
@@ -129,6 +139,16 @@ for p in "${loaders[@]}"; do wait "$p" || fail "a load loop failed"; done
 loaders=()
 t1=$(ha_now_us)
 tx1=$(ha_txid "$active") || fail "no txid from $active"
+ms() { printf '%d.%03d' $(($1 / 1000000)) $(($1 / 1000 % 1000)); }
+txns=$((tx1 - tx0))
+elapsed_us=$((t1 - t0))
+summary="$(nproc) CPUs, $txns txids in $(ms "$elapsed_us") s ($((txns * 1000000 / elapsed_us)) txids/s), $(cat "$dir/load-create.runs") create and $(cat "$dir/load-mkdirs.runs") mkdirs runs"
+if [[ $MIRROR_OFF == 1 ]]; then
+	echo
+	echo "mirror-bench (no mirror): $summary"
+	ok=1
+	exit 0
+fi
 
 # Catch-up: how long until every committed txid is mirrored.
 for ((i = 0; i < 600; i++)); do
@@ -148,11 +168,8 @@ rank() { # nearest rank: the ceil(p*N/100)-th smallest
 	((r < 1)) && r=1
 	echo "${sorted[r - 1]}"
 }
-ms() { printf '%d.%03d' $(($1 / 1000000)) $(($1 / 1000 % 1000)); }
-txns=$((tx1 - tx0))
-elapsed_us=$((t1 - t0))
 echo
-echo "mirror-bench: $(nproc) CPUs, $txns txids in $(ms "$elapsed_us") s ($((txns * 1000000 / elapsed_us)) txids/s), $(cat "$dir/load-create.runs") create and $(cat "$dir/load-mkdirs.runs") mkdirs runs"
+echo "mirror-bench: $summary"
 echo "  shipper per-batch lag (MetaStatus LagP50Millis/LagP99Millis): p50 ${pct[0]} ms, p99 ${pct[1]} ms"
 echo "  sampled lag every ${SAMPLE_MS} ms ($n samples, age of the oldest unshipped edit): p50 $(rank 50) ms, p99 $(rank 99) ms, max ${sorted[n - 1]} ms; max LagTxns $maxtxns"
 echo "  _synced=1 $(ms $((t2 - t1))) s after the writers stopped"
