@@ -46,6 +46,6 @@
 // Batches and the identity carry a CRC32C (tablestore's formats); a
 // batch must also sit under its own first txid. One that fails is
 // reported as a *tablestore.CorruptError naming it, for example
-// "edits/00000000000000000101", and is never passed on. Image streams
+// "edits/0000000000000000101", and is never passed on. Image streams
 // carry their own checksums, verified by their reader (image.Receive).
 package filesink

@@ -135,6 +135,15 @@ func (s *Sink) check(ctx context.Context) error {
 // key is the file name of txid: 19 digits, so names sort as numbers.
 func key(txid int64) string { return fmt.Sprintf("%0*d", keyDigits, txid) }
 
+// EditsObject is the name, relative to the sink's directory, of the
+// batch whose first txid is first ("edits/0000000000000000101"): the
+// Object of a *tablestore.CorruptError about it.
+func EditsObject(first int64) string { return editsDir + "/" + key(first) }
+
+// ImageObject is the name, relative to the sink's directory, of the
+// image of txid ("images/0000000000000000100").
+func ImageObject(txid int64) string { return imagesDir + "/" + key(txid) }
+
 // parseKey returns the txid a file name stands for; ok is false for
 // names that are not keys (temp files, foreign files), which are ignored.
 func parseKey(name string) (int64, bool) {
@@ -316,7 +325,7 @@ func (s *Sink) PutEdits(ctx context.Context, b tablestore.Batch) error {
 
 // readBatch reads and verifies the batch stored under first.
 func (s *Sink) readBatch(first int64) (tablestore.Batch, error) {
-	rel := editsDir + "/" + key(first)
+	rel := EditsObject(first)
 	data, err := s.readSmall(rel, maxBatchFile)
 	if err != nil {
 		return tablestore.Batch{}, wrapRead(err)

@@ -1,6 +1,7 @@
 // Package sinktest holds what tests of the metadata mirror share: Run, the
-// conformance suite every tablestore.Sink passes, and Faulty, a sink
-// wrapper that simulates an outage.
+// conformance suite every tablestore.Sink passes; Faulty, a sink wrapper
+// that simulates an outage (SetDown); and Mem, an in-memory sink that
+// passes the suite and can damage a stored batch (CorruptEdits).
 //
 // A sink's test calls Run with a function that opens a new, empty sink:
 //
