@@ -1060,6 +1060,9 @@ func (n *NameNode) TransitionToStandby(ctx context.Context, source commonpb.HARe
 	if !n.cfg.HA {
 		return rpc.Errorf(rpc.ErrServiceFailed, "HA for namenode is not enabled")
 	}
+	if err := n.checkRecoveryTransition(); err != nil {
+		return err
+	}
 	return n.transitionLocked(ctx, ha.Standby)
 }
 
