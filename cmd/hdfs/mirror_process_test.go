@@ -172,8 +172,8 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 //     source's, and `dfs -count /` is equal;
 //  7. the data files read back (the old DataNodes rejoined by themselves) and a mutation
 //     fails with the exact read-only text;
-//  8. back to normal: recovery off, -initializeSharedEdits, start, active,
-//     -bootstrapStandby of the other NameNode; writes continue with txids after the
+//  8. back to normal: recovery off, -initializeSharedEdits, start, -bootstrapStandby of
+//     the other NameNode and start it, nn1 active; writes continue with txids after the
 //     recovered one, and the mirror (still configured) continues its chain from there.
 func TestMirrorProcessWalkthrough(t *testing.T) {
 	testcluster.CheckLeaks(t)
@@ -376,21 +376,22 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 		t.Fatalf("the refused mutations changed the namespace: %q, was %q", got, srcCount)
 	}
 
-	// 8. Back to normal: stop, recovery off, -initializeSharedEdits, start, active;
-	// bootstrap nn2; write.
+	// 8. Back to normal: stop, recovery off, -initializeSharedEdits, start; bootstrap
+	// and start nn2; nn1 active; write.
 	rec.term()
 	nnConf(0, false)
 	if out, stderr, code := c.hdfsOn(0, "namenode", "-initializeSharedEdits", "-nonInteractive"); code != 0 {
 		t.Fatalf("namenode -initializeSharedEdits: exit %d\n%s%s", code, out, stderr)
 	}
 	c.startNameNode(0, "standby")
-	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
-		t.Fatalf("haadmin -transitionToActive nn1 after recovery: exit %d\n%s%s", code, out, stderr)
-	}
 	if out, stderr, code := c.hdfsOn(1, "namenode", "-bootstrapStandby", "-nonInteractive"); code != 0 {
 		t.Fatalf("namenode -bootstrapStandby of nn2 after recovery: exit %d\n%s%s", code, out, stderr)
 	}
 	c.startNameNode(1, "standby")
+	// haadmin asks every other NameNode first (Hadoop's), so nn2 runs by now.
+	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
+		t.Fatalf("haadmin -transitionToActive nn1 after recovery: exit %d\n%s%s", code, out, stderr)
+	}
 	for _, d := range []string{"/after/a", "/after/b", "/after/c"} {
 		if out, stderr, code := c.hdfs("dfs", "-mkdir", "-p", d); code != 0 {
 			t.Fatalf("dfs -mkdir -p %s after switching back: exit %d\n%s%s", d, code, out, stderr)
