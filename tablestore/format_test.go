@@ -225,11 +225,11 @@ func TestDecodeBatchEveryFlip(t *testing.T) {
 
 func TestNewCorruptError(t *testing.T) {
 	_, derr := DecodeBatch([]byte("junk"))
-	err := error(NewCorruptError("file:///m", "edits/00000000000000000101", derr))
+	err := error(NewCorruptError("file:///m", "edits/0000000000000000101", derr))
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatal("not ErrCorrupt")
 	}
-	want := "tablestore: corrupt object edits/00000000000000000101 in file:///m: edit batch: bad magic"
+	want := "tablestore: corrupt object edits/0000000000000000101 in file:///m: edit batch: bad magic"
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error %q, want it to start with %q", err, want)
 	}
