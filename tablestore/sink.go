@@ -86,7 +86,7 @@ var (
 // CorruptError names a sink object that failed its checks. Recovery
 // stops on it: a corrupt edit is never applied, and never skipped.
 type CorruptError struct {
-	// Sink and Object name the object ("file:///m", "edits/00000000000000000101").
+	// Sink and Object name the object ("file:///m", "edits/0000000000000000101").
 	Sink, Object string
 	Reason       string
 }
