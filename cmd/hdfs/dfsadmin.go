@@ -27,6 +27,7 @@ func dfsadminTool() *hadoopTool {
 			{Name: "-safemode", Args: "<enter | leave | get | wait | forceExit>", Help: "Safe mode maintenance command.", MinArgs: 1, MaxArgs: 1, Run: runSafeMode},
 			{Name: "-saveNamespace", Args: "", Help: "Save current namespace into storage directories and reset edits log. Requires safe mode.", MinArgs: 0, MaxArgs: 0, Run: runSaveNamespace},
 			{Name: "-rollEdits", Args: "", Help: "Rolls the edit log on the active NameNode.", MinArgs: 0, MaxArgs: 0, Run: runRollEdits},
+			metaStatusOp(),
 		},
 	}
 }
