@@ -286,7 +286,7 @@ func typeName(t sdk.PrimaryKeyType) string {
 
 // key is a row's primary key.
 type key struct {
-	kind           string
+	kind            string
 	id, upload, seq int64
 }
 

@@ -335,7 +335,15 @@ func TestLargeBatchSpansCells(t *testing.T) {
 	if got.First != 1 || len(got.Ops) != 10 || !bytes.Equal(got.Ops[9], b.Ops[9]) {
 		t.Fatal("the two-cell batch reads back differently")
 	}
-	huge := tablestore.Batch{First: 11, Ops: [][]byte{bytes.Repeat([]byte("z"), MaxBatchBytes)}}
+	// The largest batch the sink takes still fits one request.
+	full := tablestore.Batch{First: 11, Ops: [][]byte{bytes.Repeat([]byte("y"), MaxBatchBytes-tablestore.BatchHeaderSize-tablestore.TrailerSize-tablestore.BatchOpOverhead)}}
+	if err := s.PutEdits(ctx, full); err != nil {
+		t.Fatalf("PutEdits of a batch of MaxBatchBytes: %v", err)
+	}
+	if v, err := s.LastTxID(ctx); err != nil || v != 11 {
+		t.Fatalf("LastTxID = %d, %v; want 11", v, err)
+	}
+	huge := tablestore.Batch{First: 12, Ops: [][]byte{bytes.Repeat([]byte("z"), MaxBatchBytes)}}
 	if err := s.PutEdits(ctx, huge); err == nil || !strings.Contains(err.Error(), tablestore.KeyBatchMaxBytes) {
 		t.Fatalf("PutEdits of a batch over the row limit: %v", err)
 	}

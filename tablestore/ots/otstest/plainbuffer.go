@@ -455,6 +455,9 @@ func (w *pbWriter) value(v any) {
 		w.WriteByte(vtBlob)
 		w.u32(uint32(len(v)))
 		w.Write(v)
+	case autoIncrement:
+		w.u32(1)
+		w.WriteByte(vtAutoInc)
 	case Inf:
 		w.u32(1)
 		if v == InfMin {

@@ -26,15 +26,16 @@ import (
 )
 
 // Limits of the service that the fake enforces (Tablestore's documented
-// quotas): a cell value holds at most 2 MiB, a table has 1 to 4 primary
-// key columns, and one GetRange answer carries at most 5000 rows or about
-// 4 MiB (the rest comes back through next_start_primary_key).
+// quotas): a cell value holds at most 2 MiB, a request at most 4 MiB, a
+// table has 1 to 4 primary key columns, and one GetRange answer carries
+// at most 5000 rows or about 4 MiB (the rest comes back through
+// next_start_primary_key).
 const (
 	MaxCellBytes     = 2 << 20
 	maxPKColumns     = 4
 	maxPageRows      = 5000
 	maxPageBytes     = 4 << 20
-	maxRequestBytes  = 8 << 20
+	maxRequestBytes  = 4 << 20
 	apiVersion       = "2015-12-31"
 	instanceName     = "hdfsha-test"
 	accessKeyID      = "test-access-key-id"
