@@ -66,6 +66,21 @@
 //
 // Without HA a journal failure is permanent (below).
 //
+// # Read-only (recovery mode)
+//
+// With Config.ReadOnly there is never a writer (EditLog is nil). The
+// daemon loads the namespace with Tail (over a journal adapter reading the
+// mirror's sink), then StartReadOnly makes it active: reads are served
+// (nothing is unsynced, so nothing is waited for), and every WRITE and
+// JOURNAL call is refused with java.io.IOException ReadOnlyMessage,
+// checked where the HA category is (checkOperation), so before the retry
+// cache and before any lock. msync, setSafeMode and client bad-block
+// reports change no namespace and pass (checkActive). No lease monitor
+// runs and no leases are kept. DataNodes are served as usual, except that
+// heartbeats carry no block deletions and no block recoveries
+// (holdBackLocked): an unknown replica may hold data written after the
+// last recovered edit.
+//
 // # Retry cache
 //
 // Non-idempotent calls (create, append, delete, rename, rename2, truncate,

@@ -434,6 +434,14 @@ func (s *Namesystem) mutateLocked(safeModeMsg string, prep func() (*editpb.Op, e
 
 // logAndApplyLocked logs op and applies it. An apply failure is fatal.
 func (s *Namesystem) logAndApplyLocked(op *editpb.Op) (mutateResult, error) {
+	if s.el == nil {
+		// Every path here checked the category first; a read-only
+		// namesystem has no writer at all, and must never get this far.
+		if err := s.checkWritable(ha.Write); err != nil {
+			return mutateResult{}, err
+		}
+		return mutateResult{}, rpc.Errorf(rpc.ErrIO, "no edit log to write to")
+	}
 	b, err := proto.Marshal(op)
 	if err != nil {
 		return mutateResult{}, rpc.Errorf(rpc.ErrIO, "encode edit: %v", err)
