@@ -294,14 +294,19 @@ func TestRecoveryFromFileSink(t *testing.T) {
 	if state != RecoveryRunning || target != src.lastTxID || loaded < src.imageTxID || loaded >= target {
 		t.Fatalf("while loading: state %q loaded %d target %d; want RUNNING, image %d <= loaded < %d", state, loaded, target, src.imageTxID, src.lastTxID)
 	}
-	resp, err := http.Get("http://" + nn.HTTPAddress() + "/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus")
-	if err != nil {
-		t.Fatalf("HTTP while recovering: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"State"`) {
-		t.Fatalf("/jmx while recovering: %d %s", resp.StatusCode, body)
+	for bean, want := range map[string]string{
+		"Hadoop:service=NameNode,name=NameNodeStatus": `"State":"initializing"`,
+		MetaStatusBean: fmt.Sprintf(`"RecoveryState":"RUNNING","RecoveryTargetTxId":%d`, src.lastTxID),
+	} {
+		resp, err := http.Get("http://" + nn.HTTPAddress() + "/jmx?qry=" + bean)
+		if err != nil {
+			t.Fatalf("HTTP while recovering: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if compact := strings.Join(strings.Fields(string(body)), ""); resp.StatusCode != http.StatusOK || !strings.Contains(compact, strings.ReplaceAll(want, " ", "")) {
+			t.Fatalf("/jmx %s while recovering: %d %s, want %s", bean, resp.StatusCode, body, want)
+		}
 	}
 	close(stall.release)
 	if err := <-started; err != nil {
@@ -450,5 +455,38 @@ func TestRecoveryRefusals(t *testing.T) {
 	defer nn.Stop()
 	if nn.AppliedTxID() != src.lastTxID {
 		t.Fatalf("recovered at %d, want %d", nn.AppliedTxID(), src.lastTxID)
+	}
+}
+
+// TestRecoveryStopWhileLoading: Stop cancels a recovery in progress; the
+// name directory is released and a later recovery completes.
+func TestRecoveryStopWhileLoading(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	src := newRecoverySource(t)
+	sinkDir := buildSink(t, src, 7)
+	cfg := recoveryConfig(testConfig(t, t.TempDir()), sinkDir, true)
+	nn, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stall := &stallSink{reached: make(chan struct{}), release: make(chan struct{})}
+	nn.recovery.openSink = func(ctx context.Context, c tablestore.Config) (tablestore.Sink, error) {
+		s, err := openSink(ctx, c)
+		stall.Sink = s
+		return stall, err
+	}
+	started := make(chan error, 1)
+	go func() { started <- nn.Start(context.Background()) }()
+	<-stall.reached
+	if err := nn.Stop(); err != nil {
+		t.Fatalf("Stop while recovering: %v", err)
+	}
+	if err := <-started; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start after Stop: %v, want cancelled", err)
+	}
+	nn = startNN(t, cfg)
+	defer nn.Stop()
+	if got := listTree(t, nn.RPCAddress()); strings.Join(got, "\n") != strings.Join(src.listing, "\n") {
+		t.Fatal("namespace differs after an interrupted recovery")
 	}
 }
