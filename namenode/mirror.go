@@ -265,16 +265,16 @@ func (s *mirrorSource) WriteImage(ctx context.Context, txid int64, w io.Writer) 
 
 // metaStatus is the MetaStatus bean's content.
 type metaStatus struct {
-	state                string
-	enabled, configured  bool
-	sink                 string
-	committed, mirrored  int64
-	lagTxns              int64
-	lag, p50, p99        time.Duration
-	newestImage          int64
-	lastErr              string
-	recState             string
-	recLoaded, recTarget int64
+	state                         string
+	enabled, configured, shipping bool
+	sink                          string
+	committed, mirrored           int64
+	lagTxns                       int64
+	lag, p50, p99                 time.Duration
+	newestImage                   int64
+	lastErr                       string
+	recState                      string
+	recLoaded, recTarget          int64
 }
 
 func (m metaStatus) synced() bool { return m.mirrored >= m.committed }
@@ -295,6 +295,7 @@ func (n *NameNode) metaStatusNow() metaStatus {
 	}
 	sys := n.namesystem()
 	if sh := n.mirror.shipperp.Load(); sh != nil {
+		st.shipping = true
 		s := sh.Status()
 		st.committed = s.CommittedTxID
 		if sys != nil {
@@ -369,7 +370,7 @@ func (n *NameNode) registerMirrorWeb(w *web.Server) {
 		}
 		return map[string]any{
 			"modelerType": "MetaStatus",
-			"HAState":     st.state, "Enabled": st.enabled, "Configured": st.configured, "Sink": st.sink,
+			"HAState":     st.state, "Enabled": st.enabled, "Configured": st.configured, "Shipping": st.shipping, "Sink": st.sink,
 			"LastCommittedTxId": st.committed, "LastMirroredTxId": st.mirrored, "Synced": synced,
 			"LagTxns": st.lagTxns, "LagSeconds": st.lag.Seconds(),
 			"LagP50Millis": st.p50.Milliseconds(), "LagP99Millis": st.p99.Milliseconds(),

@@ -141,7 +141,7 @@ func TestMirrorHASynced(t *testing.T) {
 	}
 	committed := h.nns[0].durableTxID()
 	b := h.waitSynced(0, committed)
-	if b["HAState"] != "active" || b["Enabled"] != true || b["Sink"] != "file://"+dir || beanInt(b, "LagTxns") != 0 ||
+	if b["HAState"] != "active" || b["Enabled"] != true || b["Shipping"] != true || b["Sink"] != "file://"+dir || beanInt(b, "LagTxns") != 0 ||
 		beanInt(b, "NewestMirroredImageTxId") != 0 || b["LastError"] != "" || b["RecoveryState"] != "" {
 		t.Fatalf("active MetaStatus %v", b)
 	}
@@ -150,7 +150,7 @@ func TestMirrorHASynced(t *testing.T) {
 	}
 	h.waitCaughtUp(1, committed)
 	sb := h.waitSynced(1, committed)
-	if sb["HAState"] != "standby" || beanInt(sb, "LastMirroredTxId") != committed {
+	if sb["HAState"] != "standby" || sb["Shipping"] != false || beanInt(sb, "LastMirroredTxId") != committed {
 		t.Fatalf("standby MetaStatus %v", sb)
 	}
 	images, first, last := sinkChain(t, dir, h.nns[0])

@@ -70,9 +70,46 @@ type Status struct {
 func (s Status) Synced() bool { return s.ShippedTxID >= s.CommittedTxID }
 
 // Shipper copies a source's committed edits and images to a sink, on its
-// own goroutine (Start to Stop): client writes never wait for it. It holds
-// one batch in memory at a time. See shipCore for the decisions and the
-// package documentation for the order of what it writes.
+// own goroutine (Start to Stop): client writes never wait for it, and it
+// holds one batch in memory at a time. shipCore makes the decisions; the
+// Shipper does the I/O.
+//
+// # What it writes, in order
+//
+//  1. PutInfo, the namespace identity. ErrMismatch (the sink belongs to
+//     another namespace) stops it for good: nothing is written, Status
+//     says Refused, and the error is logged.
+//  2. It reads the sink's high-water mark (hw): the later of LastTxID and
+//     the newest image txid.
+//  3. If the sink holds no image (a fresh sink, or mirroring turned on
+//     late), it uploads the newest local image T first, and hw becomes
+//     max(hw, T). So a chain of edits always starts right after an image.
+//  4. Committed edits from hw+1 up to the committed txid it saw at the
+//     start of the round, never past it. They go in txid order, in batches
+//     of at most BatchMaxOps edits and BatchMaxBytes bytes. A batch always
+//     takes its first edit, even one larger than BatchMaxBytes. Each batch
+//     is PutEdits{First: hw+1}, and hw moves only after the sink
+//     acknowledged it. ErrExists means another shipper wrote that key (an
+//     old active during a failover): it reads hw again (step 2) and goes
+//     on after it, so there is no gap and no duplicate.
+//  5. About once a second, every local image newer than the sink's newest
+//     and at most hw (from checkpoints). An image is never uploaded ahead
+//     of the edits before it, except in 3 and 6.
+//  6. If the journal no longer holds hw+1 (purged: ErrEditsPurged), it
+//     uploads the newest local image, provided it covers hw, continues
+//     after it, and logs this.
+//
+// Caveat: after 3 or 6 the chain jumps to an image's txid+1. If, at that
+// same moment, a second shipper still follows the old chain, it can store
+// a batch that overlaps the jump. A reader that starts from the newest
+// image and skips txids it already has reads such a sink correctly.
+//
+// A sink or journal error drops the batch being built and marks hw
+// unknown. The round is retried after a backoff that starts at
+// DefaultRetryMin and doubles up to RetryMax. The first error is logged,
+// and so is the recovery. Lag above LagWarn is logged when it appears (then
+// again at most once every 30 s while it lasts), and once more when it
+// falls back below.
 type Shipper struct {
 	src  Source
 	sink Sink

@@ -44,6 +44,7 @@ func metaStatusOp() toolOp {
 type metaBean struct {
 	HAState                 string
 	Enabled, Configured     bool
+	Shipping                bool
 	Sink                    string
 	LastCommittedTxId       int64
 	LastMirroredTxId        int64
@@ -130,7 +131,7 @@ func metaStatusDetail(b metaBean) []string {
 		image = fmt.Sprint(b.NewestMirroredImageTxId)
 	}
 	out := []string{fmt.Sprintf("sink=%s shipping=%t lagTxns=%d lagSeconds=%.3f lagP50Millis=%d lagP99Millis=%d newestMirroredImageTxId=%s",
-		b.Sink, b.Enabled, b.LagTxns, b.LagSeconds, b.LagP50Millis, b.LagP99Millis, image)}
+		b.Sink, b.Shipping, b.LagTxns, b.LagSeconds, b.LagP50Millis, b.LagP99Millis, image)}
 	if b.LastError != "" {
 		out = append(out, "lastError: "+b.LastError)
 	}

@@ -92,6 +92,7 @@ func TestDfsadminMetaStatus(t *testing.T) {
 
 	r = runHDFS(t, env, "dfsadmin", "-metaStatus", "-detail")
 	if r.code != 0 || !strings.Contains(r.stdout, "\n  sink=file://"+sink+" shipping=true lagTxns=0 lagSeconds=") ||
+		!strings.Contains(r.stdout, "\n  sink=file://"+sink+" shipping=false lagTxns=0 lagSeconds=") ||
 		!strings.Contains(r.stdout, "newestMirroredImageTxId=0\n") || strings.Contains(r.stdout, "lastError") {
 		t.Fatalf("-detail: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -136,7 +137,7 @@ func TestMetaStatusText(t *testing.T) {
 			t.Errorf("%+v: %q, want %q", c.b, got, c.want)
 		}
 	}
-	got := metaStatusDetail(metaBean{Configured: true, Sink: "ots://inst", Enabled: true, LagTxns: 3, LagSeconds: 1.5, LagP50Millis: 4, LagP99Millis: 900,
+	got := metaStatusDetail(metaBean{Configured: true, Sink: "ots://inst", Shipping: true, LagTxns: 3, LagSeconds: 1.5, LagP50Millis: 4, LagP99Millis: 900,
 		NewestMirroredImageTxId: -1, LastError: "tablestore: sink down"})
 	if len(got) != 2 || got[0] != "sink=ots://inst shipping=true lagTxns=3 lagSeconds=1.500 lagP50Millis=4 lagP99Millis=900 newestMirroredImageTxId=none" ||
 		got[1] != "lastError: tablestore: sink down" {
