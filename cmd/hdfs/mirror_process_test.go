@@ -392,6 +392,14 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
 		t.Fatalf("haadmin -transitionToActive nn1 after recovery: exit %d\n%s%s", code, out, stderr)
 	}
+	// A restarted NameNode is in safe mode until the DataNodes have reported again.
+	c.eventually("nn1 out of safe mode after switching back", func() error {
+		out, stderr, code := c.hdfs("dfsadmin", "-safemode", "get")
+		if want := "Safe mode is OFF in " + nn1.RPCAddress + "\n"; code != 0 || !strings.Contains(out, want) {
+			return fmt.Errorf("dfsadmin -safemode get: exit %d, %q (want %q)\n%s", code, out, want, stderr)
+		}
+		return nil
+	})
 	for _, d := range []string{"/after/a", "/after/b", "/after/c"} {
 		if out, stderr, code := c.hdfs("dfs", "-mkdir", "-p", d); code != 0 {
 			t.Fatalf("dfs -mkdir -p %s after switching back: exit %d\n%s%s", d, code, out, stderr)
