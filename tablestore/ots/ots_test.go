@@ -12,6 +12,7 @@ import (
 
 	sdk "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
+	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/tablestore"
 	"github.com/hdfsha/hdfsha/tablestore/ots/otstest"
 	"github.com/hdfsha/hdfsha/tablestore/sinktest"
@@ -27,7 +28,10 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// startServer starts a fake instance; the test fails if goroutines it or
+// the sink started outlive the test.
 func startServer(t *testing.T) *otstest.Server {
+	testcluster.CheckLeaks(t)
 	srv := otstest.New()
 	t.Cleanup(srv.Close)
 	return srv

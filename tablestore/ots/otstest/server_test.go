@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	sdk "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/hdfsha/hdfsha/internal/testcluster"
 )
 
 // These tests drive the fake with the official SDK directly, so what the
@@ -15,6 +17,7 @@ import (
 
 func newClient(t *testing.T) (*Server, *sdk.TableStoreClient) {
 	t.Helper()
+	testcluster.CheckLeaks(t)
 	srv := New()
 	t.Cleanup(srv.Close)
 	cfg := sdk.NewDefaultTableStoreConfig()
