@@ -391,6 +391,9 @@ func (n *NameNode) serveRecoveredLocked(ctx context.Context, img image.Info) err
 	if n.web != nil {
 		n.registerWeb(n.web)
 	}
+	// Active before the first call is served (startup is no transition:
+	// lastTransition stays unset, as in Start).
+	n.state.Store(int32(ha.Active))
 	s.Start()
 	n.startedAt = n.cfg.Now()
 	n.served = make(chan struct{})
@@ -398,7 +401,6 @@ func (n *NameNode) serveRecoveredLocked(ctx context.Context, img image.Info) err
 		defer close(n.served)
 		srv.Serve()
 	}()
-	n.state.Store(int32(ha.Active))
 	n.recovery.setState(RecoveryFinish)
 	n.log.Info("recovery finished: NameNode active and read-only", zap.Int64("txid", img.TxID), zap.String("image", img.Path),
 		zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", n.si.ClusterID))
