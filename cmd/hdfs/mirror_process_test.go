@@ -170,8 +170,9 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 //     "recovery state=FINISH";
 //  6. the recovered NameNode's image dumps (oiv XML and Indented) are identical to the
 //     source's, and `dfs -count /` is equal;
-//  7. the data files read back (the old DataNodes rejoined by themselves) and a mutation
-//     fails with the exact read-only text;
+//  7. the data files read back (the old DataNodes rejoined by themselves), mutations
+//     fail with the exact read-only text, the recovered active refuses to step down, and
+//     nothing was written to the fresh JournalNodes;
 //  8. back to normal: recovery off, -initializeSharedEdits, start, -bootstrapStandby of
 //     the other NameNode and start it, nn1 active; writes continue with txids after the
 //     recovered one, and the mirror (still configured) continues its chain from there.
@@ -374,6 +375,19 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 	}
 	if got, _, _ := c.hdfs("dfs", "-count", "/"); got != srcCount {
 		t.Fatalf("the refused mutations changed the namespace: %q, was %q", got, srcCount)
+	}
+
+	// The recovered active does not step down.
+	if out, stderr, code := c.hdfs("haadmin", "-transitionToStandby", "nn1"); code == 0 || !strings.Contains(stderr, "recovery mode") {
+		t.Fatalf("haadmin -transitionToStandby nn1 in recovery mode: exit %d, stdout %q, stderr %q; want a refusal naming recovery mode", code, out, stderr)
+	}
+	c.wantState("nn1", "active")
+
+	// Recovery mode wrote nothing to the (fresh) JournalNodes.
+	for _, jn := range ha.JournalNodes {
+		if ents, err := os.ReadDir(filepath.Join(ha.Dir, "recovered", jn.ID, "edits")); err != nil || len(ents) != 0 {
+			t.Fatalf("%s's edits directory after recovery: %v, %v; want it empty", jn.ID, ents, err)
+		}
 	}
 
 	// 8. Back to normal: stop, recovery off, -initializeSharedEdits, start; bootstrap
