@@ -127,7 +127,7 @@ func listTree(t testing.TB, addr string) []string {
 // buildSink copies src's identity, its image and every edit (in batches of
 // batchOps, so that one batch straddles the image) into a new file sink,
 // as the shipper would have, and returns its directory.
-func buildSink(t *testing.T, src *recoverySource, batchOps int) string {
+func buildSink(t testing.TB, src *recoverySource, batchOps int) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
