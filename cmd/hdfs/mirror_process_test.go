@@ -30,22 +30,27 @@ import (
 // exact text).
 const readOnlyText = "Namespace is under recovery mode, and is read-only."
 
-// metaStatusLine runs `hdfs dfsadmin -metaStatus` and returns the fields of nn's line:
-// "nn1 (127.0.0.1:8020): state=active committedTxId=10 mirroredTxId=10 _synced=1" gives
-// {state: active, committedTxId: 10, ...}; a recovery-mode line ("nn1 (...): recovery
-// state=RUNNING loaded=5/10") also has the key "recovery". The command exits non-zero
-// when any NameNode is unreachable, so the exit status is not checked here: nn's own
-// line decides.
+// metaStatusLine runs `hdfs dfsadmin -metaStatus -detail` and returns the fields of nn's
+// lines: "nn1 (127.0.0.1:8020): state=active committedTxId=10 mirroredTxId=10 _synced=1"
+// gives {state: active, committedTxId: 10, ...}, plus the key=value fields of the
+// indented -detail line below it (sink, lagTxns, newestMirroredImageTxId, ...); a
+// recovery-mode line ("nn1 (...): recovery state=RUNNING loaded=5/10") also has the key
+// "recovery". The command exits non-zero when any NameNode is unreachable, so the exit
+// status is not checked here: nn's own line decides.
 func (c *haProcessCluster) metaStatusLine(nn string) (map[string]string, error) {
 	c.t.Helper()
-	out, stderr, code := c.hdfs("dfsadmin", "-metaStatus")
-	for _, l := range strings.Split(out, "\n") {
+	out, stderr, code := c.hdfs("dfsadmin", "-metaStatus", "-detail")
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
 		if !strings.HasPrefix(l, nn+" (") {
 			continue
 		}
 		_, rest, ok := strings.Cut(l, "): ")
 		if !ok {
 			return nil, fmt.Errorf("dfsadmin -metaStatus: malformed line %q", l)
+		}
+		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "  sink=") {
+			rest += " " + lines[i+1]
 		}
 		f := map[string]string{}
 		for _, w := range strings.Fields(rest) {
@@ -163,8 +168,8 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 //  2. 10,000 namespace operations, plus files with data;
 //  3. writes stop; `dfsadmin -metaStatus` shows the active _synced=1;
 //  4. the source namespace is dumped (safe mode, -saveNamespace, oiv of the active's
-//     newest image) and every JournalNode and NameNode is killed with SIGKILL; the
-//     DataNodes keep running;
+//     newest image; that image also reaches the mirror) and every JournalNode and
+//     NameNode is killed with SIGKILL; the DataNodes keep running;
 //  5. a new cluster on the same addresses (fresh name and JournalNode directories,
 //     recovery mode on, no -format) recovers from the sink: -metaStatus shows
 //     "recovery state=FINISH";
@@ -277,6 +282,15 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 	if err != nil || sourceTxID < 10_000 {
 		t.Fatalf("source committedTxId %q (%v): want at least the 10,000 operations", st["committedTxId"], err)
 	}
+	// The new image goes to the mirror too (periodic images: recovery need not replay
+	// from txid 1).
+	c.eventually("the -saveNamespace image in the mirror", func() error {
+		f, err := c.metaStatusLine("nn1")
+		if err == nil && f["newestMirroredImageTxId"] != strconv.FormatInt(sourceTxID, 10) {
+			err = fmt.Errorf("nn1: %v; want newestMirroredImageTxId=%d", f, sourceTxID)
+		}
+		return err
+	})
 	oiv := func(nameDir, processor string) string {
 		t.Helper()
 		out, stderr, code := c.hdfs("oiv", "-i", nameDir, "-p", processor, "-t", t.TempDir())
