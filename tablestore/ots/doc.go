@@ -97,8 +97,12 @@
 // The SDK's calls take no context. Each Sink call makes a client whose
 // HTTP transport binds requests to the call's context (all clients share
 // one connection pool), so a cancelled context aborts the request in
-// flight. The SDK retries some failures itself (throttling, busy or
-// unavailable servers for reads, broken connections) within
-// Options.MaxRetryTime; anything else is returned, and the shipper backs
-// off and retries.
+// flight; the transport reports the context's end as an error the SDK
+// does not retry (a passed deadline would otherwise look temporary to it
+// and be retried until Options.MaxRetryTime). The SDK retries some
+// failures itself (throttling, busy or unavailable servers for reads,
+// broken connections) within Options.MaxRetryTime; anything else is
+// returned, and the shipper backs off and retries. The SDK dereferences
+// optional fields of answers without checking; every call is guarded so
+// a malformed answer is an error, never a panic.
 package ots

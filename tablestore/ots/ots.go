@@ -105,6 +105,8 @@ type Sink struct {
 	name      string
 	transport *http.Transport
 	closed    atomic.Bool
+	// attempts counts HTTP requests tried, SDK retries included (tests).
+	attempts atomic.Int64
 }
 
 var _ tablestore.Sink = (*Sink)(nil)
@@ -177,13 +179,30 @@ func (s *Sink) Close() error {
 // ctxTransport makes one SDK client's requests obey ctx (the SDK's calls
 // take no context).
 type ctxTransport struct {
-	ctx  context.Context
-	base http.RoundTripper
+	ctx      context.Context
+	base     http.RoundTripper
+	attempts *atomic.Int64
 }
 
 func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return t.base.RoundTrip(r.WithContext(t.ctx))
+	t.attempts.Add(1)
+	if err := t.ctx.Err(); err != nil {
+		return nil, ctxDoneError{err}
+	}
+	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
+	if err != nil && t.ctx.Err() != nil {
+		return nil, ctxDoneError{t.ctx.Err()}
+	}
+	return resp, err
 }
+
+// ctxDoneError is the end of the call's context. Unlike the bare context
+// errors (a deadline's claims to be temporary), it is not a temporary
+// net.Error, so the SDK does not sleep and retry a call nobody waits for.
+type ctxDoneError struct{ err error }
+
+func (e ctxDoneError) Error() string { return e.err.Error() }
+func (e ctxDoneError) Unwrap() error { return e.err }
 
 // client is an SDK client whose requests are bound to ctx. Clients are
 // cheap (all share s.transport and its connections); one per call is how
@@ -198,8 +217,20 @@ func (s *Sink) client(ctx context.Context) (*sdk.TableStoreClient, error) {
 	c := sdk.NewDefaultTableStoreConfig()
 	c.RetryTimes, c.MaxRetryTime = s.opts.RetryTimes, s.opts.MaxRetryTime
 	c.HTTPTimeout = sdk.HTTPTimeout{ConnectionTimeout: s.opts.ConnectTimeout, RequestTimeout: s.opts.RequestTimeout}
-	c.Transport = ctxTransport{ctx: ctx, base: s.transport}
+	c.Transport = ctxTransport{ctx: ctx, base: s.transport, attempts: &s.attempts}
 	return sdk.NewClientWithConfig(s.cfg.Endpoint, s.cfg.Instance, s.cfg.AccessKey, s.cfg.AccessSecret, "", c), nil
+}
+
+// guard runs one SDK call and turns a panic into an error: the SDK
+// dereferences optional fields of the service's answers unchecked, and a
+// malformed answer must fail the call, not the NameNode.
+func guard(call func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed answer from the service (the SDK panicked: %v)", p)
+		}
+	}()
+	return call()
 }
 
 func otsCode(err error) string {
@@ -228,7 +259,8 @@ func (s *Sink) ensureTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := c.ListTable()
+	var list *sdk.ListTableResponse
+	err = guard(func() (err error) { list, err = c.ListTable(); return err })
 	if err != nil {
 		return fmt.Errorf("ots: %s: ListTable: %w", s.name, err)
 	}
@@ -247,11 +279,16 @@ func (s *Sink) ensureTable(ctx context.Context) error {
 			TableOption:        &sdk.TableOption{TimeToAlive: -1, MaxVersion: 1},
 			ReservedThroughput: &sdk.ReservedThroughput{},
 		}
-		if _, err := c.CreateTable(req); err != nil && otsCode(err) != codeAlreadyExists {
+		err := guard(func() error { _, err := c.CreateTable(req); return err })
+		if err != nil && otsCode(err) != codeAlreadyExists {
 			return fmt.Errorf("ots: %s: CreateTable: %w", s.name, err)
 		}
 	}
-	desc, err := c.DescribeTable(&sdk.DescribeTableRequest{TableName: s.cfg.Table})
+	var desc *sdk.DescribeTableResponse
+	err = guard(func() (err error) {
+		desc, err = c.DescribeTable(&sdk.DescribeTableRequest{TableName: s.cfg.Table})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ots: %s: DescribeTable: %w", s.name, err)
 	}
@@ -375,7 +412,7 @@ func (s *Sink) put(ctx context.Context, k key, cond sdk.RowExistenceExpectation,
 	}
 	ch := &sdk.PutRowChange{TableName: s.cfg.Table, PrimaryKey: k.pk(), Columns: cols}
 	ch.SetCondition(cond)
-	if _, err := c.PutRow(&sdk.PutRowRequest{PutRowChange: ch}); err != nil {
+	if err := guard(func() error { _, err := c.PutRow(&sdk.PutRowRequest{PutRowChange: ch}); return err }); err != nil {
 		if otsCode(err) == codeConditionFailed && cond == sdk.RowExistenceExpectation_EXPECT_NOT_EXIST {
 			return fmt.Errorf("ots: %s: %s: %w", s.name, k, tablestore.ErrExists)
 		}
@@ -390,9 +427,13 @@ func (s *Sink) get(ctx context.Context, k key) (row, bool, error) {
 	if err != nil {
 		return row{}, false, err
 	}
-	resp, err := c.GetRow(&sdk.GetRowRequest{SingleRowQueryCriteria: &sdk.SingleRowQueryCriteria{
-		TableName: s.cfg.Table, PrimaryKey: k.pk(), MaxVersion: 1,
-	}})
+	var resp *sdk.GetRowResponse
+	err = guard(func() (err error) {
+		resp, err = c.GetRow(&sdk.GetRowRequest{SingleRowQueryCriteria: &sdk.SingleRowQueryCriteria{
+			TableName: s.cfg.Table, PrimaryKey: k.pk(), MaxVersion: 1,
+		}})
+		return err
+	})
 	if err != nil {
 		return row{}, false, fmt.Errorf("ots: %s: GetRow %s: %w", s.name, k, err)
 	}
@@ -416,7 +457,7 @@ func (s *Sink) del(ctx context.Context, k key) error {
 	}
 	ch := &sdk.DeleteRowChange{TableName: s.cfg.Table, PrimaryKey: k.pk()}
 	ch.SetCondition(sdk.RowExistenceExpectation_IGNORE)
-	if _, err := c.DeleteRow(&sdk.DeleteRowRequest{DeleteRowChange: ch}); err != nil {
+	if err := guard(func() error { _, err := c.DeleteRow(&sdk.DeleteRowRequest{DeleteRowChange: ch}); return err }); err != nil {
 		return fmt.Errorf("ots: %s: DeleteRow %s: %w", s.name, k, err)
 	}
 	return nil
@@ -435,7 +476,8 @@ func (s *Sink) scan(ctx context.Context, dir sdk.Direction, start, end *sdk.Prim
 			TableName: s.cfg.Table, StartPrimaryKey: start, EndPrimaryKey: end,
 			Direction: dir, MaxVersion: 1, Limit: limit, ColumnsToGet: columns,
 		}
-		resp, err := c.GetRange(&sdk.GetRangeRequest{RangeRowQueryCriteria: q})
+		var resp *sdk.GetRangeResponse
+		err = guard(func() (err error) { resp, err = c.GetRange(&sdk.GetRangeRequest{RangeRowQueryCriteria: q}); return err })
 		if err != nil {
 			return fmt.Errorf("ots: %s: GetRange: %w", s.name, err)
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	sdk "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/tablestore"
@@ -385,5 +387,69 @@ func TestCanceledContext(t *testing.T) {
 	cancel()
 	if err := s.PutEdits(ctx, sinktest.Batch(1, 1, "x")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("PutEdits with a canceled context: %v", err)
+	}
+}
+
+// TestMalformedAnswers: answers the SDK cannot cope with (it dereferences
+// optional fields unchecked) fail the call instead of panicking.
+func TestMalformedAnswers(t *testing.T) {
+	srv := startServer(t)
+	srv.SetHook(func(api string, resp protoadapt.MessageV1) {
+		if d, ok := resp.(*otsprotocol.DescribeTableResponse); ok {
+			d.TableOptions.DeviationCellVersionInSec = nil
+		}
+	})
+	if _, err := OpenWithOptions(ctxT(t), srv.Config("m"), testOptions); err == nil || !strings.Contains(err.Error(), "malformed answer") {
+		t.Fatalf("Open with a malformed DescribeTable answer: %v", err)
+	}
+	srv.SetHook(nil)
+	s := openSink(t, srv, "m", testOptions)
+	srv.SetHook(func(api string, resp protoadapt.MessageV1) {
+		if r, ok := resp.(*otsprotocol.GetRangeResponse); ok {
+			r.Consumed.CapacityUnit.Read = nil
+		}
+	})
+	if _, err := s.LastTxID(ctxT(t)); err == nil || !strings.Contains(err.Error(), "malformed answer") {
+		t.Fatalf("LastTxID with a malformed GetRange answer: %v", err)
+	}
+}
+
+// TestCancelInFlight: cancelling a call's context, or its deadline
+// passing, aborts the request in flight (the SDK's calls take no context;
+// the sink's transport does), and the SDK does not retry it.
+func TestCancelInFlight(t *testing.T) {
+	srv := startServer(t)
+	s := openSink(t, srv, "m", testOptions)
+	release := make(chan struct{})
+	defer close(release)
+	entered := make(chan struct{}, 16)
+	srv.SetHook(func(api string, _ protoadapt.MessageV1) {
+		if api == "GetRange" {
+			entered <- struct{}{}
+			<-release
+		}
+	})
+	for _, want := range []error{context.Canceled, context.DeadlineExceeded} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if want == context.DeadlineExceeded {
+			ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+		}
+		before := s.attempts.Load()
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.LastTxID(ctx)
+			done <- err
+		}()
+		<-entered
+		if want == context.Canceled {
+			cancel()
+		}
+		if err := <-done; !errors.Is(err, want) {
+			t.Fatalf("LastTxID: %v, want %v", err, want)
+		}
+		cancel()
+		if n := s.attempts.Load() - before; n != 1 {
+			t.Fatalf("%v: %d HTTP attempts, want 1 (the SDK retried)", want, n)
+		}
 	}
 }

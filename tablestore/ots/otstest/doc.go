@@ -34,7 +34,8 @@
 // GetRange row with none of the requested columns is not returned.
 //
 // Test hooks: SetPageRows (force small GetRange pages), SetUnavailable
-// (answer 503 OTSServerUnavailable), Calls (requests served per API),
+// (answer 503 OTSServerUnavailable), SetHook (change or hold answers),
+// Calls (requests served per API),
 // Rows, SetColumn and DeleteRow (inspect and corrupt stored rows behind
 // the API's back).
 package otstest

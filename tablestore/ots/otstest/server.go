@@ -59,6 +59,7 @@ type Server struct {
 	tables      map[string]*table
 	pageRows    int
 	unavailable bool
+	hook        func(api string, resp protoadapt.MessageV1)
 	calls       map[string]int
 	requests    int64
 }
@@ -120,6 +121,17 @@ func (s *Server) SetUnavailable(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unavailable = on
+}
+
+// SetHook has fn called with every successful answer (its API name and
+// the response message, before it is sent; nil: no hook). fn may change
+// the message, to test a client against answers the service should not
+// give, or block, to hold a request in flight. It runs on the request's
+// goroutine, without the server's lock.
+func (s *Server) SetHook(fn func(api string, resp protoadapt.MessageV1)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = fn
 }
 
 // Calls is how many requests of api ("GetRange", "PutRow", ...) were served.
@@ -235,6 +247,12 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set(headerRequestID, reqID)
 
 	resp, oerr := s.handle(req)
+	s.mu.Lock()
+	hook := s.hook
+	s.mu.Unlock()
+	if oerr == nil && hook != nil {
+		hook(strings.TrimPrefix(req.URL.Path, "/"), resp)
+	}
 	if oerr != nil {
 		body, _ := proto.Marshal(protoadapt.MessageV2Of(&otsprotocol.Error{Code: &oerr.code, Message: &oerr.message}))
 		writeBody(w, oerr.status, body)
