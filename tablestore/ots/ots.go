@@ -244,6 +244,7 @@ func otsCode(err error) string {
 const (
 	codeConditionFailed = "OTSConditionCheckFail"
 	codeAlreadyExists   = "OTSObjectAlreadyExist"
+	codeNotExist        = "OTSObjectNotExist"
 )
 
 // schema is the table's primary key.
@@ -253,22 +254,22 @@ var schema = []struct {
 }{{pkKind, sdk.PrimaryKeyType_STRING}, {pkID, sdk.PrimaryKeyType_INTEGER}, {pkUpload, sdk.PrimaryKeyType_INTEGER}, {pkSeq, sdk.PrimaryKeyType_INTEGER}}
 
 // ensureTable creates the table unless it exists, then checks that its
-// primary key is the mirror's.
+// primary key is the mirror's. DescribeTable first, so an existing table
+// needs no ListTable or CreateTable permission.
 func (s *Sink) ensureTable(ctx context.Context) error {
 	c, err := s.client(ctx)
 	if err != nil {
 		return err
 	}
-	var list *sdk.ListTableResponse
-	err = guard(func() (err error) { list, err = c.ListTable(); return err })
-	if err != nil {
-		return fmt.Errorf("ots: %s: ListTable: %w", s.name, err)
+	describe := func() (desc *sdk.DescribeTableResponse, err error) {
+		err = guard(func() (err error) {
+			desc, err = c.DescribeTable(&sdk.DescribeTableRequest{TableName: s.cfg.Table})
+			return err
+		})
+		return desc, err
 	}
-	found := false
-	for _, n := range list.TableNames {
-		found = found || n == s.cfg.Table
-	}
-	if !found {
+	desc, err := describe()
+	if otsCode(err) == codeNotExist {
 		meta := &sdk.TableMeta{TableName: s.cfg.Table}
 		for _, col := range schema {
 			meta.AddPrimaryKeyColumn(col.name, col.typ)
@@ -279,16 +280,13 @@ func (s *Sink) ensureTable(ctx context.Context) error {
 			TableOption:        &sdk.TableOption{TimeToAlive: -1, MaxVersion: 1},
 			ReservedThroughput: &sdk.ReservedThroughput{},
 		}
-		err := guard(func() error { _, err := c.CreateTable(req); return err })
-		if err != nil && otsCode(err) != codeAlreadyExists {
-			return fmt.Errorf("ots: %s: CreateTable: %w", s.name, err)
+		// Another NameNode may create it at the same time: fine.
+		cerr := guard(func() error { _, err := c.CreateTable(req); return err })
+		if cerr != nil && otsCode(cerr) != codeAlreadyExists {
+			return fmt.Errorf("ots: %s: CreateTable: %w", s.name, cerr)
 		}
+		desc, err = describe()
 	}
-	var desc *sdk.DescribeTableResponse
-	err = guard(func() (err error) {
-		desc, err = c.DescribeTable(&sdk.DescribeTableRequest{TableName: s.cfg.Table})
-		return err
-	})
 	if err != nil {
 		return fmt.Errorf("ots: %s: DescribeTable: %w", s.name, err)
 	}
