@@ -79,7 +79,8 @@ func listTree(t *testing.T, c *client.Client) []string {
 // TestNameNodeMirrorsToTablestore runs the whole path through the fake
 // service: an HA cluster ships to the ots sink across a failover (no gap,
 // no duplicate in the table), then a new NameNode in recovery mode loads
-// the namespace back from the table and serves it read-only.
+// the namespace back from the table and serves it read-only; after a
+// batch is damaged in the table, another recovery stops naming its row.
 func TestNameNodeMirrorsToTablestore(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	srv := otstest.New()
@@ -142,29 +143,7 @@ func TestNameNodeMirrorsToTablestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpcAddr := testcluster.ReserveAddr(t, testcluster.DefaultHost)
-	cc := conf.New()
-	for k, v := range otsKeys(srv, "mirror", false) {
-		cc.Set(k, v)
-	}
-	cc.Set(tablestore.KeyRecoveryMode, "true")
-	cc.Set("fs.defaultFS", "hdfs://"+rpcAddr)
-	cc.Set("dfs.namenode.name.dir", "file://"+t.TempDir())
-	cc.Set("dfs.namenode.rpc-address", rpcAddr)
-	cc.Set("dfs.namenode.http-address", testcluster.ReserveAddr(t, testcluster.DefaultHost))
-	cc.Set("dfs.namenode.safemode.extension", "0")
-	cc.Set("dfs.namenode.resource.du.reserved", "1")
-	cfg, err := namenode.ConfigFromConf(cc, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = testcluster.Logger(t).Named("recovered")
-	cfg.Superuser = u.Username
-	nn, err := namenode.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nn.Stop() })
+	nn, cc, rpcAddr := recoveryNameNode(t, srv, u.Username)
 	if err := nn.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -184,4 +163,58 @@ func TestNameNodeMirrorsToTablestore(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Namespace is under recovery mode, and is read-only.") {
 		t.Fatalf("mkdir on the recovered NameNode: %v", err)
 	}
+
+	// A batch damaged in the table stops a recovery, naming its row.
+	var victim []any
+	for _, r := range srv.Rows("mirror") {
+		if r.PK[0] == "edits" && r.PK[1].(int64) > 100 {
+			bad := r.Columns["data_0"].([]byte)
+			bad[len(bad)-1] ^= 1 // the checksum's last byte
+			if err := srv.SetColumn("mirror", r.PK, "data_0", bad); err != nil {
+				t.Fatal(err)
+			}
+			victim = r.PK
+			break
+		}
+	}
+	if victim == nil {
+		t.Fatal("no batch past txid 100 in the table")
+	}
+	nn2, _, _ := recoveryNameNode(t, srv, u.Username)
+	err = nn2.Start(ctx)
+	if want := fmt.Sprintf("row edits/%d/0/0", victim[1]); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("recovery over a corrupt batch: %v, want an error naming %s", err, want)
+	}
+	t.Logf("recovery over a corrupt batch: %v", err)
+}
+
+// recoveryNameNode is a new NameNode (empty name directory, own
+// addresses) in recovery mode from the fake's table "mirror"; not
+// started. It is stopped in t.Cleanup.
+func recoveryNameNode(t *testing.T, srv *otstest.Server, superuser string) (*namenode.NameNode, *conf.Conf, string) {
+	t.Helper()
+	rpcAddr := testcluster.ReserveAddr(t, testcluster.DefaultHost)
+	cc := conf.New()
+	for k, v := range otsKeys(srv, "mirror", false) {
+		cc.Set(k, v)
+	}
+	cc.Set(tablestore.KeyRecoveryMode, "true")
+	cc.Set("fs.defaultFS", "hdfs://"+rpcAddr)
+	cc.Set("dfs.namenode.name.dir", "file://"+t.TempDir())
+	cc.Set("dfs.namenode.rpc-address", rpcAddr)
+	cc.Set("dfs.namenode.http-address", testcluster.ReserveAddr(t, testcluster.DefaultHost))
+	cc.Set("dfs.namenode.safemode.extension", "0")
+	cc.Set("dfs.namenode.resource.du.reserved", "1")
+	cfg, err := namenode.ConfigFromConf(cc, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = testcluster.Logger(t).Named("recovered")
+	cfg.Superuser = superuser
+	nn, err := namenode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nn.Stop() })
+	return nn, cc, rpcAddr
 }
