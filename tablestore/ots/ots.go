@@ -68,11 +68,13 @@ type Options struct {
 	// most MaxCellBytes).
 	ChunkSize int
 	// RetryTimes and MaxRetryTime bound the SDK's own retries of one call
-	// (the SDK's defaults: 10 and 5s). Retries the SDK does not make (and
+	// (0: the SDK's defaults, 10 and 5s). Retries the SDK does not make (and
 	// those it gives up on) are the shipper's: it backs off and tries again.
 	RetryTimes   uint
 	MaxRetryTime time.Duration
-	// ConnectTimeout and RequestTimeout bound one HTTP request (15s, 30s).
+	// ConnectTimeout and RequestTimeout bound one HTTP request (0: 15s
+	// and 30s). Requests go through the proxy named by HTTPS_PROXY or
+	// HTTP_PROXY unless NO_PROXY excludes the endpoint.
 	ConnectTimeout, RequestTimeout time.Duration
 }
 
@@ -134,6 +136,7 @@ func OpenWithOptions(ctx context.Context, cfg tablestore.OTSConfig, opts Options
 		transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			DialContext:         (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		},
@@ -149,16 +152,16 @@ func checkConfig(cfg tablestore.OTSConfig) error {
 	var errs []error
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		errs = append(errs, fmt.Errorf("endpoint %q: want http(s)://host[:port], as in https://myinstance.cn-hangzhou.ots.aliyuncs.com", cfg.Endpoint))
+		errs = append(errs, fmt.Errorf("%s %q: want http(s)://host[:port], as in https://myinstance.cn-hangzhou.ots.aliyuncs.com", tablestore.KeyOTSEndpoint, cfg.Endpoint))
 	}
 	if cfg.Instance == "" {
-		errs = append(errs, errors.New("no instance name"))
+		errs = append(errs, fmt.Errorf("no instance name (%s)", tablestore.KeyOTSInstance))
 	}
 	if cfg.AccessKey == "" || cfg.AccessSecret == "" {
-		errs = append(errs, errors.New("no access key id or secret"))
+		errs = append(errs, fmt.Errorf("no access key id or secret (%s, %s)", tablestore.KeyOTSAccessKey, tablestore.KeyOTSAccessSecret))
 	}
 	if !tableNameRE.MatchString(cfg.Table) {
-		errs = append(errs, fmt.Errorf("table name %q: letters, digits and _, not starting with a digit, at most 255", cfg.Table))
+		errs = append(errs, fmt.Errorf("%s %q: letters, digits and _, not starting with a digit, at most 255", tablestore.KeyOTSTable, cfg.Table))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ots: %w", err)

@@ -113,9 +113,9 @@ func TestOpenBadConfig(t *testing.T) {
 		edit func(*tablestore.OTSConfig)
 		want string
 	}{
-		{"endpoint", func(c *tablestore.OTSConfig) { c.Endpoint = "ots.example.com" }, "endpoint"},
-		{"table", func(c *tablestore.OTSConfig) { c.Table = "9bad-name" }, "table name"},
-		{"key", func(c *tablestore.OTSConfig) { c.AccessKey = "" }, "access key"},
+		{"endpoint", func(c *tablestore.OTSConfig) { c.Endpoint = "ots.example.com" }, tablestore.KeyOTSEndpoint},
+		{"table", func(c *tablestore.OTSConfig) { c.Table = "9bad-name" }, tablestore.KeyOTSTable},
+		{"key", func(c *tablestore.OTSConfig) { c.AccessKey = "" }, tablestore.KeyOTSAccessKey},
 		{"secret", func(c *tablestore.OTSConfig) { c.AccessSecret = "wrong" }, "OTSAuthFailed"},
 		{"instance", func(c *tablestore.OTSConfig) { c.Instance = "elsewhere" }, "OTSAuthFailed"},
 	} {
