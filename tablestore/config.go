@@ -83,13 +83,13 @@ func DefaultConfig() Config {
 // Configured reports whether a sink is configured (shipping or not).
 func (c Config) Configured() bool { return c.Kind != "" }
 
-// URI names the sink: file:///dir or ots://instance.
+// URI names the sink: file:///dir or ots://instance/table (as Sink.String does).
 func (c Config) URI() string {
 	switch c.Kind {
 	case sinkKindFile:
 		return (&url.URL{Scheme: "file", Path: c.Dir}).String()
 	case sinkKindOTS:
-		return "ots://" + c.OTS.Instance
+		return "ots://" + c.OTS.Instance + "/" + c.OTS.Table
 	}
 	return ""
 }

@@ -49,7 +49,7 @@ func TestConfigOTSKeysAndAliases(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
-		if cfg.Kind != "ots" || !cfg.Enabled || cfg.OTS.Instance != "inst" || cfg.OTS.Table != DefaultOTSTable || cfg.URI() != "ots://inst" {
+		if cfg.Kind != "ots" || !cfg.Enabled || cfg.OTS.Instance != "inst" || cfg.OTS.Table != DefaultOTSTable || cfg.URI() != "ots://inst/"+DefaultOTSTable {
 			t.Fatalf("%s: %+v", key, cfg)
 		}
 	}
