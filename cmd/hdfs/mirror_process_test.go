@@ -5,9 +5,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -75,9 +73,11 @@ func writeSiteFiles(t *testing.T, ha *testcluster.HA, dir string, extra ...testc
 }
 
 // mirrorLoad is the write load of the mirror walkthrough: exactly ops namespace
-// operations (mkdirs, creates and closes of empty files, renames, setPermission,
-// setOwner, setTimes, setReplication and recursive deletes) spread over workers
+// operations (mkdirs, creates of empty files, renames, setPermission, setOwner,
+// setTimes, setReplication and recursive deletes; a create is counted once, though it
+// is two edits: create, and complete when the file is closed) spread over workers
 // goroutines, each in its own directory <root>/w<k>, through the Go client library.
+// Every operation must succeed and change the namespace.
 func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, user string) {
 	t.Helper()
 	var next atomic.Int64 // operations handed out
@@ -90,9 +90,13 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
+			// call makes one call; a boolean result (mkdirs, rename, delete) must be true.
 			call := func(method string, req, resp proto.Message) error {
 				if err := cl.Call(ctx, method, req, resp); err != nil {
 					return fmt.Errorf("%s: %w", method, err)
+				}
+				if r, ok := resp.(interface{ GetResult() bool }); ok && !r.GetResult() {
+					return fmt.Errorf("%s %v: false", method, req)
 				}
 				return nil
 			}
@@ -105,14 +109,10 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 					func() error {
 						return call("mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(dir), Masked: perm(0o755), CreateParent: proto.Bool(true)}, &hdfspb.MkdirsResponseProto{})
 					},
-					func() error { // create, then complete when closed: two operations
+					func() error {
 						fw, err := cl.Create(ctx, f, client.CreateOptions{})
 						if err != nil {
 							return fmt.Errorf("create %s: %w", f, err)
-						}
-						if !take() {
-							_ = fw.Close()
-							return io.EOF
 						}
 						if err := fw.Close(); err != nil {
 							return fmt.Errorf("close %s: %w", f, err)
@@ -144,9 +144,7 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 					if !take() {
 						return
 					}
-					if err := step(); errors.Is(err, io.EOF) {
-						return
-					} else if err != nil {
+					if err := step(); err != nil {
 						errs <- err
 						return
 					}
