@@ -163,14 +163,15 @@ func mirrorLoad(t *testing.T, cl *client.Client, root string, ops, workers int, 
 // with the real binary (issue 9, "End-to-end tests with processes"):
 //
 //  1. an HA cluster (3 JournalNodes, 2 NameNodes, 2 DataNodes) mirrors to a file sink;
-//  2. 10,000 namespace operations, plus files with data;
+//  2. 10,000 namespace operations, plus files with data; halfway an image saved on the
+//     active reaches the mirror (periodic images);
 //  3. writes stop; `dfsadmin -metaStatus` shows the active _synced=1;
-//  4. the source namespace is dumped (safe mode, -saveNamespace, oiv of the active's
-//     newest image; that image also reaches the mirror) and every JournalNode and
-//     NameNode is killed with SIGKILL; the DataNodes keep running;
+//  4. the source namespace is dumped (safe mode and -saveNamespace on the standby once
+//     it applied every txid, oiv of that image) and every JournalNode and NameNode is
+//     killed with SIGKILL; the DataNodes keep running;
 //  5. a new cluster on the same addresses (fresh name and JournalNode directories,
-//     recovery mode on, no -format) recovers from the sink: -metaStatus shows
-//     "recovery state=FINISH";
+//     recovery mode on, no -format) recovers from the sink (the halfway image, then
+//     the second half's edits): -metaStatus shows "recovery state=FINISH";
 //  6. the recovered NameNode's image dumps (oiv XML and Indented) are identical to the
 //     source's, and `dfs -count /` is equal;
 //  7. the data files read back (the old DataNodes rejoined by themselves), mutations
@@ -221,13 +222,59 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 		return nil
 	})
 
-	// 2. 10,000 operations, and three files with data (two blocks each).
+	// 2. 10,000 operations in two halves, three files with data (two blocks each), and
+	// between the halves an image (-saveNamespace on the active), which the shipper
+	// mirrors too: recovery then starts from that image and replays the second half.
 	cl, err := client.New(client.Config{Conf: ha.Conf(t), User: user, Logger: testcluster.Logger(t)}, "hdfs://"+ha.Nameservice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	mirrorLoad(t, cl, "/load", 10_000, 16, user)
+	admin := func(args ...string) {
+		t.Helper()
+		if out, stderr, code := c.hdfs(args...); code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+	txid := func(f map[string]string, key string) int64 {
+		t.Helper()
+		v, err := strconv.ParseInt(f[key], 10, 64)
+		if err != nil {
+			t.Fatalf("-metaStatus %s: %v (%v)", key, err, f)
+		}
+		return v
+	}
+	// waitSynced waits until the active reports every committed txid mirrored.
+	waitSynced := func(what string) map[string]string {
+		t.Helper()
+		var f map[string]string
+		c.eventually(what, func() error {
+			var err error
+			if f, err = c.metaStatusLine("nn1"); err != nil {
+				return err
+			}
+			if f["state"] != "active" || f["_synced"] != "1" || f["committedTxId"] != f["mirroredTxId"] {
+				return fmt.Errorf("nn1: %v", f)
+			}
+			return nil
+		})
+		return f
+	}
+	loadStart := time.Now()
+	mirrorLoad(t, cl, "/load/a", 5_000, 16, user)
+	admin("dfsadmin", "-safemode", "enter")
+	admin("dfsadmin", "-saveNamespace")
+	admin("dfsadmin", "-safemode", "leave")
+	imageTxID := txid(waitSynced("nn1 _synced=1 after the first half"), "committedTxId")
+	c.eventually("the -saveNamespace image in the mirror", func() error {
+		f, err := c.metaStatusLine("nn1")
+		if err == nil && f["newestMirroredImageTxId"] != strconv.FormatInt(imageTxID, 10) {
+			err = fmt.Errorf("nn1: %v; want newestMirroredImageTxId=%d", f, imageTxID)
+		}
+		return err
+	})
+	mirrorLoad(t, cl, "/load/b", 5_000, 16, user)
+	t.Logf("10,000 operations in %v", time.Since(loadStart).Round(time.Millisecond))
 	data := map[string][]byte{}
 	for i := range 3 {
 		p := fmt.Sprintf("/data/file%d", i)
@@ -251,44 +298,28 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 	}
 
 	// 3. Writes stopped: the active reports every committed txid mirrored.
-	waitSynced := func(what string) map[string]string {
-		t.Helper()
-		var f map[string]string
-		c.eventually(what, func() error {
-			var err error
-			if f, err = c.metaStatusLine("nn1"); err != nil {
-				return err
-			}
-			if f["state"] != "active" || f["_synced"] != "1" || f["committedTxId"] != f["mirroredTxId"] {
-				return fmt.Errorf("nn1: %v", f)
-			}
-			return nil
-		})
-		return f
+	stopped := time.Now()
+	st := waitSynced("nn1 _synced=1 after the load")
+	t.Logf("_synced=1 %v after the writes stopped (figure only, not asserted)", time.Since(stopped).Round(time.Millisecond))
+	sourceTxID := txid(st, "committedTxId")
+	if sourceTxID < imageTxID+5_000 {
+		t.Fatalf("source committedTxId %d: want the second half's 5,000 operations after the image at %d", sourceTxID, imageTxID)
 	}
-	waitSynced("nn1 _synced=1 after the load")
 
-	// 4. The source dump: safe mode, an image at the last txid, oiv of it; the mirror
-	// holds that txid too. Then kill -9 everything but the DataNodes.
-	for _, args := range [][]string{{"dfsadmin", "-safemode", "enter"}, {"dfsadmin", "-saveNamespace"}} {
-		if out, stderr, code := c.hdfs(args...); code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
-		}
-	}
-	st := waitSynced("nn1 _synced=1 after -saveNamespace")
-	sourceTxID, err := strconv.ParseInt(st["committedTxId"], 10, 64)
-	if err != nil || sourceTxID < 10_000 {
-		t.Fatalf("source committedTxId %q (%v): want at least the 10,000 operations", st["committedTxId"], err)
-	}
-	// The new image goes to the mirror too (periodic images: recovery need not replay
-	// from txid 1).
-	c.eventually("the -saveNamespace image in the mirror", func() error {
-		f, err := c.metaStatusLine("nn1")
-		if err == nil && f["newestMirroredImageTxId"] != strconv.FormatInt(sourceTxID, 10) {
-			err = fmt.Errorf("nn1: %v; want newestMirroredImageTxId=%d", f, sourceTxID)
+	// 4. The source dump, from the standby once it has applied every txid (an image
+	// saved on the active would be mirrored too, and recovery would replay nothing):
+	// safe mode and -saveNamespace on nn2 alone, then oiv of its image. Then kill -9
+	// everything but the DataNodes.
+	c.eventually(fmt.Sprintf("nn2 tailing up to txid %d", sourceTxID), func() error {
+		got, err := c.lastTxID(1)
+		if err == nil && got != sourceTxID {
+			err = fmt.Errorf("nn2 at txid %d", got)
 		}
 		return err
 	})
+	nn2FS := "hdfs://" + ha.NameNodes[1].RPCAddress
+	admin("dfsadmin", "-fs", nn2FS, "-safemode", "enter")
+	admin("dfsadmin", "-fs", nn2FS, "-saveNamespace")
 	oiv := func(nameDir, processor string) string {
 		t.Helper()
 		out, stderr, code := c.hdfs("oiv", "-i", nameDir, "-p", processor, "-t", t.TempDir())
@@ -297,9 +328,13 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 		}
 		return out
 	}
-	srcXML, srcIndented := oiv(ha.NameNodes[0].NameDir, "XML"), oiv(ha.NameNodes[0].NameDir, "Indented")
+	srcXML, srcIndented := oiv(ha.NameNodes[1].NameDir, "XML"), oiv(ha.NameNodes[1].NameDir, "Indented")
 	if want := fmt.Sprintf("<txid>%d</txid>", sourceTxID); !strings.Contains(srcXML, want) {
 		t.Fatalf("the source image is not at the mirrored txid %d:\n%.600s", sourceTxID, srcXML)
+	}
+	// The mirror's newest image is still the first half's: recovery must replay edits.
+	if f, err := c.metaStatusLine("nn1"); err != nil || f["newestMirroredImageTxId"] != strconv.FormatInt(imageTxID, 10) || f["_synced"] != "1" {
+		t.Fatalf("nn1 before the kill: %v, %v; want newestMirroredImageTxId=%d and _synced=1", f, err, imageTxID)
 	}
 	srcCount, stderr, code := c.hdfs("dfs", "-count", "/")
 	if code != 0 {
@@ -339,6 +374,7 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 	nnConf(1, false)
 	c.startJournalNodes()
 	nn1 := ha.NameNodes[0]
+	recStart := time.Now()
 	rec := startDaemon(t, "nn1 (recovery)", bin, c.env, "--config", nn1.ConfDir, "namenode")
 	c.daemons["nn1"] = rec
 	var recovered map[string]string
@@ -353,6 +389,7 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 		recovered = f
 		return nil
 	})
+	t.Logf("recovered to txid %s (image %d, then %d edits): state=FINISH %v after the NameNode started", recovered["txid"], imageTxID, sourceTxID-imageTxID, time.Since(recStart).Round(time.Millisecond))
 	if recovered["txid"] != strconv.FormatInt(sourceTxID, 10) {
 		t.Fatalf("recovered to txid %q, the source mirrored %d", recovered["txid"], sourceTxID)
 	}
