@@ -41,9 +41,10 @@ const (
 // (closeLocked) closes the sink. The status readers (/jmx, /metrics) use
 // only the atomics and remote's own mutex, never n.mu.
 type mirrorState struct {
-	// sink is set once by openMirrorLocked, before the HTTP server starts;
-	// nil when no sink is configured, in recovery mode, or when it could
-	// not be opened (openErr says why).
+	// sink is set once by openMirrorLocked, before the HTTP server starts
+	// (a retryingSink); nil when no sink is configured or in recovery
+	// mode. openErr is the last failed attempt to open it (nil once open)
+	// or to open the shipper's journal reader.
 	sink    atomic.Pointer[sinkBox]
 	openErr atomic.Pointer[string]
 
@@ -78,11 +79,12 @@ func (m *mirrorState) sinkOf() tablestore.Sink {
 	return nil
 }
 
-// openMirrorLocked opens the configured sink (none: nothing to do). Called
-// by Start after VERSION was read (n.si set), under trMu and mu. A sink
-// that cannot be opened does not stop the NameNode (clients come first):
-// the error is logged and reported by the MetaStatus bean, and nothing is
-// shipped until a restart.
+// openMirrorLocked sets up the configured sink (none: nothing to do).
+// Called by Start after VERSION was read (n.si set), under trMu and mu.
+// A sink that cannot be opened does not stop the NameNode (clients come
+// first): the error is logged and reported by the MetaStatus bean, and
+// the sink is opened again at its next use (retryingSink), so the
+// shipper's backoff treats it as an outage and catches up when it opens.
 func (n *NameNode) openMirrorLocked() error {
 	cfg := n.cfg.Mirror
 	if !cfg.Configured() || cfg.RecoveryMode {
@@ -92,17 +94,22 @@ func (n *NameNode) openMirrorLocked() error {
 	if open == nil {
 		open = openSink
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sinkOpenTimeout)
-	defer cancel()
-	s, err := open(ctx, cfg)
-	if err != nil {
+	rs := newRetryingSink(cfg, open, func(err error) {
+		if err == nil {
+			n.mirror.openErr.Store(nil)
+			return
+		}
 		msg := err.Error()
 		n.mirror.openErr.Store(&msg)
-		n.log.Error("cannot open the metadata mirror; not mirroring", zap.String("sink", cfg.URI()), zap.Error(err))
+	})
+	n.mirror.sink.Store(&sinkBox{rs})
+	ctx, cancel := context.WithTimeout(context.Background(), sinkOpenTimeout)
+	defer cancel()
+	if _, err := rs.get(ctx); err != nil {
+		n.log.Error("cannot open the metadata mirror yet; it is retried while mirroring", zap.String("sink", cfg.URI()), zap.Error(err))
 		return nil
 	}
-	n.mirror.sink.Store(&sinkBox{s})
-	n.log.Info("metadata mirror opened", zap.String("sink", s.String()), zap.Bool("shipping", cfg.Enabled))
+	n.log.Info("metadata mirror opened", zap.String("sink", cfg.URI()), zap.Bool("shipping", cfg.Enabled))
 	return nil
 }
 

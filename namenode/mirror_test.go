@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,4 +356,45 @@ func startNonHAWithMirror(t *testing.T, dir string) (*NameNode, string) {
 	nn := startNN(t, cfg)
 	t.Cleanup(func() { nn.Stop() })
 	return nn, nn.RPCAddress()
+}
+
+// TestMirrorSinkUnreachableAtStart: a sink that cannot be opened when the
+// NameNode starts (here its directory path is taken by a regular file,
+// as an unmounted or broken NFS path would be) does not stop the
+// NameNode; the error shows in MetaStatus, client writes succeed, and
+// once the path is usable the shipper opens it and catches up.
+func TestMirrorSinkUnreachableAtStart(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	dir := filepath.Join(t.TempDir(), "mirror")
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nn, addr := startNonHAWithMirror(t, dir)
+	for i := range 20 {
+		mkdir(t, addr, fmt.Sprintf("/u/d%d", i))
+	}
+	b := jmxBean(t, nn.HTTPAddress(), MetaStatusBean)
+	if beanInt(b, "Synced") != 0 || b["LastError"] == "" {
+		t.Fatalf("MetaStatus with an unusable sink: %v", b)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	committed := nn.durableTxID()
+	waitFor(t, "synced after the sink became usable", func() bool {
+		b = jmxBean(t, nn.HTTPAddress(), MetaStatusBean)
+		return beanInt(b, "Synced") == 1 && beanInt(b, "LastMirroredTxId") >= committed
+	})
+	waitFor(t, "the error cleared", func() bool { return jmxBean(t, nn.HTTPAddress(), MetaStatusBean)["LastError"] == "" })
+	s, err := filesink.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if imgs, err := s.Images(context.Background()); err != nil || len(imgs) == 0 {
+		t.Fatalf("images %v: %v", imgs, err)
+	}
+	if last, err := s.LastTxID(context.Background()); err != nil || last < committed {
+		t.Fatalf("sink ends at %d (%v), want >= %d", last, err, committed)
+	}
 }
