@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -483,17 +482,8 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	host, _, _ := net.SplitHostPort(n.cfg.RPCAddress)
-	scfg := namesystem.Config{
-		Namespace: ns, Logger: n.log.Named("namesystem"), Now: n.cfg.Now,
-		Superuser: n.cfg.Superuser, SuperGroup: n.cfg.SuperGroup, PermissionsEnabled: n.cfg.PermissionsEnabled, Groups: n.cfg.Groups,
-		Umask: n.cfg.Umask, Defaults: n.cfg.Defaults, SoftLimit: n.cfg.SoftLimit, HardLimit: n.cfg.HardLimit,
-		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry, MinReplication: int(n.cfg.Limits.MinReplication),
-		SaveImage: n.saveImage, OnFailed: n.onFailed, HostName: host,
-		HA: n.cfg.HA, State: n.HAState, OnWriterFailed: n.onWriterFailed,
-		Blocks: n.cfg.Blocks, RedundancyInterval: n.cfg.RedundancyInterval,
-		VersionInfo: func() *hdfspb.NamespaceInfoProto { return nsInfoProto(si) },
-	}
+	scfg := n.namesystemConfig(ns, si, false)
+	scfg.HA, scfg.OnWriterFailed = n.cfg.HA, n.onWriterFailed
 	if n.cfg.HA {
 		n.reader = el
 	} else {
@@ -525,19 +515,10 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		n.log.Info("namespace loaded", zap.Int64("image", img.TxID), zap.Int64("lastTxId", last))
 	}
 
-	rcfg := rpc.DefaultServerConfig()
-	rcfg.Addr = n.cfg.RPCAddress
-	rcfg.HandlerCount = n.cfg.HandlerCount
-	rcfg.Logger = n.log.Named("rpc")
-	srv, err := rpc.NewServer(rcfg)
+	srv, err := n.newRPCServerLocked(s)
 	if err != nil {
-		return fmt.Errorf("namenode: rpc server at %s: %w", n.cfg.RPCAddress, err)
+		return err
 	}
-	n.srv = srv
-	s.Register(srv)
-	s.RegisterDatanodeProtocol(srv)
-	n.registerHAService(srv)
-	n.registerNamenodeProtocol(srv)
 	if n.cfg.HTTPAddress != "" {
 		w, err := web.New(web.Config{Address: n.cfg.HTTPAddress, Logger: n.log.Named("web")})
 		if err != nil {
@@ -569,6 +550,25 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 	n.startShipperLocked()
 	n.log.Info("NameNode active", zap.String("rpc", srv.Addr().String()), zap.String("http", n.httpAddressLocked()), zap.String("clusterId", si.ClusterID))
 	return nil
+}
+
+// newRPCServerLocked creates the RPC server (n.srv) with every protocol
+// the NameNode serves registered; the caller starts serving it.
+func (n *NameNode) newRPCServerLocked(s *namesystem.Namesystem) (*rpc.Server, error) {
+	rcfg := rpc.DefaultServerConfig()
+	rcfg.Addr = n.cfg.RPCAddress
+	rcfg.HandlerCount = n.cfg.HandlerCount
+	rcfg.Logger = n.log.Named("rpc")
+	srv, err := rpc.NewServer(rcfg)
+	if err != nil {
+		return nil, fmt.Errorf("namenode: rpc server at %s: %w", n.cfg.RPCAddress, err)
+	}
+	n.srv = srv
+	s.Register(srv)
+	s.RegisterDatanodeProtocol(srv)
+	n.registerHAService(srv)
+	n.registerNamenodeProtocol(srv)
+	return srv, nil
 }
 
 // openEditLog opens a new EditLog over a new journal client: the reader

@@ -375,19 +375,10 @@ func (n *NameNode) serveRecoveredLocked(ctx context.Context, img image.Info) err
 	if err := s.StartReadOnly(); err != nil {
 		return err
 	}
-	rcfg := rpc.DefaultServerConfig()
-	rcfg.Addr = n.cfg.RPCAddress
-	rcfg.HandlerCount = n.cfg.HandlerCount
-	rcfg.Logger = n.log.Named("rpc")
-	srv, err := rpc.NewServer(rcfg)
+	srv, err := n.newRPCServerLocked(s)
 	if err != nil {
-		return fmt.Errorf("namenode: rpc server at %s: %w", n.cfg.RPCAddress, err)
+		return err
 	}
-	n.srv = srv
-	s.Register(srv)
-	s.RegisterDatanodeProtocol(srv)
-	n.registerHAService(srv)
-	n.registerNamenodeProtocol(srv)
 	if n.web != nil {
 		n.registerWeb(n.web)
 	}
