@@ -770,14 +770,7 @@ func (n *NameNode) registerWeb(w *web.Server) {
 		Superuser: func(user string) bool { return !n.cfg.PermissionsEnabled || n.sys.IsSuperuser(user) },
 		Logger:    n.log.Named("fsck"),
 	}))
-	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
-		return map[string]any{
-			"modelerType": "org.apache.hadoop.hdfs.server.namenode.NameNode",
-			"NNRole":      "NameNode", "State": n.HAState().String(), "HostAndPort": n.RPCAddress(),
-			"SecurityEnabled": false, "LastHATransitionTime": n.lastTransition.Load(),
-			"BytesWithFutureGenerationStamps": 0,
-		}
-	})
+	n.registerStatusBean(w)
 	w.RegisterBean("Hadoop:service=NameNode,name=FSNamesystem", func() map[string]any {
 		st := n.sys.Stats()
 		b := st.Blocks

@@ -356,8 +356,8 @@ func (n *NameNode) startRecoveryWeb(ctx context.Context) error {
 	return nil
 }
 
-// registerStatusBean is the NameNodeStatus bean as registerWeb has it
-// (registerWeb replaces it with its own).
+// registerStatusBean registers the NameNodeStatus bean (registerWeb, and
+// recovery's early HTTP server: it needs no namesystem).
 func (n *NameNode) registerStatusBean(w *web.Server) {
 	w.RegisterBean("Hadoop:service=NameNode,name=NameNodeStatus", func() map[string]any {
 		return map[string]any{

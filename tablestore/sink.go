@@ -97,3 +97,14 @@ func (e *CorruptError) Error() string {
 
 // Is makes errors.Is(err, ErrCorrupt) true.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// SameInfo is what a sink's PutInfo returns once the identity row exists:
+// nil when the stored identity (have) is the one being put (want), else an
+// error wrapping ErrMismatch that names both.
+func SameInfo(sink string, have, want Info) error {
+	if have == want {
+		return nil
+	}
+	return fmt.Errorf("%s holds namespace %d of cluster %s (block pool %s), not namespace %d of cluster %s (block pool %s): %w",
+		sink, have.NamespaceID, have.ClusterID, have.BlockPoolID, want.NamespaceID, want.ClusterID, want.BlockPoolID, ErrMismatch)
+}

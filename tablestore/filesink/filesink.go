@@ -278,11 +278,7 @@ func (s *Sink) PutInfo(ctx context.Context, info tablestore.Info) error {
 	if err != nil {
 		return err
 	}
-	if have != info {
-		return fmt.Errorf("%s holds namespace %d of cluster %s (block pool %s), not namespace %d of cluster %s (block pool %s): %w",
-			s.name, have.NamespaceID, have.ClusterID, have.BlockPoolID, info.NamespaceID, info.ClusterID, info.BlockPoolID, tablestore.ErrMismatch)
-	}
-	return nil
+	return tablestore.SameInfo(s.name, have, info)
 }
 
 // GetInfo returns the stored identity (see tablestore.Sink).
