@@ -64,6 +64,40 @@ func (c *haProcessCluster) startDataNode(d dnLayout) {
 	p.waitListening(d.xfer)
 }
 
+// startManualHA formats nn1, starts it, bootstraps nn2 from it, starts
+// nn2 and makes nn1 active with haadmin (the JournalNodes run).
+func (c *haProcessCluster) startManualHA() {
+	t := c.t
+	if _, stderr, code := c.hdfsOn(0, "namenode", "-format", "-nonInteractive"); code != 0 {
+		t.Fatalf("namenode -format: exit %d\n%s", code, stderr)
+	}
+	c.startNameNode(0, "standby")
+	if out, stderr, code := c.hdfsOn(1, "namenode", "-bootstrapStandby", "-nonInteractive"); code != 0 {
+		t.Fatalf("namenode -bootstrapStandby: exit %d\n%s%s", code, out, stderr)
+	}
+	c.startNameNode(1, "standby")
+	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
+		t.Fatalf("haadmin -transitionToActive nn1: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// startLiveDataNodes lays out and starts n DataNodes and waits until the
+// active reports them live.
+func (c *haProcessCluster) startLiveDataNodes(n int) []dnLayout {
+	dns := layoutDataNodes(c.t, c.ha, n)
+	for _, d := range dns {
+		c.startDataNode(d)
+	}
+	c.eventually(fmt.Sprintf("%d live DataNodes", n), func() error {
+		out, stderr, code := c.hdfs("dfsadmin", "-report", "-live")
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("Live datanodes (%d):", n)) {
+			return fmt.Errorf("dfsadmin -report -live: exit %d\n%s%s", code, out, stderr)
+		}
+		return nil
+	})
+	return dns
+}
+
 // eventually polls cond until it returns nil; the bound only guards against a hang.
 func (c *haProcessCluster) eventually(what string, cond func() error) {
 	c.t.Helper()
@@ -167,30 +201,10 @@ func TestDataNodeLossProcessWalkthrough(t *testing.T) {
 	user := currentUser()
 	c := &haProcessCluster{t: t, bin: bin, ha: ha, env: processEnv("HADOOP_USER_NAME=" + user), daemons: map[string]*daemonProcess{}}
 	c.startJournalNodes()
-	if _, stderr, code := c.hdfsOn(0, "namenode", "-format", "-nonInteractive"); code != 0 {
-		t.Fatalf("namenode -format: exit %d\n%s", code, stderr)
-	}
-	c.startNameNode(0, "standby")
-	if out, stderr, code := c.hdfsOn(1, "namenode", "-bootstrapStandby", "-nonInteractive"); code != 0 {
-		t.Fatalf("namenode -bootstrapStandby: exit %d\n%s%s", code, out, stderr)
-	}
-	c.startNameNode(1, "standby")
-	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
-		t.Fatalf("haadmin -transitionToActive nn1: exit %d\n%s%s", code, out, stderr)
-	}
+	c.startManualHA()
 
 	// 1. Three DataNodes, all live.
-	dns := layoutDataNodes(t, ha, 3)
-	for _, d := range dns {
-		c.startDataNode(d)
-	}
-	c.eventually("3 live DataNodes", func() error {
-		out, stderr, code := c.hdfs("dfsadmin", "-report", "-live")
-		if code != 0 || !strings.Contains(out, "Live datanodes (3):") {
-			return fmt.Errorf("dfsadmin -report -live: exit %d\n%s%s", code, out, stderr)
-		}
-		return nil
-	})
+	dns := c.startLiveDataNodes(3)
 	for i := range 2 { // the standby counts them too
 		c.eventually(fmt.Sprintf("nn%d's FSNamesystem bean counts 3 live DataNodes", i+1), func() error {
 			if b, err := c.fsNamesystemBean(i); err != nil || b.NumLiveDataNodes != 3 {

@@ -199,28 +199,8 @@ func TestMirrorProcessWalkthrough(t *testing.T) {
 
 	// 1. The source cluster: format nn1, bootstrap nn2, nn1 active, two DataNodes.
 	c.startJournalNodes()
-	if _, stderr, code := c.hdfsOn(0, "namenode", "-format", "-nonInteractive"); code != 0 {
-		t.Fatalf("namenode -format: exit %d\n%s", code, stderr)
-	}
-	c.startNameNode(0, "standby")
-	if out, stderr, code := c.hdfsOn(1, "namenode", "-bootstrapStandby", "-nonInteractive"); code != 0 {
-		t.Fatalf("namenode -bootstrapStandby: exit %d\n%s%s", code, out, stderr)
-	}
-	c.startNameNode(1, "standby")
-	if out, stderr, code := c.hdfs("haadmin", "-transitionToActive", "nn1"); code != 0 {
-		t.Fatalf("haadmin -transitionToActive nn1: exit %d\n%s%s", code, out, stderr)
-	}
-	dns := layoutDataNodes(t, ha, 2)
-	for _, d := range dns {
-		c.startDataNode(d)
-	}
-	c.eventually("2 live DataNodes", func() error {
-		out, stderr, code := c.hdfs("dfsadmin", "-report", "-live")
-		if code != 0 || !strings.Contains(out, "Live datanodes (2):") {
-			return fmt.Errorf("dfsadmin -report -live: exit %d\n%s%s", code, out, stderr)
-		}
-		return nil
-	})
+	c.startManualHA()
+	c.startLiveDataNodes(2)
 
 	// 2. 10,000 operations in two halves, three files with data (two blocks each), and
 	// between the halves an image (-saveNamespace on the active), which the shipper
