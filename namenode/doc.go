@@ -34,6 +34,17 @@
 // bootstrap.go and sharededits.go the -bootstrapStandby and
 // -initializeSharedEdits commands. docs/ha.md is the operator's view.
 //
+// # Metadata mirror and recovery mode
+//
+// With a sink configured (package tablestore, docs/mirror.md), Start opens
+// it (sink.go: a sink that cannot be opened yet is opened again at its
+// next use) and the active runs a shipper (mirror.go) from becoming active
+// to leaving it; the MetaStatus bean reports it. With recovery mode on,
+// Start is startRecoveryLocked (recovery.go): identity and newest image
+// from the sink, VERSION written after the image, every later edit applied
+// through the namesystem, a local image saved, then the NameNode serves
+// read-only as the active without any journal.
+//
 // # Stop
 //
 // Stop closes the RPC server (waiting for handlers), the checkpointer and
