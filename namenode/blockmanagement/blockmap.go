@@ -147,15 +147,6 @@ func (m *Manager) RemoveBlock(id uint64, now time.Time) {
 	m.safe.check(m, now)
 }
 
-// SetReplication changes a block's expected replication (setReplication
-// on its file).
-func (m *Manager) SetReplication(id uint64, replication int, now time.Time) {
-	if bi := m.blocks[id]; bi != nil {
-		bi.replication = max(replication, 1)
-		m.refresh(bi)
-	}
-}
-
 // NumBlocks is the number of blocks in the map.
 func (m *Manager) NumBlocks() int { return len(m.blocks) }
 
