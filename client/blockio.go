@@ -18,7 +18,7 @@ import (
 // block, from replica lb.Locs[node].
 func (c *Client) openBlock(ctx context.Context, lb *hdfspb.LocatedBlockProto, node int, offset, length int64) (io.ReadCloser, error) {
 	return datatransfer.NewBlockReader(ctx, datatransfer.ReadRequest{
-		Addr: xferAddr(lb.GetLocs()[node]), Block: lb.GetB(), Token: lb.GetBlockToken(), ClientName: c.clientName,
+		Addr: datatransfer.XferAddr(lb.GetLocs()[node]), Block: lb.GetB(), Token: lb.GetBlockToken(), ClientName: c.clientName,
 		Offset: offset, Length: length, Timeout: c.data.socketTimeout, Dial: c.dial,
 	})
 }

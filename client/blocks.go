@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
@@ -107,17 +108,6 @@ func newBlockList(lbs *hdfspb.LocatedBlocksProto, visible int64) blockList {
 	return l
 }
 
-// blockName is ExtendedBlock.toString: BP-...:blk_<id>_<genstamp>.
-func blockName(b *hdfspb.ExtendedBlockProto) string {
-	return fmt.Sprintf("%s:blk_%d_%d", b.GetPoolId(), b.GetBlockId(), b.GetGenerationStamp())
-}
-
-// xferAddr is a DataNode's data transfer address, ip:port.
-func xferAddr(dn *hdfspb.DatanodeInfoProto) string {
-	id := dn.GetId()
-	return net.JoinHostPort(id.GetIpAddr(), strconv.Itoa(int(id.GetXferPort())))
-}
-
 // ipcAddr is a DataNode's IPC address (ClientDatanodeProtocol), ip:port.
 func ipcAddr(dn *hdfspb.DatanodeInfoProto) string {
 	id := dn.GetId()
@@ -133,19 +123,19 @@ func nodeName(lb *hdfspb.LocatedBlockProto, i int) string {
 	}
 	ids := lb.GetStorageIDs()
 	if i >= len(ids) || ids[i] == "" {
-		return xferAddr(locs[i])
+		return datatransfer.XferAddr(locs[i])
 	}
 	st := "DISK"
 	if types := lb.GetStorageTypes(); i < len(types) {
 		st = types[i].String()
 	}
-	return fmt.Sprintf("DatanodeInfoWithStorage[%s,%s,%s]", xferAddr(locs[i]), ids[i], st)
+	return fmt.Sprintf("DatanodeInfoWithStorage[%s,%s,%s]", datatransfer.XferAddr(locs[i]), ids[i], st)
 }
 
 func nodeNames(lb *hdfspb.LocatedBlockProto, skip func(addr string) bool) string {
 	var b strings.Builder
 	for i, dn := range lb.GetLocs() {
-		if skip != nil && !skip(xferAddr(dn)) {
+		if skip != nil && !skip(datatransfer.XferAddr(dn)) {
 			continue
 		}
 		b.WriteString(" ")

@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -80,7 +81,7 @@ func TestNodeNames(t *testing.T) {
 	if got := nodeName(lb, 1); got != "10.0.0.1:9876" {
 		t.Fatalf("nodeName without storage = %q", got)
 	}
-	if got := blockName(lb.GetB()); got != "BP-1:blk_7_1" {
+	if got := datatransfer.BlockName(lb.GetB()); got != "BP-1:blk_7_1" {
 		t.Fatalf("blockName = %q", got)
 	}
 	if got := ipcAddr(lb.Locs[0]); got != "10.0.0.1:9867" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hdfsha/hdfsha/datanode"
 	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/namenode"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
@@ -168,7 +169,7 @@ func TestDataPathWithRealCluster(t *testing.T) {
 	}
 
 	// Stop the DataNode holding the first replica of the first block: reads go on at once.
-	victim := rc.dataNode(xferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
+	victim := rc.dataNode(datatransfer.XferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
 	if err := victim.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestPipelineRecoveryWithRealDataNodes(t *testing.T) {
 	if len(nodes) != 3 {
 		t.Fatalf("pipeline of %d nodes", len(nodes))
 	}
-	second := rc.dataNode(xferAddr(nodes[1]))
+	second := rc.dataNode(datatransfer.XferAddr(nodes[1]))
 	if err := second.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +227,8 @@ func TestPipelineRecoveryWithRealDataNodes(t *testing.T) {
 		t.Fatalf("block after recovery %v, old generation stamp %d", lb.GetB(), gs)
 	}
 	for _, dn := range lb.GetLocs() {
-		if xferAddr(dn) == second.TransferAddress() {
-			t.Fatalf("the stopped DataNode %s still holds the block", xferAddr(dn))
+		if datatransfer.XferAddr(dn) == second.TransferAddress() {
+			t.Fatalf("the stopped DataNode %s still holds the block", datatransfer.XferAddr(dn))
 		}
 	}
 
@@ -355,7 +356,7 @@ func TestCorruptReplicaOnDisk(t *testing.T) {
 		lb = rc.locations(t, ctx, "/c").GetBlocks()[0]
 		return len(lb.GetLocs()) == 2
 	})
-	bad := rc.dataNode(xferAddr(lb.GetLocs()[0]))
+	bad := rc.dataNode(datatransfer.XferAddr(lb.GetLocs()[0]))
 	corruptOnDisk(t, rc.dirs[bad], lb.GetB().GetBlockId(), 70_000)
 
 	r, err := cl.Open(ctx, "/c")
@@ -371,7 +372,7 @@ func TestCorruptReplicaOnDisk(t *testing.T) {
 	// drops the corrupt one.
 	rc.waitFor(t, ctx, "the corrupt replica to be known", func() bool {
 		locs := rc.locations(t, ctx, "/c").GetBlocks()[0].GetLocs()
-		return len(locs) > 0 && xferAddr(locs[0]) != bad.TransferAddress()
+		return len(locs) > 0 && datatransfer.XferAddr(locs[0]) != bad.TransferAddress()
 	})
 }
 

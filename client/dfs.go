@@ -129,7 +129,7 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 		// Hadoop's timeout: 3 s per replica plus the socket timeout.
 		timeout := c.data.socketTimeout + time.Duration(len(lb.GetLocs()))*3*time.Second
 		for j, dn := range lb.GetLocs() {
-			r, err := datatransfer.BlockChecksum(ctx, datatransfer.OpRequest{Addr: xferAddr(dn), Block: b, Token: lb.GetBlockToken(),
+			r, err := datatransfer.BlockChecksum(ctx, datatransfer.OpRequest{Addr: datatransfer.XferAddr(dn), Block: b, Token: lb.GetBlockToken(),
 				ClientName: c.clientName, Timeout: timeout, Dial: c.dial})
 			if err == nil {
 				cr = r
@@ -138,11 +138,11 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			c.log.Warn(fmt.Sprintf("src=%s, datanodes[%d]=%s", path, j, xferAddr(dn)), zap.Error(err))
+			c.log.Warn(fmt.Sprintf("src=%s, datanodes[%d]=%s", path, j, datatransfer.XferAddr(dn)), zap.Error(err))
 			errs = append(errs, err)
 		}
 		if cr == nil {
-			return nil, fmt.Errorf("`%s': Fail to get block MD5 for %s: %w", path, blockName(b), errors.Join(errs...))
+			return nil, fmt.Errorf("`%s': Fail to get block MD5 for %s: %w", path, datatransfer.BlockName(b), errors.Join(errs...))
 		}
 		answers = append(answers, cr)
 	}

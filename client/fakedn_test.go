@@ -75,7 +75,7 @@ func startFakeDN(t *testing.T, name string) *fakeDN {
 			defer d.mu.Unlock()
 			r := d.mu.replicas[req.GetBlock().GetBlockId()]
 			if r == nil {
-				return nil, &rpc.RemoteError{Class: "org.apache.hadoop.hdfs.server.datanode.ReplicaNotFoundException", Message: "Replica not found for " + blockName(req.GetBlock())}
+				return nil, &rpc.RemoteError{Class: "org.apache.hadoop.hdfs.server.datanode.ReplicaNotFoundException", Message: "Replica not found for " + datatransfer.BlockName(req.GetBlock())}
 			}
 			return &hdfspb.GetReplicaVisibleLengthResponseProto{Length: proto.Uint64(uint64(len(r.data)))}, nil
 		}))
@@ -218,11 +218,11 @@ func (d *fakeDN) readBlock(c net.Conn, br *bufio.Reader, req *hdfspb.OpReadBlock
 	}
 	d.mu.Unlock()
 	if r == nil {
-		return errorResponse(c, "Replica not found for "+blockName(b))
+		return errorResponse(c, "Replica not found for "+datatransfer.BlockName(b))
 	}
 	off, n := int64(req.GetOffset()), int64(req.GetLen())
 	if off+n > int64(len(data)) {
-		return errorResponse(c, fmt.Sprintf("Offset %d and length %d don't match block %s ( blockLen %d )", off, n, blockName(b), len(data)))
+		return errorResponse(c, fmt.Sprintf("Offset %d and length %d don't match block %s ( blockLen %d )", off, n, datatransfer.BlockName(b), len(data)))
 	}
 	bpc := int64(d.cs.BytesPerChecksum)
 	start := off - off%bpc
@@ -265,7 +265,7 @@ func (d *fakeDN) blockChecksum(c net.Conn, req *hdfspb.OpBlockChecksumProto) err
 	}
 	d.mu.Unlock()
 	if r == nil {
-		return errorResponse(c, "Replica not found for "+blockName(b))
+		return errorResponse(c, "Replica not found for "+datatransfer.BlockName(b))
 	}
 	if n := b.GetNumBytes(); n < uint64(len(data)) {
 		data = data[:n]
@@ -289,14 +289,14 @@ func (d *fakeDN) writeBlock(c net.Conn, br *bufio.Reader, req *hdfspb.OpWriteBlo
 	case hdfspb.OpWriteBlockProto_PIPELINE_SETUP_CREATE:
 		if r != nil {
 			d.mu.Unlock()
-			return errorResponse(c, "Block "+blockName(b)+" already exists")
+			return errorResponse(c, "Block "+datatransfer.BlockName(b)+" already exists")
 		}
 		r = &fakeReplica{gs: b.GetGenerationStamp()}
 		d.mu.replicas[id] = r
 	case hdfspb.OpWriteBlockProto_PIPELINE_SETUP_APPEND, hdfspb.OpWriteBlockProto_PIPELINE_SETUP_STREAMING_RECOVERY:
 		if r == nil {
 			d.mu.Unlock()
-			return errorResponse(c, "Cannot recover or append a non-existent replica "+blockName(b))
+			return errorResponse(c, "Cannot recover or append a non-existent replica "+datatransfer.BlockName(b))
 		}
 		r.gs = req.GetLatestGenerationStamp()
 		r.finalized, r.sums = false, nil
@@ -312,7 +312,7 @@ func (d *fakeDN) writeBlock(c net.Conn, br *bufio.Reader, req *hdfspb.OpWriteBlo
 	var mirror net.Conn
 	var mr *bufio.Reader
 	if targets := req.GetTargets(); len(targets) > 0 {
-		addr := xferAddr(targets[0])
+		addr := datatransfer.XferAddr(targets[0])
 		var err error
 		mirror, err = net.Dial("tcp", addr)
 		if err == nil {

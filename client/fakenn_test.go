@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
@@ -250,7 +251,7 @@ func (f *fakeNameNode) addBlock(ctx context.Context, req *hdfspb.AddBlockRequest
 	commitLocked(ff, req.GetPrevious())
 	excluded := map[string]bool{}
 	for _, dn := range req.GetExcludeNodes() {
-		excluded[xferAddr(dn)] = true
+		excluded[datatransfer.XferAddr(dn)] = true
 	}
 	var nodes []*fakeDN
 	for _, dn := range f.mu.dns {

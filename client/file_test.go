@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 )
 
@@ -233,14 +234,14 @@ func TestReadFailsOverFromCorruptReplica(t *testing.T) {
 			if !bytes.Equal(got, data) {
 				t.Fatal("the data read is not the data stored")
 			}
-			if !logged(logs, "Found Checksum error for "+blockName(bad)+" from DatanodeInfoWithStorage["+dn1.addr()) {
+			if !logged(logs, "Found Checksum error for "+datatransfer.BlockName(bad)+" from DatanodeInfoWithStorage["+dn1.addr()) {
 				t.Fatalf("no checksum error logged: %v", logs.All())
 			}
 			f.mu.Lock()
 			reports := f.mu.bad
 			f.mu.Unlock()
-			if len(reports) != 1 || reports[0].GetB().GetBlockId() != bad.GetBlockId() || len(reports[0].GetLocs()) != 1 || xferAddr(reports[0].GetLocs()[0]) != dn1.addr() {
-				t.Fatalf("reportBadBlocks got %v, want %s on %s", reports, blockName(bad), dn1.addr())
+			if len(reports) != 1 || reports[0].GetB().GetBlockId() != bad.GetBlockId() || len(reports[0].GetLocs()) != 1 || datatransfer.XferAddr(reports[0].GetLocs()[0]) != dn1.addr() {
+				t.Fatalf("reportBadBlocks got %v, want %s on %s", reports, datatransfer.BlockName(bad), dn1.addr())
 			}
 		})
 	}
@@ -267,7 +268,7 @@ func TestReadAllReplicasFailBlockMissing(t *testing.T) {
 	if !errors.As(err, &bme) || !errors.Is(err, ErrBlockMissing) {
 		t.Fatalf("read with the only replica gone: %v, want a BlockMissingError", err)
 	}
-	want := "Could not obtain block: " + blockName(ff.blocks[0].b) + " file=/f No live nodes contain current block Block locations: DatanodeInfoWithStorage[" + dn1.addr()
+	want := "Could not obtain block: " + datatransfer.BlockName(ff.blocks[0].b) + " file=/f No live nodes contain current block Block locations: DatanodeInfoWithStorage[" + dn1.addr()
 	if !strings.HasPrefix(bme.Message, want) || !strings.Contains(bme.Message, "Dead nodes: ") {
 		t.Fatalf("message %q, want it to start with %q", bme.Message, want)
 	}
@@ -333,7 +334,7 @@ func TestNewBlockPipelineFailsAbandonAndExclude(t *testing.T) {
 	if f.count("abandonBlock") != 1 || f.count("addBlock") != 2 {
 		t.Fatalf("abandonBlock %d addBlock %d, want 1 and 2", f.count("abandonBlock"), f.count("addBlock"))
 	}
-	if ex := f.mu.adds[1].GetExcludeNodes(); len(ex) != 1 || xferAddr(ex[0]) != dn1.addr() {
+	if ex := f.mu.adds[1].GetExcludeNodes(); len(ex) != 1 || datatransfer.XferAddr(ex[0]) != dn1.addr() {
 		t.Fatalf("second addBlock excludes %v, want dn1", ex)
 	}
 	if !logged(logs, "Excluding datanode "+dn1.addr()) || !logged(logs, "Abandoning ") {

@@ -165,13 +165,13 @@ func (c *Client) replicaVisibleLength(ctx context.Context, lb *hdfspb.LocatedBlo
 		if errors.As(err, &re) && re.Class == "org.apache.hadoop.hdfs.server.datanode.ReplicaNotFoundException" {
 			notFound++
 		}
-		c.log.Info("Failed to getReplicaVisibleLength from datanode "+ipcAddr(dn)+" for block "+blockName(lb.GetB()), zap.Error(err))
+		c.log.Info("Failed to getReplicaVisibleLength from datanode "+ipcAddr(dn)+" for block "+datatransfer.BlockName(lb.GetB()), zap.Error(err))
 		last = err
 	}
 	if notFound == len(lb.GetLocs()) {
 		return 0, nil
 	}
-	return 0, fmt.Errorf("Cannot obtain block length for %s: %w", blockName(lb.GetB()), last)
+	return 0, fmt.Errorf("Cannot obtain block length for %s: %w", datatransfer.BlockName(lb.GetB()), last)
 }
 
 // Length returns the file's length as seen when it was opened.
@@ -208,7 +208,7 @@ func (op *readOp) addCorrupt(lb *hdfspb.LocatedBlockProto, node int) {
 		op.corrupt[id] = cb
 	}
 	dn := lb.GetLocs()[node]
-	cb.nodes[xferAddr(dn)] = dn
+	cb.nodes[datatransfer.XferAddr(dn)] = dn
 }
 
 // Read reads from the current position.
@@ -258,10 +258,10 @@ func (r *FileReader) Read(p []byte) (int, error) {
 // this reader; another error gets the same node once more in a sequential read
 // (retry), then it is logged and the node is dead.
 func (r *FileReader) streamFailed(op *readOp, s *blockStream, err error, retry bool) {
-	addr := xferAddr(s.lb.GetLocs()[s.node])
+	addr := datatransfer.XferAddr(s.lb.GetLocs()[s.node])
 	var ce *datatransfer.ChecksumError
 	if errors.As(err, &ce) {
-		r.log.Warn(fmt.Sprintf("Found Checksum error for %s from %s at %d", blockName(s.lb.GetB()), nodeName(s.lb, s.node), ce.Offset))
+		r.log.Warn(fmt.Sprintf("Found Checksum error for %s from %s at %d", datatransfer.BlockName(s.lb.GetB()), nodeName(s.lb, s.node), ce.Offset))
 		op.addCorrupt(s.lb, s.node)
 		op.retried = true
 	} else {
@@ -270,10 +270,10 @@ func (r *FileReader) streamFailed(op *readOp, s *blockStream, err error, retry b
 		}
 		if retry && !op.retried {
 			op.retried = true
-			r.log.Debug("reading again from the same DataNode", zap.String("block", blockName(s.lb.GetB())), zap.String("datanode", addr), zap.Error(err))
+			r.log.Debug("reading again from the same DataNode", zap.String("block", datatransfer.BlockName(s.lb.GetB())), zap.String("datanode", addr), zap.Error(err))
 			return
 		}
-		r.log.Warn(fmt.Sprintf("Exception while reading from %s of %s from %s", blockName(s.lb.GetB()), r.path, nodeName(s.lb, s.node)), zap.Error(err))
+		r.log.Warn(fmt.Sprintf("Exception while reading from %s of %s from %s", datatransfer.BlockName(s.lb.GetB()), r.path, nodeName(s.lb, s.node)), zap.Error(err))
 	}
 	r.addDead(addr)
 }
@@ -309,7 +309,7 @@ func (r *FileReader) openAt(op *readOp, off, length int64) (*blockStream, error)
 		if length >= 0 && off+length < end {
 			end = off + length
 		}
-		addr := xferAddr(lb.GetLocs()[node])
+		addr := datatransfer.XferAddr(lb.GetLocs()[node])
 		s, err := r.c.openBlock(r.ctx, lb, node, off-blockStart(lb), end-off)
 		if err == nil {
 			return &blockStream{lb: lb, node: node, r: s, pos: off, end: end}, nil
@@ -317,7 +317,7 @@ func (r *FileReader) openAt(op *readOp, off, length int64) (*blockStream, error)
 		if r.ctx.Err() != nil {
 			return nil, err
 		}
-		r.log.Warn(fmt.Sprintf("Failed to connect to /%s for file %s for block %s, add to deadNodes and continue.", addr, r.path, blockName(lb.GetB())), zap.Error(err))
+		r.log.Warn(fmt.Sprintf("Failed to connect to /%s for file %s for block %s, add to deadNodes and continue.", addr, r.path, datatransfer.BlockName(lb.GetB())), zap.Error(err))
 		r.addDead(addr)
 	}
 }
@@ -352,7 +352,7 @@ func (r *FileReader) chooseNode(op *readOp, lb *hdfspb.LocatedBlockProto) (int, 
 	for {
 		r.info.Lock()
 		for i, dn := range lb.GetLocs() {
-			if !r.info.dead[xferAddr(dn)] {
+			if !r.info.dead[datatransfer.XferAddr(dn)] {
 				r.info.Unlock()
 				return i, lb, nil
 			}
@@ -361,7 +361,7 @@ func (r *FileReader) chooseNode(op *readOp, lb *hdfspb.LocatedBlockProto) (int, 
 		r.info.Unlock()
 		errMsg := " No live nodes contain current block Block locations:" + nodeNames(lb, nil) +
 			" Dead nodes: " + nodeNames(lb, func(a string) bool { return dead[a] })
-		blockInfo := blockName(lb.GetB()) + " file=" + r.path
+		blockInfo := datatransfer.BlockName(lb.GetB()) + " file=" + r.path
 		if op.failures >= r.c.data.maxBlockAcquire {
 			desc := "Could not obtain block: " + blockInfo
 			r.log.Warn(desc + errMsg + ". Throwing a BlockMissingException")
@@ -370,7 +370,7 @@ func (r *FileReader) chooseNode(op *readOp, lb *hdfspb.LocatedBlockProto) (int, 
 		if len(lb.GetLocs()) == 0 {
 			r.log.Info("No node available for " + blockInfo)
 		}
-		r.log.Info("Could not obtain " + blockName(lb.GetB()) + " from any node: " + errMsg + ". Will get new block locations from namenode and retry...")
+		r.log.Info("Could not obtain " + datatransfer.BlockName(lb.GetB()) + " from any node: " + errMsg + ". Will get new block locations from namenode and retry...")
 		// Hadoop's wait: a grace period growing with the failures plus a random
 		// part of a window that grows too.
 		window := r.c.data.retryWindow

@@ -259,7 +259,7 @@ func (w *FileWriter) setupLocked(req datatransfer.WriteRequest, cause error) err
 	for attempt := 0; ; attempt++ {
 		if cause != nil {
 			if attempt > w.c.data.pipelineRecoveryMax {
-				w.log.Warn(fmt.Sprintf("Error recovering pipeline for writing %s. Already retried %d times for the same packet.", blockName(w.mu.block), w.c.data.pipelineRecoveryMax))
+				w.log.Warn(fmt.Sprintf("Error recovering pipeline for writing %s. Already retried %d times for the same packet.", datatransfer.BlockName(w.mu.block), w.c.data.pipelineRecoveryMax))
 				return fmt.Errorf("Failing write. Tried pipeline recovery %d times without success.: %w", w.c.data.pipelineRecoveryMax, cause)
 			}
 			if err := w.dropBadNodeLocked(cause); err != nil {
@@ -274,7 +274,7 @@ func (w *FileWriter) setupLocked(req datatransfer.WriteRequest, cause error) err
 		}
 		p, err := datatransfer.NewBlockWriter(w.ctx, req)
 		if err != nil {
-			w.log.Warn("Exception in createBlockOutputStream", zap.String("block", blockName(w.mu.block)), zap.Error(err))
+			w.log.Warn("Exception in createBlockOutputStream", zap.String("block", datatransfer.BlockName(w.mu.block)), zap.Error(err))
 			if w.ctx.Err() != nil {
 				return err
 			}
@@ -327,7 +327,7 @@ func (w *FileWriter) dropBadNodeLocked(cause error) error {
 		return fmt.Errorf("All datanodes %s are bad. Aborting...: %w", pipelineString(nodes), cause)
 	}
 	bad := badNodeIndex(cause, nodes)
-	w.log.Warn(fmt.Sprintf("Error Recovery for %s in pipeline %s: datanode %d(%s) is bad.", blockName(w.mu.block), pipelineString(nodes), bad, xferAddr(nodes[bad])), zap.Error(cause))
+	w.log.Warn(fmt.Sprintf("Error Recovery for %s in pipeline %s: datanode %d(%s) is bad.", datatransfer.BlockName(w.mu.block), pipelineString(nodes), bad, datatransfer.XferAddr(nodes[bad])), zap.Error(cause))
 	w.mu.nodes = append(nodes[:bad:bad], nodes[bad+1:]...)
 	if ids := w.mu.storageIDs; bad < len(ids) {
 		w.mu.storageIDs = append(ids[:bad:bad], ids[bad+1:]...)
@@ -338,7 +338,7 @@ func (w *FileWriter) dropBadNodeLocked(cause error) error {
 func pipelineString(nodes []*hdfspb.DatanodeInfoProto) string {
 	s := make([]string, len(nodes))
 	for i, dn := range nodes {
-		s[i] = xferAddr(dn)
+		s[i] = datatransfer.XferAddr(dn)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
 }
@@ -436,16 +436,16 @@ func (w *FileWriter) nextBlockLocked() error {
 		if w.ctx.Err() != nil {
 			return err
 		}
-		w.log.Warn("Exception in createBlockOutputStream", zap.String("block", blockName(w.mu.block)), zap.Error(err))
-		w.log.Warn("Abandoning " + blockName(w.mu.block))
+		w.log.Warn("Exception in createBlockOutputStream", zap.String("block", datatransfer.BlockName(w.mu.block)), zap.Error(err))
+		w.log.Warn("Abandoning " + datatransfer.BlockName(w.mu.block))
 		if aerr := w.c.Call(w.ctx, "abandonBlock", &hdfspb.AbandonBlockRequestProto{B: w.mu.block, Src: proto.String(w.path),
 			Holder: proto.String(w.c.clientName), FileId: proto.Uint64(w.fileID)}, &hdfspb.AbandonBlockResponseProto{}); aerr != nil {
 			return aerr
 		}
 		if len(w.mu.nodes) > 0 {
 			bad := w.mu.nodes[badNodeIndex(err, w.mu.nodes)]
-			w.log.Warn("Excluding datanode " + xferAddr(bad))
-			w.mu.excluded[xferAddr(bad)] = bad
+			w.log.Warn("Excluding datanode " + datatransfer.XferAddr(bad))
+			w.mu.excluded[datatransfer.XferAddr(bad)] = bad
 		}
 		w.mu.block, w.mu.nodes, w.mu.storageIDs = nil, nil, nil
 		if count <= 0 {
@@ -585,7 +585,7 @@ func (w *FileWriter) completeLocked() error {
 		if retries == 0 {
 			last := "null"
 			if w.mu.previous != nil {
-				last = blockName(w.mu.previous)
+				last = datatransfer.BlockName(w.mu.previous)
 			}
 			return fmt.Errorf("Unable to close file because the last block %s does not have enough number of replicas.", last)
 		}
