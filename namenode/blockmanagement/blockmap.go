@@ -110,13 +110,7 @@ func (m *Manager) PutBlock(s BlockSpec, now time.Time) {
 			m.setCorrupt(bi, r)
 		}
 	}
-	if msgs := m.pendingMsgs[s.ID]; len(msgs) > 0 {
-		delete(m.pendingMsgs, s.ID)
-		m.pendingCount -= len(msgs)
-		for _, msg := range msgs {
-			m.applyMsg(msg)
-		}
-	}
+	m.replayMsgs(s.ID)
 	m.refresh(bi)
 	m.safe.check(m, now)
 }
@@ -125,10 +119,7 @@ func (m *Manager) PutBlock(s BlockSpec, now time.Time) {
 // (Applied.RemovedBlocks); an active asks every holder to delete it.
 func (m *Manager) RemoveBlock(id uint64, now time.Time) {
 	bi := m.blocks[id]
-	if msgs := m.pendingMsgs[id]; len(msgs) > 0 {
-		delete(m.pendingMsgs, id)
-		m.pendingCount -= len(msgs)
-	}
+	m.takeMsgs(id)
 	if bi == nil {
 		return
 	}

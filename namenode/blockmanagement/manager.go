@@ -159,18 +159,8 @@ func (m *Manager) SetActive(active bool, now time.Time) {
 		}
 		return
 	}
-	ids := make([]uint64, 0, len(m.pendingMsgs))
-	for id := range m.pendingMsgs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		msgs := m.pendingMsgs[id]
-		delete(m.pendingMsgs, id)
-		m.pendingCount -= len(msgs)
-		for _, msg := range msgs {
-			m.applyMsg(msg)
-		}
+	for _, id := range sortedKeys(m.pendingMsgs) {
+		m.replayMsgs(id)
 	}
 	for _, id := range sortedKeys(m.blocks) {
 		m.refresh(m.blocks[id])
@@ -248,12 +238,7 @@ func (m *Manager) removeNode(n *node) {
 // dropReplicas removes every replica of n from the map, as when the node
 // dies: its blocks become under-replicated.
 func (m *Manager) dropReplicas(n *node) {
-	ids := make([]uint64, 0, len(n.blocks))
-	for id := range n.blocks {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range sortedKeys(n.blocks) {
 		if bi := m.blocks[id]; bi != nil {
 			m.removeReplica(bi, n)
 			m.refresh(bi)
@@ -262,7 +247,7 @@ func (m *Manager) dropReplicas(n *node) {
 	n.blocks = make(map[uint64]struct{})
 	n.clearCommands()
 	for id, p := range m.pending {
-		p.targets = slices.DeleteFunc(p.targets, func(u string) bool { return u == n.id.UUID })
+		p.remove(n.id.UUID)
 		if bi := m.blocks[id]; bi != nil {
 			m.refresh(bi)
 		}

@@ -23,6 +23,23 @@ func (m *Manager) queueMsg(msg pendingMsg) {
 	m.pendingCount++
 }
 
+// takeMsgs removes and returns the reports queued for block id.
+func (m *Manager) takeMsgs(id uint64) []pendingMsg {
+	msgs := m.pendingMsgs[id]
+	if len(msgs) > 0 {
+		delete(m.pendingMsgs, id)
+		m.pendingCount -= len(msgs)
+	}
+	return msgs
+}
+
+// replayMsgs applies the reports queued for block id.
+func (m *Manager) replayMsgs(id uint64) {
+	for _, msg := range m.takeMsgs(id) {
+		m.applyMsg(msg)
+	}
+}
+
 func (m *Manager) applyMsg(msg pendingMsg) {
 	n := m.nodes[msg.uuid]
 	if n == nil || !n.alive {
