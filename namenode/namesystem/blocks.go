@@ -1,7 +1,6 @@
 package namesystem
 
 import (
-	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -186,8 +185,6 @@ func setLocations(lb *hdfspb.LocatedBlockProto, ts []blockmanagement.Target) {
 		lb.IsCached = append(lb.IsCached, false)
 	}
 }
-
-var errNoBlockManager = errors.New("namesystem: no block manager")
 
 // minimallyReplicatedLocked is checkFileProgress for complete: the last
 // block (as the client ends it) and the one before must each have
