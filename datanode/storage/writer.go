@@ -373,14 +373,39 @@ func (w *ReplicaWriter) Finalize() (Replica, error) {
 
 	s := w.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := w.r
 	if s.mu.closed || s.lookupLocked(w.bpid, w.id) != r || r.writer != w {
+		s.mu.Unlock()
 		return Replica{}, fmt.Errorf("%w: %s was taken over before it was finalized", ErrWriterStopped, BlockName(w.id, w.gs))
 	}
-	r.writer = nil
-	if err := s.moveToFinalizedLocked(r); err != nil {
+	syncDirs, err := s.renameToFinalizedLocked(r)
+	if err != nil {
+		r.writer = nil
+		s.mu.Unlock()
 		return Replica{}, err
+	}
+	s.mu.Unlock()
+
+	// The directory fsyncs run without s.mu, so that other replicas'
+	// writers, acks and readers do not wait for them. This is safe because
+	// r still names w as its writer and w.mu is held: every other operation
+	// that could change r (Invalidate, a replacing CreateTemporary,
+	// RecoverRbw, RecoverAppend, RecoverClose, InitReplicaRecovery) stops
+	// the writer first and so waits for Finalize to return; Append and
+	// UpdateReplicaUnderRecovery refuse a replica that is not FINALIZED or
+	// RUR. Store.Close may take the writer away meanwhile, but it too waits
+	// for w.mu before it returns. Readers meanwhile see the replica still
+	// in its old state, at the paths the renames (made under s.mu) gave it.
+	syncErr := syncDirs()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.writer == w {
+		r.writer = nil
+	}
+	r.state = StateFinalized
+	if syncErr != nil {
+		return Replica{}, syncErr
 	}
 	r.bytesAcked = r.numBytes
 	return r.snapshot(), nil
@@ -390,31 +415,46 @@ func (w *ReplicaWriter) Finalize() (Replica, error) {
 // finalized directory, meta first, and makes the renames durable. r becomes
 // FINALIZED. On failure r is left where its files are.
 func (s *Store) moveToFinalizedLocked(r *replicaInfo) error {
+	syncDirs, err := s.renameToFinalizedLocked(r)
+	if err != nil {
+		return err
+	}
+	r.state = StateFinalized
+	return syncDirs()
+}
+
+// renameToFinalizedLocked moves r's files into its finalized directory,
+// meta first, and points r at them; r's state is left to the caller. It
+// returns what makes the renames durable (an fsync of the finalized and
+// the source directory), which needs no lock. On failure r is left where
+// its files are.
+func (s *Store) renameToFinalizedLocked(r *replicaInfo) (syncDirs func() error, err error) {
+	name := BlockName(r.id, r.gs)
 	dir := finalizedDir(r.vol.root, r.bpid, r.id)
 	if err := vfs.MkdirAllDurable(s.fs, dir, 0o700); err != nil {
-		return fmt.Errorf("finalizing %s: %w", BlockName(r.id, r.gs), err)
+		return nil, fmt.Errorf("finalizing %s: %w", name, err)
 	}
 	srcDir := vfs.Dir(r.dataPath)
 	meta := vfs.Join(dir, MetaFileName(r.id, r.gs))
 	data := vfs.Join(dir, BlockFileName(r.id))
 	if err := s.fs.Rename(r.metaPath, meta); err != nil {
-		return fmt.Errorf("finalizing %s: %w", BlockName(r.id, r.gs), err)
+		return nil, fmt.Errorf("finalizing %s: %w", name, err)
 	}
 	if err := s.fs.Rename(r.dataPath, data); err != nil {
 		if err2 := s.fs.Rename(meta, r.metaPath); err2 != nil {
 			s.log.Error("cannot move a meta file back after a failed finalize", zap.String("file", meta), zap.Error(err2))
 		}
-		return fmt.Errorf("finalizing %s: %w", BlockName(r.id, r.gs), err)
+		return nil, fmt.Errorf("finalizing %s: %w", name, err)
 	}
 	r.dataPath, r.metaPath = data, meta
-	r.state = StateFinalized
-	if err := s.fs.SyncDir(dir); err != nil {
-		return fmt.Errorf("finalizing %s: %w", BlockName(r.id, r.gs), err)
-	}
-	if err := s.fs.SyncDir(srcDir); err != nil {
-		return fmt.Errorf("finalizing %s: %w", BlockName(r.id, r.gs), err)
-	}
-	return nil
+	return func() error {
+		for _, d := range []string{dir, srcDir} {
+			if err := s.fs.SyncDir(d); err != nil {
+				return fmt.Errorf("finalizing %s: %w", name, err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // Close ends the writer without finalizing: the replica stays in its state
