@@ -85,11 +85,10 @@ func (s *Namesystem) feedBlocksLocked(op *editpb.Op, applied namespace.Applied) 
 // startBlockManagementLocked enters the startup safe mode once the edits
 // read at startup are applied (BlockManagerSafeMode.activate).
 func (s *Namesystem) startBlockManagementLocked() {
-	if s.bmStarted {
+	if s.bmStarted.Load() {
 		return
 	}
-	s.bmStarted = true
-	s.bmStartedFlag.Store(true)
+	s.bmStarted.Store(true)
 	s.bm.StartSafeMode(s.cfg.Now())
 	if s.bm.InSafeMode() {
 		s.log.Info("STATE* Safe mode ON. " + s.bm.SafeModeTip(s.cfg.Now()))

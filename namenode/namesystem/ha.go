@@ -109,7 +109,7 @@ func (s *Namesystem) Tail(ctx context.Context, el *editlog.EditLog) (last int64,
 		applied++
 		return nil
 	})
-	if !s.bmStartedFlag.Load() {
+	if !s.bmStarted.Load() {
 		s.mu.Lock()
 		s.startBlockManagementLocked()
 		s.mu.Unlock()
@@ -215,8 +215,7 @@ func (s *Namesystem) ReloadNamespace(load func() (*namespace.Namespace, error)) 
 		return nil, err
 	}
 	s.bm = bm
-	s.bmStarted = false
-	s.bmStartedFlag.Store(false)
+	s.bmStarted.Store(false)
 	s.log.Info("namespace reloaded from an image", zap.Int64("was", old), zap.Int64("txid", ns.LastAppliedTxID()))
 	return ns, nil
 }

@@ -165,10 +165,8 @@ type Namesystem struct {
 	// may change it). It also holds the safe mode, startup and manual.
 	bm *blockmanagement.Manager
 	// bmStarted: the startup safe mode was entered (after the first
-	// replay or tail). Guarded by mu.
-	bmStarted bool
-	// bmStartedFlag mirrors bmStarted for the tailer's lock-free check.
-	bmStartedFlag atomic.Bool
+	// replay or tail). Set under mu; the tailer checks it without.
+	bmStarted atomic.Bool
 
 	failMu   sync.Mutex
 	failed   error
