@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -324,23 +323,15 @@ func (w *FileWriter) recoverLocked(cause error) error {
 func (w *FileWriter) dropBadNodeLocked(cause error) error {
 	nodes := w.mu.nodes
 	if len(nodes) <= 1 {
-		return fmt.Errorf("All datanodes %s are bad. Aborting...: %w", pipelineString(nodes), cause)
+		return fmt.Errorf("All datanodes %s are bad. Aborting...: %w", datatransfer.PipelineString(nodes), cause)
 	}
 	bad := badNodeIndex(cause, nodes)
-	w.log.Warn(fmt.Sprintf("Error Recovery for %s in pipeline %s: datanode %d(%s) is bad.", datatransfer.BlockName(w.mu.block), pipelineString(nodes), bad, datatransfer.XferAddr(nodes[bad])), zap.Error(cause))
+	w.log.Warn(fmt.Sprintf("Error Recovery for %s in pipeline %s: datanode %d(%s) is bad.", datatransfer.BlockName(w.mu.block), datatransfer.PipelineString(nodes), bad, datatransfer.XferAddr(nodes[bad])), zap.Error(cause))
 	w.mu.nodes = append(nodes[:bad:bad], nodes[bad+1:]...)
 	if ids := w.mu.storageIDs; bad < len(ids) {
 		w.mu.storageIDs = append(ids[:bad:bad], ids[bad+1:]...)
 	}
 	return nil
-}
-
-func pipelineString(nodes []*hdfspb.DatanodeInfoProto) string {
-	s := make([]string, len(nodes))
-	for i, dn := range nodes {
-		s[i] = datatransfer.XferAddr(dn)
-	}
-	return "[" + strings.Join(s, ", ") + "]"
 }
 
 // Write writes p to the file. It returns once the data is handed to the pipeline, not

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,21 +307,20 @@ func (w *BlockWriter) setup() error {
 				}
 			}
 		}
-		return setupErr(idx, resp.GetStatus(), fmt.Errorf("%w, block %s, pipeline %s", err, BlockName(q.Block), pipelineString(q.Pipeline)))
+		return setupErr(idx, resp.GetStatus(), fmt.Errorf("%w, block %s, pipeline %s", err, BlockName(q.Block), PipelineString(q.Pipeline)))
 	}
-	w.log.Debug("pipeline set up", zap.String("block", BlockName(q.Block)), zap.Stringer("stage", stage), zap.String("pipeline", pipelineString(q.Pipeline)))
+	w.log.Debug("pipeline set up", zap.String("block", BlockName(q.Block)), zap.Stringer("stage", stage), zap.String("pipeline", PipelineString(q.Pipeline)))
 	return nil
 }
 
-func pipelineString(p []*hdfspb.DatanodeInfoProto) string {
-	s := "["
+// PipelineString names a pipeline in messages: "[ip:port, ip:port, ...]"
+// (Hadoop's Arrays.asList of the nodes' transfer addresses).
+func PipelineString(p []*hdfspb.DatanodeInfoProto) string {
+	s := make([]string, len(p))
 	for i, dn := range p {
-		if i > 0 {
-			s += ", "
-		}
-		s += XferAddr(dn)
+		s[i] = XferAddr(dn)
 	}
-	return s + "]"
+	return "[" + strings.Join(s, ", ") + "]"
 }
 
 // fail records the first failure, closes the connection and wakes waiters.
