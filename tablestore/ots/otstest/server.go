@@ -165,16 +165,9 @@ func (s *Server) Rows(tableName string) []Row {
 func (s *Server) SetColumn(tableName string, pk []any, column string, value any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tables[tableName]
-	if t == nil {
-		return fmt.Errorf("otstest: no table %q", tableName)
-	}
-	if err := t.checkPK(pk); err != nil {
+	t, i, err := s.rowLocked(tableName, pk)
+	if err != nil {
 		return err
-	}
-	i, ok := t.find(pk)
-	if !ok {
-		return fmt.Errorf("otstest: no row %v in %s", pk, tableName)
 	}
 	r := t.rows[i]
 	for j := range r.cols {
@@ -192,19 +185,28 @@ func (s *Server) SetColumn(tableName string, pk []any, column string, value any)
 func (s *Server) DeleteRow(tableName string, pk []any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tables[tableName]
-	if t == nil {
-		return fmt.Errorf("otstest: no table %q", tableName)
-	}
-	if err := t.checkPK(pk); err != nil {
+	t, i, err := s.rowLocked(tableName, pk)
+	if err != nil {
 		return err
-	}
-	i, ok := t.find(pk)
-	if !ok {
-		return fmt.Errorf("otstest: no row %v in %s", pk, tableName)
 	}
 	t.rows = slices.Delete(t.rows, i, i+1)
 	return nil
+}
+
+// rowLocked finds a test's row: its table and index; s.mu is held.
+func (s *Server) rowLocked(tableName string, pk []any) (*table, int, error) {
+	t := s.tables[tableName]
+	if t == nil {
+		return nil, 0, fmt.Errorf("otstest: no table %q", tableName)
+	}
+	if err := t.checkPK(pk); err != nil {
+		return nil, 0, err
+	}
+	i, ok := t.find(pk)
+	if !ok {
+		return nil, 0, fmt.Errorf("otstest: no row %v in %s", pk, tableName)
+	}
+	return t, i, nil
 }
 
 // checkPK checks a test's primary key against the schema.
@@ -306,42 +308,21 @@ func (s *Server) handle(req *http.Request) (protoadapt.MessageV1, *otsError) {
 	var oerr *otsError
 	switch api {
 	case "CreateTable":
-		m := &otsprotocol.CreateTableRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.createTable(m)
-		}
+		resp, oerr = call(body, s.createTable)
 	case "ListTable":
 		resp, oerr = s.listTable()
 	case "DescribeTable":
-		m := &otsprotocol.DescribeTableRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.describeTable(m)
-		}
+		resp, oerr = call(body, s.describeTable)
 	case "DeleteTable":
-		m := &otsprotocol.DeleteTableRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.deleteTable(m)
-		}
+		resp, oerr = call(body, s.deleteTable)
 	case "PutRow":
-		m := &otsprotocol.PutRowRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.putRow(m)
-		}
+		resp, oerr = call(body, s.putRow)
 	case "GetRow":
-		m := &otsprotocol.GetRowRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.getRow(m)
-		}
+		resp, oerr = call(body, s.getRow)
 	case "DeleteRow":
-		m := &otsprotocol.DeleteRowRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.deleteRow(m)
-		}
+		resp, oerr = call(body, s.deleteRow)
 	case "GetRange":
-		m := &otsprotocol.GetRangeRequest{}
-		if oerr = unmarshal(body, m); oerr == nil {
-			resp, oerr = s.getRange(m)
-		}
+		resp, oerr = call(body, s.getRange)
 	default:
 		return nil, &otsError{http.StatusNotFound, "OTSUnsupportOperation", "the fake server does not implement " + req.URL.Path}
 	}
@@ -353,11 +334,16 @@ func (s *Server) handle(req *http.Request) (protoadapt.MessageV1, *otsError) {
 	return resp, oerr
 }
 
-func unmarshal(body []byte, m protoadapt.MessageV1) *otsError {
+// call decodes body as api's request message M and runs api with it.
+func call[M any, PM interface {
+	*M
+	protoadapt.MessageV1
+}](body []byte, api func(PM) (protoadapt.MessageV1, *otsError)) (protoadapt.MessageV1, *otsError) {
+	m := PM(new(M))
 	if err := proto.Unmarshal(body, protoadapt.MessageV2Of(m)); err != nil {
-		return errParam("bad request message: %v", err)
+		return nil, errParam("bad request message: %v", err)
 	}
-	return nil
+	return api(m)
 }
 
 // authenticate checks what the service checks: the API version, the
@@ -436,11 +422,7 @@ func (s *Server) createTable(m *otsprotocol.CreateTableRequest) (protoadapt.Mess
 	if s.tables[name] != nil {
 		return nil, &otsError{http.StatusConflict, "OTSObjectAlreadyExist", "Requested table already exists."}
 	}
-	schema := make([]*otsprotocol.PrimaryKeySchema, len(pks))
-	for i, pk := range pks {
-		schema[i] = &otsprotocol.PrimaryKeySchema{Name: ptr(pk.GetName()), Type: ptr(pk.GetType())}
-	}
-	s.tables[name] = &table{name: name, schema: schema}
+	s.tables[name] = &table{name: name, schema: copySchema(pks)}
 	return &otsprotocol.CreateTableResponse{}, nil
 }
 
@@ -455,6 +437,15 @@ func (s *Server) listTable() (protoadapt.MessageV1, *otsError) {
 	return &otsprotocol.ListTableResponse{TableNames: names}, nil
 }
 
+// copySchema copies the names and types of a primary key schema.
+func copySchema(pks []*otsprotocol.PrimaryKeySchema) []*otsprotocol.PrimaryKeySchema {
+	schema := make([]*otsprotocol.PrimaryKeySchema, len(pks))
+	for i, pk := range pks {
+		schema[i] = &otsprotocol.PrimaryKeySchema{Name: ptr(pk.GetName()), Type: ptr(pk.GetType())}
+	}
+	return schema
+}
+
 func (s *Server) describeTable(m *otsprotocol.DescribeTableRequest) (protoadapt.MessageV1, *otsError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -462,12 +453,8 @@ func (s *Server) describeTable(m *otsprotocol.DescribeTableRequest) (protoadapt.
 	if t == nil {
 		return nil, errNoTable
 	}
-	schema := make([]*otsprotocol.PrimaryKeySchema, len(t.schema))
-	for i, pk := range t.schema {
-		schema[i] = &otsprotocol.PrimaryKeySchema{Name: ptr(pk.GetName()), Type: ptr(pk.GetType())}
-	}
 	return &otsprotocol.DescribeTableResponse{
-		TableMeta: &otsprotocol.TableMeta{TableName: ptr(t.name), PrimaryKey: schema},
+		TableMeta: &otsprotocol.TableMeta{TableName: ptr(t.name), PrimaryKey: copySchema(t.schema)},
 		ReservedThroughputDetails: &otsprotocol.ReservedThroughputDetails{
 			CapacityUnit: &otsprotocol.CapacityUnit{Read: ptr(int32(0)), Write: ptr(int32(0))}, LastIncreaseTime: ptr(int64(0)),
 		},
@@ -623,14 +610,10 @@ func (s *Server) putRow(m *otsprotocol.PutRowRequest) (protoadapt.MessageV1, *ot
 		if c.hasType || c.value == nil {
 			return nil, errParam("column %s: PutRow cells carry a value and no op", c.name)
 		}
-		switch v := c.value.(type) {
-		case string:
-			if len(v) > MaxCellBytes {
-				return nil, errParam("The length of attribute column: '%s' exceeded the MaxLength:%d with CurrentLength:%d.", c.name, MaxCellBytes, len(v))
-			}
-		case []byte:
-			if len(v) > MaxCellBytes {
-				return nil, errParam("The length of attribute column: '%s' exceeded the MaxLength:%d with CurrentLength:%d.", c.name, MaxCellBytes, len(v))
+		switch c.value.(type) {
+		case string, []byte:
+			if n := valueSize(c.value); n > MaxCellBytes {
+				return nil, errParam("The length of attribute column: '%s' exceeded the MaxLength:%d with CurrentLength:%d.", c.name, MaxCellBytes, n)
 			}
 		case int64, bool, float64:
 		default:
@@ -711,14 +694,20 @@ func checkReadOptions(maxVersions *int32, tr *otsprotocol.TimeRange, filter []by
 	return nil
 }
 
+// pkCells are a stored primary key's cells, named by the schema.
+func (t *table) pkCells(pk []any) []cell {
+	cells := make([]cell, len(pk))
+	for i, v := range pk {
+		cells[i] = cell{name: t.schema[i].GetName(), value: v}
+	}
+	return cells
+}
+
 // project is the response row of r with only the wanted columns (all
 // when wanted is empty); ok is false when a column list matched nothing
 // (the service then returns no row).
 func (t *table) project(r *storedRow, wanted []string) (pbRow, bool) {
-	out := pbRow{pk: make([]cell, len(r.pk))}
-	for i, v := range r.pk {
-		out.pk[i] = cell{name: t.schema[i].GetName(), value: v}
-	}
+	out := pbRow{pk: t.pkCells(r.pk)}
 	for _, c := range r.cols {
 		if len(wanted) > 0 && !slices.Contains(wanted, c.name) {
 			continue
@@ -828,12 +817,7 @@ func (s *Server) getRange(m *otsprotocol.GetRangeRequest) (protoadapt.MessageV1,
 		rows = append(rows, out)
 	}
 	if n < len(idx) {
-		next := t.rows[idx[n]]
-		pk := pbRow{pk: make([]cell, len(next.pk))}
-		for i, v := range next.pk {
-			pk.pk[i] = cell{name: t.schema[i].GetName(), value: v}
-		}
-		resp.NextStartPrimaryKey = encodeRows([]pbRow{pk})
+		resp.NextStartPrimaryKey = encodeRows([]pbRow{{pk: t.pkCells(t.rows[idx[n]].pk)}})
 	}
 	resp.Rows = encodeRows(rows)
 	return resp, nil
