@@ -31,20 +31,7 @@ func (s *Namesystem) getAdditionalDatanode(ctx context.Context, req *hdfspb.GetA
 			return nil, rpc.Errorf(rpc.ErrIO, "Block %d is not the last block of %s", b.GetBlockId(), src)
 		}
 		now := s.cfg.Now()
-		var excluded []string
-		uuidOf := func(d *hdfspb.DatanodeInfoProto) {
-			if u := d.GetId().GetDatanodeUuid(); u != "" {
-				excluded = append(excluded, u)
-			} else if info, ok := s.bm.DatanodeByAddr(fromDatanodeIDProto(d.GetId()).XferAddr(), now); ok {
-				excluded = append(excluded, info.UUID)
-			}
-		}
-		for _, d := range req.GetExistings() {
-			uuidOf(d)
-		}
-		for _, d := range req.GetExcludes() {
-			uuidOf(d)
-		}
+		excluded := s.datanodeUUIDsLocked(now, req.GetExistings(), req.GetExcludes())
 		targets, err := s.bm.ChooseTargets(blockmanagement.ChooseRequest{
 			Path: src, Replicas: int(req.GetNumAdditionalNodes()), Excluded: excluded, BlockSize: int64(st.BlockSize),
 		}, now)

@@ -666,14 +666,7 @@ func (s *Namesystem) addBlock(ctx context.Context, req *hdfspb.AddBlockRequestPr
 			return nil, rpc.Errorf(rpc.ErrNotReplicatedYet, "Not replicated yet: %s", src)
 		}
 		now := s.cfg.Now()
-		var excluded []string
-		for _, d := range req.GetExcludeNodes() {
-			if u := d.GetId().GetDatanodeUuid(); u != "" {
-				excluded = append(excluded, u)
-			} else if info, ok := s.bm.DatanodeByAddr(fromDatanodeIDProto(d.GetId()).XferAddr(), now); ok {
-				excluded = append(excluded, info.UUID)
-			}
-		}
+		excluded := s.datanodeUUIDsLocked(now, req.GetExcludeNodes())
 		targets, err := s.bm.ChooseTargets(blockmanagement.ChooseRequest{
 			Path: src, Replicas: int(st.Replication), Writer: writer, Excluded: excluded,
 			Favored: req.GetFavoredNodes(), BlockSize: int64(st.BlockSize),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -323,17 +324,39 @@ func (s *Namesystem) reportBadBlocks(ctx context.Context, req *hdfspb.ReportBadB
 			if i < len(lb.GetStorageIDs()) {
 				sid = lb.GetStorageIDs()[i]
 			}
-			uuid := loc.GetId().GetDatanodeUuid()
-			if uuid == "" {
-				if d, ok := s.bm.DatanodeByAddr(fromDatanodeIDProto(loc.GetId()).XferAddr(), now); ok {
-					uuid = d.UUID
-				}
-			}
+			uuid := s.datanodeUUIDLocked(loc.GetId(), now)
 			s.log.Info("reportBadBlocks", zap.Stringer("block", blk), zap.String("datanode", uuid))
 			s.bm.ReportBadBlock(uuid, sid, blk, now)
 		}
 	}
 	return &hdfspb.ReportBadBlocksResponseProto{}, nil
+}
+
+// datanodeUUIDLocked is the uuid of the DataNode id names: its own, else
+// the one registered at its transfer address, else "". The caller holds
+// the lock.
+func (s *Namesystem) datanodeUUIDLocked(id *hdfspb.DatanodeIDProto, now time.Time) string {
+	if u := id.GetDatanodeUuid(); u != "" {
+		return u
+	}
+	if d, ok := s.bm.DatanodeByAddr(fromDatanodeIDProto(id).XferAddr(), now); ok {
+		return d.UUID
+	}
+	return ""
+}
+
+// datanodeUUIDsLocked is datanodeUUIDLocked of every node listed, leaving
+// out those it cannot name (a client's excluded or existing nodes).
+func (s *Namesystem) datanodeUUIDsLocked(now time.Time, lists ...[]*hdfspb.DatanodeInfoProto) []string {
+	var out []string
+	for _, l := range lists {
+		for _, d := range l {
+			if u := s.datanodeUUIDLocked(d.GetId(), now); u != "" {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Namesystem) errorReport(ctx context.Context, req *hdfspb.ErrorReportRequestProto) (*hdfspb.ErrorReportResponseProto, error) {
