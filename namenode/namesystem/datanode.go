@@ -187,8 +187,7 @@ func (s *Namesystem) commandProtos(cmds []blockmanagement.Command) []*hdfspb.Dat
 			if recov == nil {
 				recov = &hdfspb.BlockRecoveryCommandProto{}
 			}
-			lb := &hdfspb.LocatedBlockProto{B: s.extBlock(&editpb.Block{BlockId: c.Block.ID, GenStamp: c.Block.GenStamp, NumBytes: uint64(max(c.Block.NumBytes, 0))}),
-				Offset: proto.Uint64(0), Corrupt: proto.Bool(false), BlockToken: emptyToken()}
+			lb := s.locatedBlock(&editpb.Block{BlockId: c.Block.ID, GenStamp: c.Block.GenStamp, NumBytes: uint64(max(c.Block.NumBytes, 0))}, 0)
 			setLocations(lb, c.Locations)
 			rb := &hdfspb.RecoveringBlockProto{NewGenStamp: proto.Uint64(c.RecoveryID), Block: lb}
 			if c.Truncate {
