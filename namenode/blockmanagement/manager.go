@@ -260,9 +260,9 @@ func (m *Manager) dropReplicas(n *node) {
 // and one invalidate command of at most the invalidate limit. An unknown or dead node gets
 // ErrUnregistered and must register again.
 func (m *Manager) Heartbeat(uuid string, st Stats, storageIDs []string, now time.Time) ([]Command, error) {
-	n := m.nodes[uuid]
-	if n == nil || !n.alive {
-		return nil, ErrUnregistered
+	n, err := m.liveNode(uuid)
+	if err != nil {
+		return nil, err
 	}
 	n.stats = st
 	n.lastUpdate = now
