@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/client"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/minicluster"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
@@ -143,7 +144,7 @@ func TestHAReplicationAfterFailover(t *testing.T) {
 		mc.WaitFor("the standby to know both replicas", func() bool { return mc.KnownReplicas(1, id) == 2 })
 	}
 	mc.Failover(0, 1)
-	victim := mc.DataNodeIndex(xferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
+	victim := mc.DataNodeIndex(datatransfer.XferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
 	addr := mc.DataNodes[victim].Addr
 	mc.StopDataNode(victim)
 	mc.WaitFor("nn2 to declare the DataNode dead", func() bool { return mc.LiveDataNodes() == 2 })

@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -198,11 +197,6 @@ func waitReplicas(t *testing.T, mc *minicluster.Cluster, i int, path string, wan
 		return true
 	})
 	return lbs
-}
-
-func xferAddr(dn *hdfspb.DatanodeInfoProto) string {
-	id := dn.GetId()
-	return net.JoinHostPort(id.GetIpAddr(), strconv.Itoa(int(id.GetXferPort())))
 }
 
 // fsckBlock is one block line of an fsck -files -blocks -locations report.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hdfsha/hdfsha/client"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/minicluster"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 )
@@ -26,7 +27,7 @@ func TestDataNodeLossAndReturn(t *testing.T) {
 		t.Fatalf("fsck before the loss (%v):\n%s", err, report)
 	}
 
-	victim := mc.DataNodeIndex(xferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
+	victim := mc.DataNodeIndex(datatransfer.XferAddr(lbs.GetBlocks()[0].GetLocs()[0]))
 	addr := mc.DataNodes[victim].Addr
 	mc.StopDataNode(victim)
 	mustEqual(t, "read right after the kill", readOurs(t, mc.Client(), path), data)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/client"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 	"github.com/hdfsha/hdfsha/internal/minicluster"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
@@ -31,8 +32,8 @@ func TestCorruptReplicaEndToEnd(t *testing.T) {
 	lbs := waitSettled(t, mc, path, 2)
 	first := lbs.GetBlocks()[0]
 	id := first.GetB().GetBlockId()
-	bad := mc.DataNodeIndex(xferAddr(first.GetLocs()[0]))
-	good := mc.DataNodeIndex(xferAddr(first.GetLocs()[1]))
+	bad := mc.DataNodeIndex(datatransfer.XferAddr(first.GetLocs()[0]))
+	good := mc.DataNodeIndex(datatransfer.XferAddr(first.GetLocs()[1]))
 	spare := 3 - bad - good
 	if bad < 0 || good < 0 || mc.BlockFile(spare, id) != "" {
 		t.Fatalf("replicas of blk_%d: on %v", id, first.GetLocs())
