@@ -74,10 +74,4 @@ func (dn *DataNode) registerBeans() {
 	})
 }
 
-func (dn *DataNode) numBlocks() int {
-	bpid := dn.BlockPoolID()
-	if bpid == "" {
-		return 0
-	}
-	return len(dn.store.Report(bpid))
-}
+func (dn *DataNode) numBlocks() int { return dn.store.NumReplicas(dn.BlockPoolID()) }

@@ -92,6 +92,9 @@ func TestRestartRebuildsMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpFile := tw.Replica().BlockFile
+	if n, rep := s.NumReplicas(testBP), s.Report(testBP); n != 2 || len(rep) != 2 {
+		t.Fatalf("NumReplicas %d, report %v: want 2 (the temporary replica left out)", n, rep)
+	}
 	uuid, ids := s.DatanodeUUID(), s.StorageIDs()
 
 	s = reopen(t, s)

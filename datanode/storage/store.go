@@ -488,9 +488,9 @@ func (s *Store) Get(bpid string, blockID uint64) (Replica, bool) {
 // left out. Group by StorageID for per-storage reports.
 func (s *Store) Report(bpid string) []Replica {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.mu.pools[bpid]
 	if p == nil {
+		s.mu.Unlock()
 		return nil
 	}
 	out := make([]Replica, 0, len(p.replicas))
@@ -504,8 +504,24 @@ func (s *Store) Report(bpid string) []Replica {
 		}
 		out = append(out, rep)
 	}
+	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].BlockID < out[j].BlockID })
 	return out
+}
+
+// NumReplicas is len(Report(bpid)) without building the report.
+func (s *Store) NumReplicas(bpid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if p := s.mu.pools[bpid]; p != nil {
+		for _, r := range p.replicas {
+			if r.state != StateTemporary {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // BlockPools lists the block pools with replicas or added, sorted.
