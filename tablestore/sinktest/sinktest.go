@@ -134,6 +134,40 @@ func putEdits(t *testing.T, s tablestore.Sink, b tablestore.Batch) {
 	}
 }
 
+// oneWinner runs put(i) for n writers at once: exactly one must succeed
+// and every other fail with an error matching lose. It returns the winner.
+func oneWinner(t *testing.T, what string, n int, lose error, put func(i int) error) int {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = put(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("%s: writers %d and %d both succeeded", what, winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, lose):
+			t.Fatalf("%s: writer %d: %v, want nil or %v", what, i, err, lose)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("%s: no writer succeeded", what)
+	}
+	return winner
+}
+
 var infoA = tablestore.Info{NamespaceID: 123456789, ClusterID: "CID-6f1c2d4e-0000-4a8b-9c1d-2e3f4a5b6c7d",
 	BlockPoolID: "BP-123456789-127.0.0.1-1700000000000", CTime: 1700000000000, LayoutVersion: -66}
 
@@ -170,33 +204,14 @@ func testInfo(t *testing.T, s tablestore.Sink) {
 func testInfoConcurrent(t *testing.T, s tablestore.Sink) {
 	const n = 6
 	ctx := ctxT(t)
-	errs := make([]error, n)
 	infos := make([]tablestore.Info, n)
-	var wg sync.WaitGroup
 	for i := range n {
 		infos[i] = infoA
 		infos[i].NamespaceID = int32(1000 + i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.PutInfo(ctx, infos[i])
-		}()
 	}
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("PutInfo: writers %d and %d both succeeded with different identities", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, tablestore.ErrMismatch):
-			t.Fatalf("PutInfo writer %d: %v, want nil or ErrMismatch", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("PutInfo: no writer succeeded")
-	}
+	winner := oneWinner(t, "PutInfo of different identities", n, tablestore.ErrMismatch, func(i int) error {
+		return s.PutInfo(ctx, infos[i])
+	})
 	if got, err := s.GetInfo(ctx); err != nil || got != infos[winner] {
 		t.Fatalf("GetInfo = %+v, %v; want the winner's %+v", got, err, infos[winner])
 	}
@@ -383,33 +398,9 @@ func testEditsConcurrent(t *testing.T, s tablestore.Sink) {
 	const n = 8
 	ctx := ctxT(t)
 	putEdits(t, s, Batch(1, 9, "base"))
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = s.PutEdits(ctx, Batch(10, 3+i, fmt.Sprint("writer", i)))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("PutEdits of key 10: writers %d and %d both succeeded", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, tablestore.ErrExists):
-			t.Fatalf("PutEdits writer %d: %v, want nil or ErrExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("PutEdits of key 10: no writer succeeded")
-	}
+	winner := oneWinner(t, "PutEdits of key 10", n, tablestore.ErrExists, func(i int) error {
+		return s.PutEdits(ctx, Batch(10, 3+i, fmt.Sprint("writer", i)))
+	})
 	wb := Batch(10, 3+winner, fmt.Sprint("writer", winner))
 	wantBatches(t, "ReadEdits(10)", readAll(t, s, 10), wb)
 	if v := lastTxID(t, s); v != wb.Last() {
@@ -547,33 +538,9 @@ func testImageFailedWrite(t *testing.T, s tablestore.Sink) {
 func testImagesConcurrent(t *testing.T, s tablestore.Sink) {
 	const n = 6
 	ctx := ctxT(t)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = s.PutImage(ctx, 9, bytes.NewReader(imageBytes(9, fmt.Sprint("writer", i))))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("PutImage(9): writers %d and %d both succeeded", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, tablestore.ErrExists):
-			t.Fatalf("PutImage writer %d: %v, want nil or ErrExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("PutImage(9): no writer succeeded")
-	}
+	winner := oneWinner(t, "PutImage(9)", n, tablestore.ErrExists, func(i int) error {
+		return s.PutImage(ctx, 9, bytes.NewReader(imageBytes(9, fmt.Sprint("writer", i))))
+	})
 	if got := readImage(t, s, 9); !bytes.Equal(got, imageBytes(9, fmt.Sprint("writer", winner))) {
 		t.Fatal("the stored image is not the winner's")
 	}
