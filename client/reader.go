@@ -357,10 +357,10 @@ func (r *FileReader) chooseNode(op *readOp, lb *hdfspb.LocatedBlockProto) (int, 
 				return i, lb, nil
 			}
 		}
-		dead := r.info.dead
-		r.info.Unlock()
+		// The dead nodes are read under the lock: a concurrent ReadAt may add one.
 		errMsg := " No live nodes contain current block Block locations:" + nodeNames(lb, nil) +
-			" Dead nodes: " + nodeNames(lb, func(a string) bool { return dead[a] })
+			" Dead nodes: " + nodeNames(lb, func(a string) bool { return r.info.dead[a] })
+		r.info.Unlock()
 		blockInfo := datatransfer.BlockName(lb.GetB()) + " file=" + r.path
 		if op.failures >= r.c.data.maxBlockAcquire {
 			desc := "Could not obtain block: " + blockInfo
