@@ -112,29 +112,22 @@ func (q *ibrQueue) take() ([]ibrEvent, uint64) {
 // take is dropped (the newer one stands).
 func (q *ibrQueue) putBack(evs []ibrEvent, seq uint64) {
 	var order []uint64
+	put := map[uint64]bool{}
 	for _, ev := range evs {
 		if at, ok := q.addedAt[ev.BlockID]; ok && at > seq {
 			continue
 		}
 		order = append(order, ev.BlockID)
+		put[ev.BlockID] = true
 		q.byBlock[ev.BlockID] = ev
 		q.addedAt[ev.BlockID] = seq
 	}
 	for _, id := range q.order {
-		if _, dup := indexOf(order, id); !dup {
+		if !put[id] {
 			order = append(order, id)
 		}
 	}
 	q.order = order
-}
-
-func indexOf(s []uint64, v uint64) (int, bool) {
-	for i, x := range s {
-		if x == v {
-			return i, true
-		}
-	}
-	return -1, false
 }
 
 // ibrProtos groups events by storage for BlockReceivedAndDeletedRequestProto.
