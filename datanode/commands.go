@@ -73,6 +73,6 @@ func (dn *DataNode) invalidate(a *actor, bc *hdfspb.BlockCommandProto) {
 		}
 		dn.metrics.blocksRemoved.Add(1)
 		a.log.Info("deleted replica", zap.String("bpid", bpid), zap.String("block", r.Name()), zap.String("file", r.BlockFile))
-		dn.notifyNameNodes(ibrEvent{StorageID: r.StorageID, BlockID: r.BlockID, GenStamp: r.GenStamp, NumBytes: uint64(r.NumBytes), Status: ibrDeleted})
+		dn.notifyNameNodes(r, ibrDeleted)
 	}
 }

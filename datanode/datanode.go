@@ -431,8 +431,10 @@ func (dn *DataNode) obeys(a *actor) bool {
 	return dn.mu.fence.obeys(a.idx)
 }
 
-// notifyNameNodes queues an incremental report event for every NameNode.
-func (dn *DataNode) notifyNameNodes(ev ibrEvent) {
+// notifyNameNodes queues an incremental report of r with status st for
+// every NameNode.
+func (dn *DataNode) notifyNameNodes(r storage.Replica, st ibrStatus) {
+	ev := ibrEvent{StorageID: r.StorageID, BlockID: r.BlockID, GenStamp: r.GenStamp, NumBytes: uint64(r.NumBytes), Status: st}
 	for _, a := range dn.actors {
 		a.addIBR(ev)
 	}
@@ -441,11 +443,11 @@ func (dn *DataNode) notifyNameNodes(ev ibrEvent) {
 // blockReceived reports a finalized replica (RECEIVED) to every NameNode.
 func (dn *DataNode) blockReceived(r storage.Replica) {
 	dn.metrics.blocksWritten.Add(1)
-	dn.notifyNameNodes(ibrEvent{StorageID: r.StorageID, BlockID: r.BlockID, GenStamp: r.GenStamp, NumBytes: uint64(r.NumBytes), Status: ibrReceived})
+	dn.notifyNameNodes(r, ibrReceived)
 }
 
 // blockReceiving reports a replica being written (RECEIVING) to every
 // NameNode.
 func (dn *DataNode) blockReceiving(r storage.Replica) {
-	dn.notifyNameNodes(ibrEvent{StorageID: r.StorageID, BlockID: r.BlockID, GenStamp: r.GenStamp, NumBytes: uint64(r.NumBytes), Status: ibrReceiving})
+	dn.notifyNameNodes(r, ibrReceiving)
 }
