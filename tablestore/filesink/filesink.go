@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/tablestore"
 )
 
@@ -99,15 +100,7 @@ func removeTemps(dir string) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := vfs.Default.SyncDir(dir); err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
@@ -316,7 +309,7 @@ func (s *Sink) PutEdits(ctx context.Context, b tablestore.Batch) error {
 	if err := tablestore.CheckBatch(b); err != nil {
 		return err
 	}
-	return s.create(ctx, filepath.Join(editsDir, key(b.First)), bytes.NewReader(tablestore.EncodeBatch(b)))
+	return s.create(ctx, EditsObject(b.First), bytes.NewReader(tablestore.EncodeBatch(b)))
 }
 
 // readBatch reads and verifies the batch stored under first.
@@ -394,7 +387,7 @@ func (s *Sink) PutImage(ctx context.Context, txid int64, r io.Reader) error {
 	if txid < 0 {
 		return fmt.Errorf("filesink: image txid %d is negative", txid)
 	}
-	return s.create(ctx, filepath.Join(imagesDir, key(txid)), r)
+	return s.create(ctx, ImageObject(txid), r)
 }
 
 // Images lists the stored images' txids, ascending.
@@ -413,7 +406,7 @@ func (s *Sink) OpenImage(ctx context.Context, txid int64) (io.ReadCloser, error)
 	if txid < 0 {
 		return nil, fmt.Errorf("filesink: image txid %d is negative", txid)
 	}
-	f, err := os.Open(filepath.Join(s.dir, imagesDir, key(txid)))
+	f, err := os.Open(filepath.Join(s.dir, ImageObject(txid)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no image of txid %d: %w", s.name, txid, tablestore.ErrNotFound)
 	}
