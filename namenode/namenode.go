@@ -165,6 +165,11 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 		errs = append(errs, err)
 		return v
 	}
+	getn := func(key string, def int) int { return int(geti(key, int64(def))) }
+	// getms reads a key in milliseconds (Hadoop's getLong of a *.millis key).
+	getms := func(key string, def time.Duration) time.Duration {
+		return time.Duration(geti(key, def.Milliseconds())) * time.Millisecond
+	}
 	getb := func(key string, def bool) bool {
 		v, err := c.GetBool(key, def)
 		errs = append(errs, err)
@@ -199,8 +204,8 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	cfg.Limits.MaxXAttrSize = int(geti("dfs.namenode.fs-limits.max-xattr-size", 16384))
 	cfg.CheckpointsRetained = int(geti("dfs.namenode.num.checkpoints.retained", 2))
 	cfg.ExtraEditsRetained = geti("dfs.namenode.num.extra.edits.retained", 1000000)
-	cfg.RetryCacheExpiry = time.Duration(geti("dfs.namenode.retrycache.expirytime.millis", 600000)) * time.Millisecond
-	cfg.LeaseCheckInterval = time.Duration(geti("dfs.namenode.lease-recheck-interval-ms", 2000)) * time.Millisecond
+	cfg.RetryCacheExpiry = getms("dfs.namenode.retrycache.expirytime.millis", 10*time.Minute)
+	cfg.LeaseCheckInterval = getms("dfs.namenode.lease-recheck-interval-ms", 2*time.Second)
 	getd := func(key string, def time.Duration) time.Duration {
 		v, err := c.GetDuration(key, time.Second, def)
 		errs = append(errs, err)
@@ -216,20 +221,21 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 	cfg.TailInProgress = getb("dfs.ha.tail-edits.in-progress", true)
 	cfg.AutoFailover = getb("dfs.ha.automatic-failover.enabled", false)
 	cfg.DUReserved = getsz("dfs.namenode.resource.du.reserved", DefaultDUReserved)
+	// The block manager's defaults are Hadoop's (DefaultConfig).
 	bc := blockmanagement.DefaultConfig()
 	bc.HeartbeatInterval = getd("dfs.heartbeat.interval", bc.HeartbeatInterval)
 	bc.RecoveryTimeout = 30 * bc.HeartbeatInterval
-	bc.HeartbeatRecheckInterval = time.Duration(geti("dfs.namenode.heartbeat.recheck-interval", 300000)) * time.Millisecond
-	bc.StaleInterval = time.Duration(geti("dfs.namenode.stale.datanode.interval", 30000)) * time.Millisecond
+	bc.HeartbeatRecheckInterval = getms("dfs.namenode.heartbeat.recheck-interval", bc.HeartbeatRecheckInterval)
+	bc.StaleInterval = getms("dfs.namenode.stale.datanode.interval", bc.StaleInterval)
 	bc.MinReplication = int(cfg.Limits.MinReplication)
-	bc.MaxReplicationStreams = int(geti("dfs.namenode.replication.max-streams", 2))
-	bc.ReplicationStreamsHardLimit = int(geti("dfs.namenode.replication.max-streams-hard-limit", 4))
-	bc.WorkMultiplier = int(geti("dfs.namenode.replication.work.multiplier.per.iteration", 2))
+	bc.MaxReplicationStreams = getn("dfs.namenode.replication.max-streams", bc.MaxReplicationStreams)
+	bc.ReplicationStreamsHardLimit = getn("dfs.namenode.replication.max-streams-hard-limit", bc.ReplicationStreamsHardLimit)
+	bc.WorkMultiplier = getn("dfs.namenode.replication.work.multiplier.per.iteration", bc.WorkMultiplier)
 	bc.PendingReconstructionTimeout = getd("dfs.namenode.reconstruction.pending.timeout-sec", bc.PendingReconstructionTimeout)
-	bc.InvalidateLimit = int(geti("dfs.block.invalidate.limit", 1000))
-	bc.ConsiderLoad = getb("dfs.namenode.redundancy.considerLoad", true)
-	bc.SafeModeMinDatanodes = int(geti("dfs.namenode.safemode.min.datanodes", 0))
-	bc.SafeModeExtension = time.Duration(geti("dfs.namenode.safemode.extension", 30000)) * time.Millisecond
+	bc.InvalidateLimit = getn("dfs.block.invalidate.limit", bc.InvalidateLimit)
+	bc.ConsiderLoad = getb("dfs.namenode.redundancy.considerLoad", bc.ConsiderLoad)
+	bc.SafeModeMinDatanodes = getn("dfs.namenode.safemode.min.datanodes", bc.SafeModeMinDatanodes)
+	bc.SafeModeExtension = getms("dfs.namenode.safemode.extension", bc.SafeModeExtension)
 	if v := c.GetTrimmed("dfs.namenode.safemode.threshold-pct", ""); v != "" {
 		// Java's Configuration.getFloat accepts "0.999f" (hdfs-default.xml).
 		f, err := strconv.ParseFloat(strings.TrimRight(v, "fFdD"), 64)
@@ -239,7 +245,7 @@ func ConfigFromConf(c *conf.Conf, ns, nn string) (Config, error) {
 		bc.SafeModeThresholdPct = f
 	}
 	if script := c.GetTrimmed("net.topology.script.file.name", ""); script != "" {
-		bc.ResolveRack = blockmanagement.ScriptResolver(script, int(geti("net.topology.script.number.args", 100)))
+		bc.ResolveRack = blockmanagement.ScriptResolver(script, getn("net.topology.script.number.args", 100))
 	}
 	cfg.Blocks = bc
 	cfg.RedundancyInterval = getd("dfs.namenode.redundancy.interval.seconds", 3*time.Second)
