@@ -152,7 +152,6 @@ func (m *Manager) addReplica(bi *blockInfo, n *node, storageID string, r Replica
 		// A new generation replaces the corrupt copy; the same one stays
 		// corrupt (the node cannot know it was reported bad).
 		rep.corrupt = false
-		m.corruptCount--
 	}
 	if storageID != "" {
 		rep.storageID = storageID
@@ -167,18 +166,12 @@ func (m *Manager) removeReplica(bi *blockInfo, n *node) {
 	if r == nil {
 		return
 	}
-	if r.corrupt {
-		m.corruptCount--
-	}
 	delete(bi.replicas, n.id.UUID)
 	delete(n.blocks, bi.ID)
 }
 
 func (m *Manager) setCorrupt(bi *blockInfo, r *replica) {
-	if !r.corrupt {
-		r.corrupt = true
-		m.corruptCount++
-	}
+	r.corrupt = true
 	r.excess = false
 }
 

@@ -6,7 +6,7 @@ import "fmt"
 // the nodes and reports the first disagreement. It walks everything, so
 // tests call it, not the daemon.
 func (m *Manager) checkInvariants() error {
-	total, safe, corruptBlocks, corruptReplicas := 0, 0, 0, 0
+	total, safe, corruptBlocks := 0, 0, 0
 	for id, bi := range m.blocks {
 		if bi.ID != id {
 			return fmt.Errorf("block %d stored under id %d", bi.ID, id)
@@ -30,7 +30,6 @@ func (m *Manager) checkInvariants() error {
 				c++
 			}
 		}
-		corruptReplicas += c
 		if (c > 0) != bi.hasCorrupt {
 			return fmt.Errorf("block %d: %d corrupt replicas, hasCorrupt %v", id, c, bi.hasCorrupt)
 		}
@@ -92,8 +91,8 @@ func (m *Manager) checkInvariants() error {
 	if total != m.safe.total || safe != m.safe.safeBlocks {
 		return fmt.Errorf("safe mode counts %d/%d, recomputed %d/%d", m.safe.safeBlocks, m.safe.total, safe, total)
 	}
-	if corruptBlocks != m.corruptBlocks || corruptReplicas != m.corruptCount {
-		return fmt.Errorf("corrupt blocks %d replicas %d, recomputed %d and %d", m.corruptBlocks, m.corruptCount, corruptBlocks, corruptReplicas)
+	if corruptBlocks != m.corruptBlocks {
+		return fmt.Errorf("corrupt blocks %d, recomputed %d", m.corruptBlocks, corruptBlocks)
 	}
 	n := 0
 	for _, msgs := range m.pendingMsgs {

@@ -45,8 +45,6 @@ type Manager struct {
 	// pending are scheduled reconstructions (PendingReconstructionBlocks).
 	pending map[uint64]*pendingRecon
 
-	// corruptCount is the number of replicas marked corrupt.
-	corruptCount int
 	// corruptBlocks is the number of blocks with a corrupt replica.
 	// Invariant: it counts the blocks whose hasCorrupt is set.
 	corruptBlocks int
