@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hdfsha/hdfsha/internal/conf"
+	"github.com/hdfsha/hdfsha/internal/datatransfer"
 )
 
 // Data path keys (Hadoop's HdfsClientConfigKeys) and their Hadoop defaults.
@@ -29,8 +30,8 @@ const (
 	DefaultReplication          = 3
 	DefaultBlockSize            = 128 << 20
 	DefaultBytesPerChecksum     = 512
-	DefaultWritePacketSize      = 64 << 10
-	DefaultSocketTimeout        = 60 * time.Second
+	DefaultWritePacketSize      = datatransfer.DefaultWritePacketSize
+	DefaultSocketTimeout        = datatransfer.DefaultSocketTimeout
 	DefaultMaxBlockAcquire      = 3
 	DefaultRetryWindowBase      = 3 * time.Second
 	DefaultBlockWriteRetries    = 3
