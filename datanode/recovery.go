@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -180,15 +178,6 @@ func (dn *DataNode) recoverBlock(ctx context.Context, rb *hdfspb.RecoveringBlock
 
 func (dn *DataNode) isSelf(loc *hdfspb.DatanodeInfoProto) bool {
 	return loc.GetId().GetDatanodeUuid() == dn.store.DatanodeUUID()
-}
-
-func (dn *DataNode) ipcAddr(loc *hdfspb.DatanodeInfoProto) string {
-	id := loc.GetId()
-	host := id.GetIpAddr()
-	if dn.cfg.UseHostname && id.GetHostName() != "" {
-		host = id.GetHostName()
-	}
-	return net.JoinHostPort(host, strconv.Itoa(int(id.GetIpcPort())))
 }
 
 func (dn *DataNode) ipcCall(ctx context.Context, loc *hdfspb.DatanodeInfoProto, method string, req, resp proto.Message) error {

@@ -327,12 +327,23 @@ func (x *xceiver) copyBlock(op *hdfspb.OpCopyBlockProto) {
 
 // xferAddr is the data transfer address of a DataNode in a target list.
 func (dn *DataNode) xferAddr(d *hdfspb.DatanodeInfoProto) string {
+	return dn.peerAddr(d, d.GetId().GetXferPort())
+}
+
+// ipcAddr is the IPC address of a DataNode (InterDatanodeProtocol).
+func (dn *DataNode) ipcAddr(d *hdfspb.DatanodeInfoProto) string {
+	return dn.peerAddr(d, d.GetId().GetIpcPort())
+}
+
+// peerAddr is another DataNode's host and port: its IP, or its host name
+// with dfs.datanode.use.datanode.hostname.
+func (dn *DataNode) peerAddr(d *hdfspb.DatanodeInfoProto, port uint32) string {
 	id := d.GetId()
 	host := id.GetIpAddr()
 	if dn.cfg.UseHostname && id.GetHostName() != "" {
 		host = id.GetHostName()
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(id.GetXferPort())))
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
 // selfInfo is this DataNode as a DatanodeInfoProto (the source of
