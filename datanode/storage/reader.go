@@ -103,12 +103,28 @@ func (rr *ReplicaReader) ReadAt(p []byte, off int64) (int, error) {
 	return int(want), nil
 }
 
+// shortRead turns a data file that ends too early into a
+// CorruptReplicaError.
 func (rr *ReplicaReader) shortRead(err error) error {
 	if err == io.ErrUnexpectedEOF {
-		return &CorruptReplicaError{BlockPoolID: rr.replica.BlockPoolID, BlockID: rr.replica.BlockID, GenStamp: rr.replica.GenStamp,
-			Offset: -1, Path: rr.replica.BlockFile, Reason: "block file is shorter than the replica"}
+		return rr.corrupt(-1, rr.replica.BlockFile, "block file is shorter than the replica")
 	}
 	return err
+}
+
+// shortMeta turns a meta file that ends too early into a
+// CorruptReplicaError.
+func (rr *ReplicaReader) shortMeta(err error) error {
+	if err == io.ErrUnexpectedEOF {
+		return rr.corrupt(-1, rr.replica.MetaFile, "meta file is shorter than the replica needs")
+	}
+	return err
+}
+
+// corrupt is a CorruptReplicaError about the replica.
+func (rr *ReplicaReader) corrupt(offset int64, path, reason string) *CorruptReplicaError {
+	r := rr.replica
+	return &CorruptReplicaError{BlockPoolID: r.BlockPoolID, BlockID: r.BlockID, GenStamp: r.GenStamp, Offset: offset, Path: path, Reason: reason}
 }
 
 // ReadChunks reads whole chunks starting at offset (a chunk boundary) into
@@ -144,11 +160,7 @@ func (rr *ReplicaReader) ReadChunks(offset int64, data, checksums []byte) (int, 
 		return int(n), nil
 	}
 	if err := readFull(rr.meta, checksums[:need], MetaHeaderSize+offset/bpc*ChecksumSize); err != nil {
-		if err == io.ErrUnexpectedEOF {
-			return 0, &CorruptReplicaError{BlockPoolID: rr.replica.BlockPoolID, BlockID: rr.replica.BlockID, GenStamp: rr.replica.GenStamp,
-				Offset: -1, Path: rr.replica.MetaFile, Reason: "meta file is shorter than the replica needs"}
-		}
-		return 0, err
+		return 0, rr.shortMeta(err)
 	}
 	return int(n), nil
 }
@@ -191,18 +203,13 @@ func (rr *ReplicaReader) Verify() error {
 		}
 		need := rr.cs.Chunks(n) * ChecksumSize
 		if err := readFull(rr.meta, stored[:need], MetaHeaderSize+off/bpc*ChecksumSize); err != nil {
-			if err == io.ErrUnexpectedEOF {
-				return &CorruptReplicaError{BlockPoolID: rr.replica.BlockPoolID, BlockID: rr.replica.BlockID, GenStamp: rr.replica.GenStamp,
-					Offset: -1, Path: rr.replica.MetaFile, Reason: "meta file is shorter than the replica needs"}
-			}
-			return err
+			return rr.shortMeta(err)
 		}
 		if bad := rr.cs.VerifySums(buf[:n], stored[:need]); bad >= 0 {
 			at := off + int64(bad)*bpc
 			got := rr.cs.Sum(buf[int64(bad)*bpc : min(int64(bad+1)*bpc, n)])
-			return &CorruptReplicaError{BlockPoolID: rr.replica.BlockPoolID, BlockID: rr.replica.BlockID, GenStamp: rr.replica.GenStamp,
-				Offset: at, Path: rr.replica.BlockFile,
-				Reason: fmt.Sprintf("checksum %08x computed, %08x stored", got, binary.BigEndian.Uint32(stored[bad*ChecksumSize:]))}
+			return rr.corrupt(at, rr.replica.BlockFile,
+				fmt.Sprintf("checksum %08x computed, %08x stored", got, binary.BigEndian.Uint32(stored[bad*ChecksumSize:])))
 		}
 		off += n
 	}
