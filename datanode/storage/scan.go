@@ -159,11 +159,9 @@ func (s *Store) loadBlockPool(v *volume, bpid string) error {
 	}
 
 	// tmp/ holds transfers that never finished: Hadoop drops them.
-	for _, paths := range []map[uint64]string{tmp.data} {
-		for _, p := range paths {
-			if err := s.removeFiles(p); err != nil {
-				return fmt.Errorf("cleaning %s: %w", p, err)
-			}
+	for _, p := range tmp.data {
+		if err := s.removeFiles(p); err != nil {
+			return fmt.Errorf("cleaning %s: %w", p, err)
 		}
 	}
 	for _, m := range tmp.meta {
