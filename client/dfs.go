@@ -105,13 +105,7 @@ func (c *Client) GetFileChecksum(ctx context.Context, path string) (*FileChecksu
 	}
 	blocks := resp.GetLocations().GetBlocks()
 	remaining := int64(resp.GetLocations().GetFileLength())
-	if len(blocks) == 0 || remaining == 0 {
-		fc, err := datatransfer.CombineBlockChecksums(nil)
-		if err != nil {
-			return nil, err
-		}
-		return &FileChecksum{Algorithm: fc.Algorithm(), Bytes: fc.Bytes()}, nil
-	}
+	// An empty file combines no block answers.
 	var answers []*hdfspb.OpBlockChecksumResponseProto
 	for _, lb := range blocks {
 		if remaining <= 0 {
