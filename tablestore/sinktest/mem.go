@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 
@@ -75,17 +76,7 @@ func (m *Mem) CorruptEdits(first int64) bool {
 func (m *Mem) Keys() []int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Sorted(mapKeys(m.mu.edits))
-}
-
-func mapKeys(mp map[int64][]byte) func(func(int64) bool) {
-	return func(yield func(int64) bool) {
-		for k := range mp {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	return slices.Sorted(maps.Keys(m.mu.edits))
 }
 
 func (m *Mem) PutInfo(ctx context.Context, info tablestore.Info) error {
@@ -105,10 +96,7 @@ func (m *Mem) PutInfo(ctx context.Context, info tablestore.Info) error {
 	if err != nil {
 		return tablestore.NewCorruptError(m.String(), "info", err)
 	}
-	if have != info {
-		return fmt.Errorf("%s holds namespace %d, not %d: %w", m, have.NamespaceID, info.NamespaceID, tablestore.ErrMismatch)
-	}
-	return nil
+	return tablestore.SameInfo(m.String(), have, info)
 }
 
 func (m *Mem) GetInfo(ctx context.Context) (tablestore.Info, error) {
@@ -164,7 +152,7 @@ func (m *Mem) LastTxID(ctx context.Context) (int64, error) {
 	if len(m.mu.edits) == 0 {
 		return 0, nil
 	}
-	k := slices.Max(slices.Collect(mapKeys(m.mu.edits)))
+	k := slices.Max(slices.Collect(maps.Keys(m.mu.edits)))
 	b, err := m.decode(k, m.mu.edits[k])
 	if err != nil {
 		return 0, err
@@ -180,7 +168,7 @@ func (m *Mem) ReadEdits(ctx context.Context, from int64, fn func(tablestore.Batc
 		m.mu.Unlock()
 		return err
 	}
-	keys := slices.Sorted(mapKeys(m.mu.edits))
+	keys := slices.Sorted(maps.Keys(m.mu.edits))
 	data := make([][]byte, len(keys))
 	for i, k := range keys {
 		data[i] = m.mu.edits[k]
@@ -233,7 +221,7 @@ func (m *Mem) Images(ctx context.Context) ([]int64, error) {
 	if err := m.checkLocked(ctx); err != nil {
 		return nil, err
 	}
-	return slices.Sorted(mapKeys(m.mu.images)), nil
+	return slices.Sorted(maps.Keys(m.mu.images)), nil
 }
 
 func (m *Mem) OpenImage(ctx context.Context, txid int64) (io.ReadCloser, error) {
