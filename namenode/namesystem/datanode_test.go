@@ -73,6 +73,30 @@ func (d *fakeDN) fullReport(bs ...*hdfspb.ExtendedBlockProto) {
 		Reports: []*hdfspb.StorageBlockReportProto{{Storage: &hdfspb.DatanodeStorageProto{StorageUuid: proto.String(d.storage)}, Blocks: longs}}}, &hdfspb.BlockReportResponseProto{})
 }
 
+// startDNs registers DataNodes 1..n, each with a first heartbeat.
+func startDNs(h *harness, n int) []*fakeDN {
+	var dns []*fakeDN
+	for i := 1; i <= n; i++ {
+		d := newFakeDN(h, i)
+		d.register()
+		d.heartbeat()
+		dns = append(dns, d)
+	}
+	return dns
+}
+
+// createWithBlock creates path for client with replication repl and adds
+// its first block.
+func (h *harness) createWithBlock(path, client string, repl uint32) *hdfspb.LocatedBlockProto {
+	h.t.Helper()
+	cr := createReq(path, client, hdfspb.CreateFlagProto_CREATE, false)
+	cr.Replication = proto.Uint32(repl)
+	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
+	ab := &hdfspb.AddBlockResponseProto{}
+	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str(path), ClientName: str(client)}, ab)
+	return ab.GetBlock()
+}
+
 func blockCmds(r *hdfspb.HeartbeatResponseProto, a hdfspb.BlockCommandProto_Action) []*hdfspb.BlockCommandProto {
 	var out []*hdfspb.BlockCommandProto
 	for _, c := range r.GetCmds() {
@@ -119,12 +143,7 @@ func TestDatanodesWriteReplicateAndTrimExcess(t *testing.T) {
 		}
 	}
 	h.mustCall(superuser, "mkdirs", mkdirsReq("/d", 0o755, true), &hdfspb.MkdirsResponseProto{})
-	cr := createReq("/d/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(2)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/d/f"), ClientName: str("c1")}, ab)
-	lb := ab.GetBlock()
+	lb := h.createWithBlock("/d/f", "c1", 2)
 	if len(lb.GetLocs()) != 2 || lb.GetLocs()[0].GetId().GetIpAddr() != "127.0.0.1" || len(lb.GetStorageIDs()) != 2 {
 		t.Fatalf("addBlock locations %v (the writer at 127.0.0.1 should be first)", lb.GetLocs())
 	}
@@ -211,17 +230,8 @@ func TestDatanodesWriteReplicateAndTrimExcess(t *testing.T) {
 func TestLeaseRecoveryWithBlockRecovery(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	dns := []*fakeDN{newFakeDN(h, 1), newFakeDN(h, 2)}
-	for _, d := range dns {
-		d.register()
-		d.heartbeat()
-	}
-	cr := createReq("/f", "writer", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(2)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("writer")}, ab)
-	b := ab.GetBlock().GetB()
+	dns := startDNs(h, 2)
+	b := h.createWithBlock("/f", "writer", 2).GetB()
 	for _, d := range dns {
 		d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVING, b)
 	}
@@ -269,13 +279,8 @@ func TestLeaseRecoveryWithBlockRecovery(t *testing.T) {
 func TestLeaseRecoveryWithoutReplicas(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	d := newFakeDN(h, 1)
-	d.register()
-	d.heartbeat()
-	cr := createReq("/f", "writer", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(1)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("writer")}, &hdfspb.AddBlockResponseProto{})
+	startDNs(h, 1)
+	h.createWithBlock("/f", "writer", 1)
 	// The pipeline's only node died before reporting anything.
 	h.clock.Advance(time.Hour)
 	waitFor(t, "the DataNode to be declared dead", func() bool {
@@ -299,16 +304,9 @@ func TestLeaseRecoveryWithoutReplicas(t *testing.T) {
 func TestFsckBlocks(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	d := newFakeDN(h, 1)
-	d.register()
-	d.heartbeat()
-	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(1)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
+	d := startDNs(h, 1)[0]
+	b := h.createWithBlock("/f", "c1", 1).GetB()
 	fb := h.sys.FsckBlocks()
-	b := ab.GetBlock().GetB()
 	if r := fb.Replicas(fsck.Block{ID: b.GetBlockId()}); r.Complete || len(r.Nodes) != 1 || r.Nodes[0].Node.XferAddr() != "127.0.0.1:9866" {
 		t.Fatalf("under construction: %+v", r)
 	}
@@ -338,17 +336,8 @@ func TestFsckBlocks(t *testing.T) {
 func TestTruncateInsideBlock(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	dns := []*fakeDN{newFakeDN(h, 1), newFakeDN(h, 2)}
-	for _, d := range dns {
-		d.register()
-		d.heartbeat()
-	}
-	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(2)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
-	b := ab.GetBlock().GetB()
+	dns := startDNs(h, 2)
+	b := h.createWithBlock("/f", "c1", 2).GetB()
 	b.NumBytes = proto.Uint64(100)
 	for _, d := range dns {
 		d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVED, b)
@@ -393,15 +382,8 @@ func TestHardLimitStartsBlockRecovery(t *testing.T) {
 		fastBlocks(c)
 		c.SoftLimit, c.HardLimit = time.Second, 10*time.Second
 	})
-	d := newFakeDN(h, 1)
-	d.register()
-	d.heartbeat()
-	cr := createReq("/f", "writer", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(1)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("writer")}, ab)
-	b := ab.GetBlock().GetB()
+	d := startDNs(h, 1)[0]
+	b := h.createWithBlock("/f", "writer", 1).GetB()
 	d.ibr(hdfspb.ReceivedDeletedBlockInfoProto_RECEIVING, b)
 	h.clock.Advance(11 * time.Second)
 	d.heartbeat()
@@ -440,19 +422,12 @@ func TestHardLimitStartsBlockRecovery(t *testing.T) {
 func TestAddBlockRetry(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	for i := 1; i <= 2; i++ {
-		d := newFakeDN(h, i)
-		d.register()
-		d.heartbeat()
-	}
-	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(2)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	first, again := &hdfspb.AddBlockResponseProto{}, &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, first)
+	startDNs(h, 2)
+	first := h.createWithBlock("/f", "c1", 2)
+	again := &hdfspb.AddBlockResponseProto{}
 	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, again)
-	if first.GetBlock().GetB().GetBlockId() != again.GetBlock().GetB().GetBlockId() || len(again.GetBlock().GetLocs()) != 2 {
-		t.Fatalf("retry gave %v, first %v", again.GetBlock(), first.GetBlock())
+	if first.GetB().GetBlockId() != again.GetBlock().GetB().GetBlockId() || len(again.GetBlock().GetLocs()) != 2 {
+		t.Fatalf("retry gave %v, first %v", again.GetBlock(), first)
 	}
 	gbl := &hdfspb.GetBlockLocationsResponseProto{}
 	h.mustCall(superuser, "getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: str("/f"), Offset: proto.Uint64(0), Length: proto.Uint64(1)}, gbl)
@@ -467,19 +442,9 @@ func TestAddBlockRetry(t *testing.T) {
 func TestGetAdditionalDatanode(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	var dns []*fakeDN
-	for i := 1; i <= 4; i++ {
-		d := newFakeDN(h, i)
-		d.register()
-		d.heartbeat()
-		dns = append(dns, d)
-	}
-	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(3)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
-	locs := ab.GetBlock().GetLocs()
+	startDNs(h, 4)
+	lb := h.createWithBlock("/f", "c1", 3)
+	locs := lb.GetLocs()
 	if len(locs) != 3 {
 		t.Fatalf("addBlock gave %d locations", len(locs))
 	}
@@ -487,7 +452,7 @@ func TestGetAdditionalDatanode(t *testing.T) {
 	existing := []*hdfspb.DatanodeInfoProto{locs[0], locs[2]}
 	resp := &hdfspb.GetAdditionalDatanodeResponseProto{}
 	h.mustCall(superuser, "getAdditionalDatanode", &hdfspb.GetAdditionalDatanodeRequestProto{
-		Src: str("/f"), Blk: ab.GetBlock().GetB(), Existings: existing, Excludes: []*hdfspb.DatanodeInfoProto{locs[1]},
+		Src: str("/f"), Blk: lb.GetB(), Existings: existing, Excludes: []*hdfspb.DatanodeInfoProto{locs[1]},
 		NumAdditionalNodes: proto.Uint32(1), ClientName: str("c1"), ExistingStorageUuids: []string{"s0", "s2"},
 	}, resp)
 	got := resp.GetBlock().GetLocs()
@@ -504,7 +469,7 @@ func TestGetAdditionalDatanode(t *testing.T) {
 	}
 	// Another holder's call is refused as Hadoop's lease check refuses it.
 	err := h.call("someone", "getAdditionalDatanode", &hdfspb.GetAdditionalDatanodeRequestProto{
-		Src: str("/f"), Blk: ab.GetBlock().GetB(), NumAdditionalNodes: proto.Uint32(1), ClientName: str("c2"),
+		Src: str("/f"), Blk: lb.GetB(), NumAdditionalNodes: proto.Uint32(1), ClientName: str("c2"),
 	}, &hdfspb.GetAdditionalDatanodeResponseProto{})
 	if err == nil {
 		t.Fatal("getAdditionalDatanode by a client without the lease succeeded")
@@ -517,15 +482,8 @@ func TestGetAdditionalDatanode(t *testing.T) {
 func TestCompleteWaitsForTheLastReport(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	h := newHarness(t, fastBlocks)
-	d := newFakeDN(h, 1)
-	d.register()
-	d.heartbeat()
-	cr := createReq("/f", "c1", hdfspb.CreateFlagProto_CREATE, false)
-	cr.Replication = proto.Uint32(1)
-	h.mustCall(superuser, "create", cr, &hdfspb.CreateResponseProto{})
-	ab := &hdfspb.AddBlockResponseProto{}
-	h.mustCall(superuser, "addBlock", &hdfspb.AddBlockRequestProto{Src: str("/f"), ClientName: str("c1")}, ab)
-	b := proto.Clone(ab.GetBlock().GetB()).(*hdfspb.ExtendedBlockProto)
+	d := startDNs(h, 1)[0]
+	b := proto.Clone(h.createWithBlock("/f", "c1", 1).GetB()).(*hdfspb.ExtendedBlockProto)
 	b.NumBytes = proto.Uint64(100)
 
 	h.sys.mu.RLock()
