@@ -40,17 +40,7 @@ func roundTrip(ctx context.Context, q OpRequest, op Op, msg proto.Message) (*hdf
 	stop := watchContext(ctx, conn)
 	defer stop()
 	_ = conn.SetDeadline(time.Now().Add(q.Timeout))
-	if err := WriteOp(conn, op, msg); err != nil {
-		return nil, fmt.Errorf("%w (datanode %s)", err, q.Addr)
-	}
-	resp, err := ReadResponse(bufio.NewReaderSize(conn, 512))
-	if err != nil {
-		return nil, fmt.Errorf("datatransfer: %s: read response from %s: %w", op, q.Addr, err)
-	}
-	if err := ResponseError(op, resp); err != nil {
-		return nil, fmt.Errorf("%w, block %s, datanode %s", err, BlockName(q.Block), q.Addr)
-	}
-	return resp, nil
+	return request(conn, bufio.NewReaderSize(conn, 512), q.Addr, q.Block, op, msg)
 }
 
 // BlockChecksum asks a DataNode for a replica's MD5-of-CRCs (BLOCK_CHECKSUM

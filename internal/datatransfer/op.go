@@ -99,6 +99,22 @@ func WriteOp(w io.Writer, op Op, msg proto.Message) error {
 	return nil
 }
 
+// request sends one op and reads its answer, which must be SUCCESS; addr
+// and block name the DataNode and the replica in errors.
+func request(w io.Writer, r ByteReader, addr string, block *hdfspb.ExtendedBlockProto, op Op, msg proto.Message) (*hdfspb.BlockOpResponseProto, error) {
+	if err := WriteOp(w, op, msg); err != nil {
+		return nil, fmt.Errorf("%w (datanode %s)", err, addr)
+	}
+	resp, err := ReadResponse(r)
+	if err != nil {
+		return nil, fmt.Errorf("datatransfer: %s: read response from %s: %w", op, addr, err)
+	}
+	if err := ResponseError(op, resp); err != nil {
+		return nil, fmt.Errorf("%w, block %s, datanode %s", err, BlockName(block), addr)
+	}
+	return resp, nil
+}
+
 // ReadOpHeader reads the version and opcode of one request. A version
 // other than DataTransferVersion is ErrVersion (Hadoop's DataNode answers
 // nothing and closes).

@@ -96,15 +96,9 @@ func (r *BlockReader) setup() error {
 		Len:           proto.Uint64(uint64(q.Length)),
 		SendChecksums: proto.Bool(!q.SkipChecksum),
 	}
-	if err := WriteOp(r.conn, OpReadBlock, op); err != nil {
-		return fmt.Errorf("%w (datanode %s)", err, q.Addr)
-	}
-	resp, err := ReadResponse(r.br)
+	resp, err := request(r.conn, r.br, q.Addr, q.Block, OpReadBlock, op)
 	if err != nil {
-		return fmt.Errorf("datatransfer: %s: read response from %s: %w", OpReadBlock, q.Addr, err)
-	}
-	if err := ResponseError(OpReadBlock, resp); err != nil {
-		return fmt.Errorf("%w, block %s, datanode %s", err, BlockName(q.Block), q.Addr)
+		return err
 	}
 	info := resp.GetReadOpChecksumInfo()
 	if info == nil {
