@@ -357,11 +357,8 @@ func (n *NameNode) remoteHighWater(sink tablestore.Sink) (hw, img int64, err err
 		r.err = fmt.Errorf("read the mirror's state: %w", err)
 		return r.hw, r.image, r.err
 	}
-	r.image = -1
-	if len(imgs) > 0 {
-		r.image = imgs[len(imgs)-1]
-	}
-	r.hw, r.err = max(last, r.image, 0), nil
+	r.hw, r.image = tablestore.HighWater(last, imgs)
+	r.err = nil
 	return r.hw, r.image, nil
 }
 

@@ -78,14 +78,10 @@ func newShipCore(cfg Config) *shipCore {
 }
 
 // sinkState records what the sink holds: its last edit txid and its images
-// (ascending). The high-water mark is the later of the two: a chain
-// resumes after an image uploaded before any edit followed it.
+// (ascending). The high-water mark is the later of the two (HighWater): a
+// chain resumes after an image uploaded before any edit followed it.
 func (c *shipCore) sinkState(lastTxID int64, images []int64) {
-	c.sinkImage = -1
-	if len(images) > 0 {
-		c.sinkImage = images[len(images)-1]
-	}
-	c.hw = max(lastTxID, c.sinkImage, 0)
+	c.hw, c.sinkImage = HighWater(lastTxID, images)
 	c.known = true
 	c.prune()
 }

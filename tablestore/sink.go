@@ -98,6 +98,18 @@ func (e *CorruptError) Error() string {
 // Is makes errors.Is(err, ErrCorrupt) true.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
+// HighWater is what a sink covers, from its last edit txid and its image
+// txids (ascending): hw is the later of the last edit txid and the newest
+// image's (0 for an empty sink), newest the newest image's txid (-1 when
+// none). The chain resumes at hw+1.
+func HighWater(lastTxID int64, images []int64) (hw, newest int64) {
+	newest = -1
+	if len(images) > 0 {
+		newest = images[len(images)-1]
+	}
+	return max(lastTxID, newest, 0), newest
+}
+
 // SameInfo is what a sink's PutInfo returns once the identity row exists:
 // nil when the stored identity (have) is the one being put (want), else an
 // error wrapping ErrMismatch that names both.
