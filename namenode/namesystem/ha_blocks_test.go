@@ -14,8 +14,6 @@ import (
 	"github.com/hdfsha/hdfsha/namenode/blockmanagement"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/fsck"
-	"github.com/hdfsha/hdfsha/namenode/namespace"
-	"github.com/hdfsha/hdfsha/proto/editpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
@@ -146,22 +144,10 @@ func TestStandbyQueuesReportsThenFailover(t *testing.T) {
 // newStandbyWith is newStandby with a configuration hook, started (its
 // block monitor runs).
 func newStandbyWith(t *testing.T, h *harness, mut func(*Config)) *Namesystem {
-	ns, err := namespace.Open(filepath.Join(h.dir, "standby"), testNSOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 42, ClusterID: "CID-test", BlockPoolID: "BP-1-127.0.0.1-1", CTime: 1},
-		&editpb.Permission{Mode: 0o755, Owner: superuser, Group: "supergroup"}, 1); err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Namespace: ns, HA: true, Logger: testcluster.Logger(t), Now: h.clock.Now, Superuser: superuser, SuperGroup: "supergroup",
-		PermissionsEnabled: true, Umask: 0o022, HostName: "nn2.test"}
-	mut(&cfg)
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newPeer(t, h, "standby", func(c *Config) {
+		c.HA, c.HostName = true, "nn2.test"
+		mut(c)
+	})
 	s.Start()
-	t.Cleanup(func() { s.Close(); ns.Close() })
 	return s
 }

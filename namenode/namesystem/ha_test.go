@@ -9,33 +9,16 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
-	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/internal/vfs"
 	"github.com/hdfsha/hdfsha/namenode/editlog"
 	"github.com/hdfsha/hdfsha/namenode/ha"
-	"github.com/hdfsha/hdfsha/namenode/namespace"
-	"github.com/hdfsha/hdfsha/proto/editpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
 // newStandby returns an HA namesystem over a fresh namespace formatted
 // like the harness's, with no writer.
 func newStandby(t *testing.T, h *harness) *Namesystem {
-	ns, err := namespace.Open(filepath.Join(h.dir, "standby"), testNSOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 42, ClusterID: "CID-test", BlockPoolID: "BP-1-127.0.0.1-1", CTime: 1},
-		&editpb.Permission{Mode: 0o755, Owner: superuser, Group: "supergroup"}, 1); err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Namespace: ns, HA: true, Logger: testcluster.Logger(t), Now: h.clock.Now, Superuser: superuser, SuperGroup: "supergroup",
-		PermissionsEnabled: true, Umask: 0o022, HostName: "nn2.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); ns.Close() })
-	return s
+	return newPeer(t, h, "standby", func(c *Config) { c.HA, c.HostName = true, "nn2.test" })
 }
 
 // TestStandbyTailThenActive: a standby refuses checked calls, tails the

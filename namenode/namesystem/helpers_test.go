@@ -142,15 +142,7 @@ func newHarness(t testing.TB, mut func(*Config)) *harness {
 func (h *harness) start() {
 	t := h.t
 	h.gen++
-	opts := testNSOptions()
-	ns, err := namespace.Open(filepath.Join(h.dir, "work", string(rune('a'+h.gen))), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 42, ClusterID: "CID-test", BlockPoolID: "BP-1-127.0.0.1-1", CTime: 1},
-		&editpb.Permission{Mode: 0o755, Owner: superuser, Group: "supergroup"}, 1); err != nil {
-		t.Fatal(err)
-	}
+	ns := openFormatted(t, filepath.Join(h.dir, "work", string(rune('a'+h.gen))))
 	lj, err := editlog.OpenLocal(vfs.Default, filepath.Join(h.dir, "edits"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +185,35 @@ func (h *harness) start() {
 	sys.RegisterDatanodeProtocol(srv)
 	go srv.Serve()
 	h.ns, h.el, h.sys, h.srv, h.addr = ns, el, sys, srv, srv.Addr().String()
+}
+
+// openFormatted opens a fresh namespace at dir, formatted at txid 0 as
+// every test namesystem's is.
+func openFormatted(t testing.TB, dir string) *namespace.Namespace {
+	ns, err := namespace.Open(dir, testNSOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 42, ClusterID: "CID-test", BlockPoolID: "BP-1-127.0.0.1-1", CTime: 1},
+		&editpb.Permission{Mode: 0o755, Owner: superuser, Group: "supergroup"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// newPeer returns another namesystem beside the harness's, with no writer,
+// over a fresh namespace in h.dir/name; mut makes it HA or read-only.
+func newPeer(t *testing.T, h *harness, name string, mut func(*Config)) *Namesystem {
+	ns := openFormatted(t, filepath.Join(h.dir, name))
+	cfg := Config{Namespace: ns, Logger: testcluster.Logger(t), Now: h.clock.Now, Superuser: superuser, SuperGroup: "supergroup",
+		PermissionsEnabled: true, Umask: 0o022}
+	mut(&cfg)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); ns.Close() })
+	return s
 }
 
 func (h *harness) stop() {

@@ -3,39 +3,23 @@ package namesystem
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/internal/rpc"
-	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/namenode/ha"
-	"github.com/hdfsha/hdfsha/namenode/namespace"
-	"github.com/hdfsha/hdfsha/proto/editpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
 // newReadOnly returns a read-only namesystem over a fresh namespace
 // formatted like the harness's, started (block monitor only).
 func newReadOnly(t *testing.T, h *harness) *Namesystem {
-	ns, err := namespace.Open(filepath.Join(h.dir, "readonly"), testNSOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Format(namespace.NamespaceInfo{NamespaceID: 42, ClusterID: "CID-test", BlockPoolID: "BP-1-127.0.0.1-1", CTime: 1},
-		&editpb.Permission{Mode: 0o755, Owner: superuser, Group: "supergroup"}, 1); err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Namespace: ns, ReadOnly: true, Logger: testcluster.Logger(t), Now: h.clock.Now, Superuser: superuser, SuperGroup: "supergroup",
-		PermissionsEnabled: true, Umask: 0o022, HostName: "recovered.test"}
-	fastBlocks(&cfg)
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newPeer(t, h, "readonly", func(c *Config) {
+		c.ReadOnly, c.HostName = true, "recovered.test"
+		fastBlocks(c)
+	})
 	s.Start()
-	t.Cleanup(func() { s.Close(); ns.Close() })
 	return s
 }
 
