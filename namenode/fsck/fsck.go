@@ -268,15 +268,6 @@ func (c *checker) checkDir(p string) error {
 	}
 }
 
-// isOpen and lastIncomplete are LocatedBlocks.isUnderConstruction and
-// !isLastBlockComplete.
-func (c *checker) lastIncomplete(f File) bool {
-	if !f.UnderConstruction || len(f.Blocks) == 0 {
-		return false
-	}
-	return !c.cfg.Blocks.Replicas(f.Blocks[len(f.Blocks)-1]).Complete
-}
-
 func (c *checker) collectFileSummary(p string, f File) {
 	r := &c.repl
 	n := int64(len(f.Blocks))
@@ -400,10 +391,17 @@ func (c *checker) collectBlocksSummary(p string, f File) {
 		report                          strings.Builder
 		blockNumber                     int
 	)
-	lastUC := c.lastIncomplete(f)
+	// lastUC holds the replicas of an open file's last block while it is
+	// being written (LocatedBlocks' !isLastBlockComplete).
+	var lastUC *Replicas
+	if f.UnderConstruction && len(f.Blocks) > 0 {
+		if rs := c.cfg.Blocks.Replicas(f.Blocks[len(f.Blocks)-1]); !rs.Complete {
+			lastUC = &rs
+		}
+	}
 	target := int(f.Replication)
 	for i, b := range f.Blocks {
-		if lastUC && i == len(f.Blocks)-1 {
+		if lastUC != nil && i == len(f.Blocks)-1 {
 			// The block being written is shown apart, below.
 			continue
 		}
@@ -475,9 +473,8 @@ func (c *checker) collectBlocksSummary(p string, f File) {
 		report.WriteString("\n")
 		blockNumber++
 	}
-	if lastUC {
-		b := f.Blocks[len(f.Blocks)-1]
-		rs := c.cfg.Blocks.Replicas(b)
+	if lastUC != nil {
+		b, rs := f.Blocks[len(f.Blocks)-1], *lastUC
 		fmt.Fprintf(&report, "\nUnder Construction Block:\n%d. %s len=%d Expected_repl=%d", blockNumber, c.blockName(b), b.NumBytes, len(rs.Nodes))
 		if info := c.replicaInfo(rs); info != "" {
 			report.WriteString(" " + info)
