@@ -113,6 +113,7 @@ func (s Status) Synced() bool { return s.ShippedTxID >= s.CommittedTxID }
 type Shipper struct {
 	src  Source
 	sink Sink
+	cfg  Config // the core's too; never changed
 	log  *zap.Logger
 	now  func() time.Time
 
@@ -134,7 +135,7 @@ func NewShipper(cfg Config, src Source, sink Sink, opts ShipperOptions) (*Shippe
 	if cfg.BatchMaxOps < 1 || cfg.BatchMaxBytes < 1 || cfg.PollInterval <= 0 || cfg.RetryMax < DefaultRetryMin {
 		return nil, fmt.Errorf("tablestore: shipper tunables out of range: %+v", cfg)
 	}
-	s := &Shipper{src: src, sink: sink, log: opts.Logger, now: opts.Now}
+	s := &Shipper{src: src, sink: sink, cfg: cfg, log: opts.Logger, now: opts.Now}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -218,8 +219,7 @@ func (s *Shipper) run(ctx context.Context) {
 // returns the pause before the next round.
 func (s *Shipper) step(ctx context.Context) time.Duration {
 	var refused bool
-	var cfg Config
-	s.withCore(func(c *shipCore) { refused, cfg = c.refused != nil, c.cfg })
+	s.withCore(func(c *shipCore) { refused = c.refused != nil })
 	if refused {
 		return time.Hour // until Stop: a restart re-checks the identity
 	}
@@ -239,13 +239,13 @@ func (s *Shipper) step(ctx context.Context) time.Duration {
 			c.refuse(err)
 		case errors.Is(err, ErrExists):
 			c.chainMoved()
-			wait = cfg.PollInterval
+			wait = s.cfg.PollInterval
 		case err != nil:
 			wait, first = c.failed(err)
 		default:
 			recovered = c.succeeded()
 			if !shipped {
-				wait = cfg.PollInterval
+				wait = s.cfg.PollInterval
 			}
 		}
 		ev = c.checkLag(now)
@@ -266,7 +266,7 @@ func (s *Shipper) step(ctx context.Context) time.Duration {
 	}
 	switch ev {
 	case lagHigh:
-		s.log.Warn("mirror lag is high", zap.String("sink", s.sink.String()), zap.Int64("lagTxns", txns), zap.Duration("lag", age), zap.Duration("warnAbove", cfg.LagWarn))
+		s.log.Warn("mirror lag is high", zap.String("sink", s.sink.String()), zap.Int64("lagTxns", txns), zap.Duration("lag", age), zap.Duration("warnAbove", s.cfg.LagWarn))
 	case lagRecovered:
 		s.log.Info("mirror lag is back to normal", zap.String("sink", s.sink.String()), zap.Int64("lagTxns", txns), zap.Duration("lag", age))
 	}
@@ -436,18 +436,14 @@ func (s *Shipper) shipEdits(ctx context.Context) (shipped bool, err error) {
 			return fmt.Errorf("tablestore: the journal returned txid %d, want %d", txid, next)
 		}
 		next++
-		var fits bool
-		s.withCore(func(c *shipCore) { fits = c.fits(len(b.Ops), size, len(op)) })
-		if !fits {
+		if !s.cfg.fits(len(b.Ops), size, len(op)) {
 			if sinkErr = flush(); sinkErr != nil {
 				return sinkErr
 			}
 		}
 		b.Ops = append(b.Ops, append([]byte(nil), op...))
 		size += len(op)
-		var full bool
-		s.withCore(func(c *shipCore) { full = c.full(len(b.Ops)) })
-		if full || txid == limit {
+		if s.cfg.full(len(b.Ops)) || txid == limit {
 			sinkErr = flush()
 			return sinkErr
 		}

@@ -6,8 +6,8 @@ import (
 )
 
 // shipCore is the shipper's decision state: what the sink holds, what the
-// source committed and when the shipper first saw it, the batch bounds, the
-// backoff, the lag window and the lag-warning latch. It does no I/O, starts
+// source committed and when the shipper first saw it, the backoff, the lag
+// window and the lag-warning latch. It does no I/O, starts
 // no goroutines and reads no clock: the driver (Shipper) passes the time in
 // and carries out what the core decides. Not safe for concurrent use (the
 // Shipper guards it with its mutex).
@@ -170,15 +170,17 @@ func (c *shipCore) wantEdits() bool { return c.known && c.refused == nil && c.co
 
 // fits reports whether an op of size bytes joins a batch that holds ops
 // edits of total bytes; a batch always takes its first op, however big.
-func (c *shipCore) fits(ops, bytes, size int) bool {
+// The batch bounds depend on the configuration alone: the shipper checks
+// them per op without its lock.
+func (cfg Config) fits(ops, bytes, size int) bool {
 	if ops == 0 {
 		return true
 	}
-	return ops < c.cfg.BatchMaxOps && bytes+size <= c.cfg.BatchMaxBytes
+	return ops < cfg.BatchMaxOps && bytes+size <= cfg.BatchMaxBytes
 }
 
 // full reports whether a batch of ops edits is to be shipped at once.
-func (c *shipCore) full(ops int) bool { return ops >= c.cfg.BatchMaxOps }
+func (cfg Config) full(ops int) bool { return ops >= cfg.BatchMaxOps }
 
 // batchShipped records that the sink acknowledged b at now. It must
 // continue the chain (b.First == hw+1).

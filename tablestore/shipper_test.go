@@ -57,14 +57,13 @@ func TestShipCoreHighWaterMark(t *testing.T) {
 func TestShipCoreBatchBounds(t *testing.T) {
 	cfg := testConfig()
 	cfg.BatchMaxOps, cfg.BatchMaxBytes = 3, 1024
-	c := newShipCore(cfg)
-	if !c.fits(0, 0, 5000) {
+	if !cfg.fits(0, 0, 5000) {
 		t.Fatal("an empty batch must take an op larger than the byte bound")
 	}
-	if !c.fits(2, 1000, 24) || c.fits(2, 1000, 25) {
+	if !cfg.fits(2, 1000, 24) || cfg.fits(2, 1000, 25) {
 		t.Fatal("the byte bound is not max-bytes inclusive")
 	}
-	if c.fits(3, 10, 1) || !c.full(3) || c.full(2) {
+	if cfg.fits(3, 10, 1) || !cfg.full(3) || cfg.full(2) {
 		t.Fatal("the op bound")
 	}
 }
