@@ -109,15 +109,20 @@ type fsShell struct {
 	maxRepl, maxLen, maxOwner, maxGroup int
 }
 
-func newFsShell(tc *toolContext, e *appEnv, op, args string) (*fsShell, error) {
-	u := e.getenv("HADOOP_USER_NAME")
-	if u == "" {
-		if cur, err := user.Current(); err == nil && cur.Username != "" {
-			u = cur.Username
-		} else {
-			u = "hdfs"
-		}
+// hadoopUser is the user the client tools act as: $HADOOP_USER_NAME, else the OS user
+// (client.DefaultUser, reading the environment through e).
+func (e *appEnv) hadoopUser() string {
+	if u := e.getenv("HADOOP_USER_NAME"); u != "" {
+		return u
 	}
+	if cur, err := user.Current(); err == nil && cur.Username != "" {
+		return cur.Username
+	}
+	return "hdfs"
+}
+
+func newFsShell(tc *toolContext, e *appEnv, op, args string) (*fsShell, error) {
+	u := e.hadoopUser()
 	umask, err := parseOctalUmask(tc.Conf.GetTrimmed("fs.permissions.umask-mode", "022"))
 	if err != nil {
 		return nil, err

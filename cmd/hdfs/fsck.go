@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/user"
 	"path"
 	"strconv"
 	"strings"
@@ -112,18 +111,8 @@ type fsckRun struct {
 	ctx  context.Context
 }
 
-func (f *fsckRun) user() string {
-	if u := f.e.getenv("HADOOP_USER_NAME"); u != "" {
-		return u
-	}
-	if cur, err := user.Current(); err == nil && cur.Username != "" {
-		return cur.Username
-	}
-	return "hdfs"
-}
-
 func (f *fsckRun) run(args []string) error {
-	u := f.user()
+	u := f.e.hadoopUser()
 	var query strings.Builder
 	query.WriteString("/fsck?ugi=" + javaURLEncode(u))
 	dir := ""
