@@ -102,9 +102,8 @@ func (c *shipCore) imageStored(txid int64) {
 	}
 }
 
-// imagesToShip returns the local images (ascending) the sink should get:
-// newer than its newest and covered by the chain (txid <= hw), so that
-// recovery can start from them. Due at most once per imageCheckEvery.
+// imageCheckDue reports whether the local images are to be compared with
+// the sink's (imagesToShip) at now: at most once per imageCheckEvery.
 func (c *shipCore) imageCheckDue(now time.Time) bool {
 	if !c.known || now.Sub(c.lastImageCheck) < imageCheckEvery {
 		return false
@@ -113,6 +112,9 @@ func (c *shipCore) imageCheckDue(now time.Time) bool {
 	return true
 }
 
+// imagesToShip returns the local images (ascending) the sink should get:
+// newer than its newest and covered by the chain (txid <= hw), so that
+// recovery can start from them.
 func (c *shipCore) imagesToShip(local []int64) []int64 {
 	var out []int64
 	for _, t := range local {
