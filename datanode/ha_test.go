@@ -10,12 +10,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hdfsha/hdfsha/datanode/storage"
-	"github.com/hdfsha/hdfsha/internal/datatransfer"
-	"github.com/hdfsha/hdfsha/internal/rpc"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
 	"github.com/hdfsha/hdfsha/journalnode"
 	"github.com/hdfsha/hdfsha/namenode"
-	"github.com/hdfsha/hdfsha/namenode/namesystem"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
@@ -104,44 +101,12 @@ func TestHAFailoverWithDataNodes(t *testing.T) {
 		waitFor(t, "nn1 acknowledged as active", func() bool { return dn.ActiveNameNode() == nn1 })
 	}
 
-	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	callNN := func(addr, method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
+	at := nnCaller(t, ctx)
+	callNN := func(addr, method string, req, resp proto.Message) error { return at(addr)(method, req, resp) }
 	const path, client = "/ha", "DFSClient_dn_test"
-	if err := callNN(nn1, "create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(3),
-		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
-		t.Fatal(err)
-	}
-	var ab hdfspb.AddBlockResponseProto
-	if err := callNN(nn1, "addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
-		t.Fatal(err)
-	}
-	lb := ab.GetBlock()
+	lb := createWithBlock(t, at(nn1), path, client, 3)
 	data := randomData(200_000)
-	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
-		Stage: stageCreate, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
-	last.NumBytes = proto.Uint64(uint64(len(data)))
-	waitFor(t, "complete", func() bool {
-		var r hdfspb.CompleteResponseProto
-		err := callNN(nn1, "complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
-		return err == nil && r.GetResult()
-	})
+	writeAndComplete(t, ctx, at(nn1), path, client, lb, data)
 
 	// Failover: nn1 steps down, nn2 becomes active.
 	if err := nns[0].TransitionToStandby(ctx, commonpb.HARequestSource_REQUEST_BY_USER); err != nil {

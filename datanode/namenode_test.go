@@ -74,53 +74,32 @@ func realNNConfig(t *testing.T, extra ...string) namenode.Config {
 	return cfg
 }
 
-// TestWithRealNameNode: three DataNodes register with a real NameNode; a
-// file written with addBlock and the codec's pipeline lands on all three,
-// reads back, and deleting it makes the NameNode invalidate every replica.
-func TestWithRealNameNode(t *testing.T) {
-	testcluster.CheckLeaks(t)
-	nn := startRealNN(t)
-	addr := nn.RPCAddress()
-	var dns []*DataNode
-	for i := 0; i < 3; i++ {
-		cfg := testConfig(t)
-		cfg.NameNodes = []NameNodeAddr{{Addr: addr}}
-		dn, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := dn.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = dn.Stop() })
-		dns = append(dns, dn)
-	}
+// nnCall is one ClientProtocol call to a NameNode.
+type nnCall func(method string, req, resp proto.Message) error
+
+// nnCaller returns, for a NameNode address, its ClientProtocol calls
+// (bounded by ctx) over one client closed when the test ends.
+func nnCaller(t *testing.T, ctx context.Context) func(addr string) nnCall {
+	t.Helper()
 	u, _ := user.Current()
 	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	callNN := func(method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
-	waitFor(t, "three live DataNodes", func() bool {
-		var r hdfspb.GetDatanodeReportResponseProto
-		err := callNN("getDatanodeReport", &hdfspb.GetDatanodeReportRequestProto{Type: hdfspb.DatanodeReportTypeProto_LIVE.Enum()}, &r)
-		return err == nil && len(r.GetDi()) == 3
-	})
-	for _, dn := range dns {
-		waitFor(t, "the NameNode acknowledged as active", func() bool { return dn.ActiveNameNode() == addr })
-		if dn.BlockPoolID() != nn.StorageInfo().BlockPoolID {
-			t.Fatalf("bpid %q, NameNode's %q", dn.BlockPoolID(), nn.StorageInfo().BlockPoolID)
+	t.Cleanup(func() { _ = c.Close() })
+	return func(addr string) nnCall {
+		return func(method string, req, resp proto.Message) error {
+			return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
 		}
 	}
+}
 
-	const path, client = "/f", "DFSClient_dn_test"
+// createWithBlock creates path for client with replication repl (1 MiB
+// blocks) and adds its first block.
+func createWithBlock(t *testing.T, callNN nnCall, path, client string, repl uint32) *hdfspb.LocatedBlockProto {
+	t.Helper()
 	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(3),
+		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(repl),
 		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +107,13 @@ func TestWithRealNameNode(t *testing.T) {
 	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
 		t.Fatal(err)
 	}
-	lb := ab.GetBlock()
-	if len(lb.GetLocs()) != 3 {
-		t.Fatalf("addBlock gave %d locations", len(lb.GetLocs()))
-	}
-	data := randomData(700_000)
+	return ab.GetBlock()
+}
+
+// writeAndComplete writes data as lb through its pipeline, closes the
+// block and completes the file; it returns the block as completed.
+func writeAndComplete(t *testing.T, ctx context.Context, callNN nnCall, path, client string, lb *hdfspb.LocatedBlockProto, data []byte) *hdfspb.ExtendedBlockProto {
+	t.Helper()
 	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
 		Stage: stageCreate, Timeout: 10 * time.Second})
 	if err != nil {
@@ -151,6 +132,42 @@ func TestWithRealNameNode(t *testing.T) {
 		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
 		return err == nil && r.GetResult()
 	})
+	return last
+}
+
+// TestWithRealNameNode: three DataNodes register with a real NameNode; a
+// file written with addBlock and the codec's pipeline lands on all three,
+// reads back, and deleting it makes the NameNode invalidate every replica.
+func TestWithRealNameNode(t *testing.T) {
+	testcluster.CheckLeaks(t)
+	nn := startRealNN(t)
+	addr := nn.RPCAddress()
+	var dns []*DataNode
+	for i := 0; i < 3; i++ {
+		dns = append(dns, realDN(t, addr, t.TempDir()))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callNN := nnCaller(t, ctx)(addr)
+	waitFor(t, "three live DataNodes", func() bool {
+		var r hdfspb.GetDatanodeReportResponseProto
+		err := callNN("getDatanodeReport", &hdfspb.GetDatanodeReportRequestProto{Type: hdfspb.DatanodeReportTypeProto_LIVE.Enum()}, &r)
+		return err == nil && len(r.GetDi()) == 3
+	})
+	for _, dn := range dns {
+		waitFor(t, "the NameNode acknowledged as active", func() bool { return dn.ActiveNameNode() == addr })
+		if dn.BlockPoolID() != nn.StorageInfo().BlockPoolID {
+			t.Fatalf("bpid %q, NameNode's %q", dn.BlockPoolID(), nn.StorageInfo().BlockPoolID)
+		}
+	}
+
+	const path, client = "/f", "DFSClient_dn_test"
+	lb := createWithBlock(t, callNN, path, client, 3)
+	if len(lb.GetLocs()) != 3 {
+		t.Fatalf("addBlock gave %d locations", len(lb.GetLocs()))
+	}
+	data := randomData(700_000)
+	writeAndComplete(t, ctx, callNN, path, client, lb, data)
 	var gl hdfspb.GetBlockLocationsResponseProto
 	if err := callNN("getBlockLocations", &hdfspb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(0), Length: proto.Uint64(1 << 30)}, &gl); err != nil {
 		t.Fatal(err)
@@ -213,17 +230,9 @@ func TestReplicationAfterDataNodeLoss(t *testing.T) {
 	for _, d := range dirs {
 		dns = append(dns, realDN(t, addr, d))
 	}
-	u, _ := user.Current()
-	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	callNN := func(method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
+	callNN := nnCaller(t, ctx)(addr)
 	live := func() int {
 		var r hdfspb.GetDatanodeReportResponseProto
 		if err := callNN("getDatanodeReport", &hdfspb.GetDatanodeReportRequestProto{Type: hdfspb.DatanodeReportTypeProto_LIVE.Enum()}, &r); err != nil {
@@ -237,35 +246,9 @@ func TestReplicationAfterDataNodeLoss(t *testing.T) {
 	}
 
 	const path, client = "/r2", "DFSClient_dn_test"
-	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
-		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
-		t.Fatal(err)
-	}
-	var ab hdfspb.AddBlockResponseProto
-	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
-		t.Fatal(err)
-	}
-	lb := ab.GetBlock()
+	lb := createWithBlock(t, callNN, path, client, 2)
 	data := randomData(300_000)
-	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
-		Stage: stageCreate, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
-	last.NumBytes = proto.Uint64(uint64(len(data)))
-	waitFor(t, "complete", func() bool {
-		var r hdfspb.CompleteResponseProto
-		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
-		return err == nil && r.GetResult()
-	})
+	writeAndComplete(t, ctx, callNN, path, client, lb, data)
 	id := lb.GetB().GetBlockId()
 	holds := func(dn *DataNode) bool {
 		r, ok := dn.Store().Get(lb.GetB().GetPoolId(), id)
@@ -320,31 +303,14 @@ func TestLeaseRecoveryWithRealNameNode(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		dns = append(dns, realDN(t, addr, t.TempDir()))
 	}
-	u, _ := user.Current()
-	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	callNN := func(method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
+	callNN := nnCaller(t, ctx)(addr)
 	for _, dn := range dns {
 		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
 	}
 	const path, client = "/lease", "DFSClient_dying"
-	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(3),
-		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
-		t.Fatal(err)
-	}
-	var ab hdfspb.AddBlockResponseProto
-	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
-		t.Fatal(err)
-	}
-	lb := ab.GetBlock()
+	lb := createWithBlock(t, callNN, path, client, 3)
 	data := randomData(123_456)
 	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
 		Stage: stageCreate, Timeout: 10 * time.Second})
@@ -405,50 +371,16 @@ func TestCorruptReplicaWithRealNameNode(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		dns = append(dns, realDN(t, addr, t.TempDir()))
 	}
-	u, _ := user.Current()
-	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	callNN := func(method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
+	callNN := nnCaller(t, ctx)(addr)
 	for _, dn := range dns {
 		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
 	}
 	const path, client = "/corrupt", "DFSClient_dn_test"
-	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
-		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
-		t.Fatal(err)
-	}
-	var ab hdfspb.AddBlockResponseProto
-	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
-		t.Fatal(err)
-	}
-	lb := ab.GetBlock()
+	lb := createWithBlock(t, callNN, path, client, 2)
 	data := randomData(100_000)
-	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
-		Stage: stageCreate, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
-	last.NumBytes = proto.Uint64(uint64(len(data)))
-	waitFor(t, "complete", func() bool {
-		var r hdfspb.CompleteResponseProto
-		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
-		return err == nil && r.GetResult()
-	})
+	last := writeAndComplete(t, ctx, callNN, path, client, lb, data)
 	bpid, id := lb.GetB().GetPoolId(), lb.GetB().GetBlockId()
 	byUUID := map[string]*DataNode{}
 	for _, dn := range dns {
@@ -522,50 +454,16 @@ func TestNameNodeRestart(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		dns = append(dns, realDN(t, addr, t.TempDir()))
 	}
-	u, _ := user.Current()
-	c, err := rpc.NewClient(rpc.DefaultClientConfig(u.Username))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	callNN := func(method string, req, resp proto.Message) error {
-		return c.Call(ctx, addr, namesystem.ClientProtocol, method, req, resp)
-	}
+	callNN := nnCaller(t, ctx)(addr)
 	for _, dn := range dns {
 		waitFor(t, "active acknowledged", func() bool { return dn.ActiveNameNode() == addr })
 	}
 	const path, client = "/restart", "DFSClient_dn_test"
-	if err := callNN("create", &hdfspb.CreateRequestProto{Src: proto.String(path), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o644)},
-		ClientName: proto.String(client), CreateFlag: proto.Uint32(1), CreateParent: proto.Bool(true), Replication: proto.Uint32(2),
-		BlockSize: proto.Uint64(1 << 20)}, &hdfspb.CreateResponseProto{}); err != nil {
-		t.Fatal(err)
-	}
-	var ab hdfspb.AddBlockResponseProto
-	if err := callNN("addBlock", &hdfspb.AddBlockRequestProto{Src: proto.String(path), ClientName: proto.String(client)}, &ab); err != nil {
-		t.Fatal(err)
-	}
-	lb := ab.GetBlock()
+	lb := createWithBlock(t, callNN, path, client, 2)
 	data := randomData(50_000)
-	w, err := datatransfer.NewBlockWriter(ctx, datatransfer.WriteRequest{Block: lb.GetB(), Pipeline: lb.GetLocs(), ClientName: client,
-		Stage: stageCreate, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	last := proto.Clone(lb.GetB()).(*hdfspb.ExtendedBlockProto)
-	last.NumBytes = proto.Uint64(uint64(len(data)))
-	waitFor(t, "complete", func() bool {
-		var r hdfspb.CompleteResponseProto
-		err := callNN("complete", &hdfspb.CompleteRequestProto{Src: proto.String(path), ClientName: proto.String(client), Last: last}, &r)
-		return err == nil && r.GetResult()
-	})
+	writeAndComplete(t, ctx, callNN, path, client, lb, data)
 
 	if err := nn.Stop(); err != nil {
 		t.Fatal(err)
