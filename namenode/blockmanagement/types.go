@@ -42,14 +42,6 @@ type Stats struct {
 	FailedVolumes   int
 }
 
-// AdminState is a DataNode's decommission status. Decommissioning is not
-// implemented; every node is in service.
-type AdminState int
-
-const (
-	InService AdminState = iota
-)
-
 // DatanodeInfo is a snapshot of one DataNode for reports, locations and
 // commands.
 type DatanodeInfo struct {
