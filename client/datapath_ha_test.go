@@ -10,8 +10,6 @@ import (
 
 	"github.com/hdfsha/hdfsha/datanode"
 	"github.com/hdfsha/hdfsha/internal/testcluster"
-	"github.com/hdfsha/hdfsha/journalnode"
-	"github.com/hdfsha/hdfsha/namenode"
 	"github.com/hdfsha/hdfsha/proto/commonpb"
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
@@ -28,55 +26,18 @@ func TestWriteAcrossFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3, Extra: map[string]string{
+	ha, nns := startRealHA(t, ctx, map[string]string{
 		"dfs.heartbeat.interval":                   "50ms",
 		"dfs.namenode.redundancy.interval.seconds": "50ms",
 		"dfs.namenode.safemode.extension":          "0",
 		"dfs.namenode.fs-limits.min-block-size":    "0",
 		"dfs.ha.tail-edits.period":                 "50ms",
-	}})
-	g := testcluster.NewGroup(t)
-	for i := range ha.JournalNodes {
-		jcfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jcfg.Logger = testcluster.Logger(t).Named(ha.JournalNodes[i].ID)
-		jn, err := journalnode.New(jcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(ctx, ha.JournalNodes[i].ID, jn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nns := make([]*namenode.NameNode, 2)
-	for i := range nns {
-		cfg, err := namenode.ConfigFromConf(ha.NameNodeConf(t, i), ha.Nameservice, ha.NameNodes[i].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Logger = testcluster.Logger(t).Named(ha.NameNodes[i].ID)
-		cfg.Superuser = u.Username
-		if i == 0 {
-			_, err = namenode.Format(ctx, cfg, namenode.FormatOptions{NonInteractive: true})
-		} else {
-			err = namenode.BootstrapStandby(ctx, cfg, namenode.BootstrapOptions{NonInteractive: true, User: u.Username})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if nns[i], err = namenode.New(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(ctx, ha.NameNodes[i].ID, nns[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}, u.Username)
 	byUser := commonpb.HARequestSource_REQUEST_BY_USER
 	if err := nns[0].TransitionToActive(ctx, byUser); err != nil {
 		t.Fatal(err)
 	}
+	g := testcluster.NewGroup(t) // the DataNodes, stopped before the NameNodes
 	for i := 0; i < 3; i++ {
 		dcfg, err := datanode.ConfigFromConf(ha.Conf(t))
 		if err != nil {

@@ -23,45 +23,7 @@ func TestFailoverBetweenRealNameNodes(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3})
-	g := testcluster.NewGroup(t)
-	for i := range ha.JournalNodes {
-		jcfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jcfg.Logger = testcluster.Logger(t).Named(ha.JournalNodes[i].ID)
-		jn, err := journalnode.New(jcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(ctx, ha.JournalNodes[i].ID, jn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nns := make([]*namenode.NameNode, 2)
-	for i := range nns {
-		cfg, err := namenode.ConfigFromConf(ha.NameNodeConf(t, i), ha.Nameservice, ha.NameNodes[i].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Logger = testcluster.Logger(t).Named(ha.NameNodes[i].ID)
-		cfg.Superuser = "hdfs"
-		if i == 0 {
-			_, err = namenode.Format(ctx, cfg, namenode.FormatOptions{NonInteractive: true})
-		} else {
-			err = namenode.BootstrapStandby(ctx, cfg, namenode.BootstrapOptions{NonInteractive: true, User: "hdfs"})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if nns[i], err = namenode.New(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(ctx, ha.NameNodes[i].ID, nns[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ha, nns := startRealHA(t, ctx, nil, "hdfs")
 	byUser := commonpb.HARequestSource_REQUEST_BY_USER
 	if err := nns[1].TransitionToActive(ctx, byUser); err != nil {
 		t.Fatal(err)
@@ -117,4 +79,51 @@ func TestFailoverBetweenRealNameNodes(t *testing.T) {
 	if cl.Active() != ha.NameNodes[0].RPCAddress {
 		t.Fatalf("Active = %q after failover, want nn1 %s", cl.Active(), ha.NameNodes[0].RPCAddress)
 	}
+}
+
+// startRealHA starts three JournalNodes and two NameNodes of testcluster's HA layout
+// (nn1 formatted, nn2 bootstrapped from it, both standby) with extra properties and
+// superuser; they stop at cleanup.
+func startRealHA(t *testing.T, ctx context.Context, extra map[string]string, superuser string) (*testcluster.HA, []*namenode.NameNode) {
+	t.Helper()
+	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 3, Extra: extra})
+	g := testcluster.NewGroup(t)
+	for i := range ha.JournalNodes {
+		jcfg, err := journalnode.ConfigFromConf(ha.JournalNodeConf(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jcfg.Logger = testcluster.Logger(t).Named(ha.JournalNodes[i].ID)
+		jn, err := journalnode.New(jcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Start(ctx, ha.JournalNodes[i].ID, jn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nns := make([]*namenode.NameNode, 2)
+	for i := range nns {
+		cfg, err := namenode.ConfigFromConf(ha.NameNodeConf(t, i), ha.Nameservice, ha.NameNodes[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Logger = testcluster.Logger(t).Named(ha.NameNodes[i].ID)
+		cfg.Superuser = superuser
+		if i == 0 {
+			_, err = namenode.Format(ctx, cfg, namenode.FormatOptions{NonInteractive: true})
+		} else {
+			err = namenode.BootstrapStandby(ctx, cfg, namenode.BootstrapOptions{NonInteractive: true, User: superuser})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nns[i], err = namenode.New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Start(ctx, ha.NameNodes[i].ID, nns[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ha, nns
 }
