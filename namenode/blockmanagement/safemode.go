@@ -115,12 +115,6 @@ func (m *Manager) LeaveSafeMode() {
 	}
 }
 
-// SafeBlocks returns the safe-mode counters: complete blocks with enough
-// replicas, the number needed, and all complete blocks.
-func (m *Manager) SafeBlocks() (safe, threshold, total int) {
-	return m.safe.safeBlocks, m.safe.threshold(m.cfg), m.safe.total
-}
-
 // SafeModeTip is the explanation Hadoop appends to SafeModeException
 // messages and prints in the NameNode UI, "" out of safe mode.
 func (m *Manager) SafeModeTip(now time.Time) string {
