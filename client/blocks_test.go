@@ -82,7 +82,7 @@ func TestNodeNames(t *testing.T) {
 		t.Fatalf("nodeName without storage = %q", got)
 	}
 	if got := datatransfer.BlockName(lb.GetB()); got != "BP-1:blk_7_1" {
-		t.Fatalf("blockName = %q", got)
+		t.Fatalf("BlockName = %q", got)
 	}
 	if got := ipcAddr(lb.Locs[0]); got != "10.0.0.1:9867" {
 		t.Fatalf("ipcAddr = %q", got)
