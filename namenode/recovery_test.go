@@ -243,6 +243,17 @@ type stallSink struct {
 	release chan struct{}
 }
 
+// stallRecovery makes nn's recovery read its sink through a stallSink.
+func stallRecovery(nn *NameNode) *stallSink {
+	stall := &stallSink{reached: make(chan struct{}), release: make(chan struct{})}
+	nn.recovery.openSink = func(ctx context.Context, c tablestore.Config) (tablestore.Sink, error) {
+		s, err := openSink(ctx, c)
+		stall.Sink = s
+		return stall, err
+	}
+	return stall
+}
+
 func (s *stallSink) ReadEdits(ctx context.Context, from int64, fn func(tablestore.Batch) error) error {
 	n := 0
 	return s.Sink.ReadEdits(ctx, from, func(b tablestore.Batch) error {
@@ -275,12 +286,7 @@ func TestRecoveryFromFileSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nn.Stop() })
-	stall := &stallSink{reached: make(chan struct{}), release: make(chan struct{})}
-	nn.recovery.openSink = func(ctx context.Context, c tablestore.Config) (tablestore.Sink, error) {
-		s, err := openSink(ctx, c)
-		stall.Sink = s
-		return stall, err
-	}
+	stall := stallRecovery(nn)
 	started := make(chan error, 1)
 	go func() { started <- nn.Start(context.Background()) }()
 	select {
@@ -469,12 +475,7 @@ func TestRecoveryStopWhileLoading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stall := &stallSink{reached: make(chan struct{}), release: make(chan struct{})}
-	nn.recovery.openSink = func(ctx context.Context, c tablestore.Config) (tablestore.Sink, error) {
-		s, err := openSink(ctx, c)
-		stall.Sink = s
-		return stall, err
-	}
+	stall := stallRecovery(nn)
 	started := make(chan error, 1)
 	go func() { started <- nn.Start(context.Background()) }()
 	<-stall.reached
