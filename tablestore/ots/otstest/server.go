@@ -626,25 +626,16 @@ func (s *Server) putRow(m *otsprotocol.PutRowRequest) (protoadapt.MessageV1, *ot
 		cols = append(cols, storedCell{name: c.name, value: c.value, ts: ts})
 	}
 	slices.SortFunc(cols, func(a, b storedCell) int { return strings.Compare(a.name, b.name) })
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, oerr := s.tableLocked(m.GetTableName())
+	oerr := s.writeRow(m.GetTableName(), row.pk, m.GetCondition(), func(t *table, pk []any, i int, exists bool) {
+		r := &storedRow{pk: pk, cols: cols}
+		if exists {
+			t.rows[i] = r
+		} else {
+			t.rows = slices.Insert(t.rows, i, r)
+		}
+	})
 	if oerr != nil {
 		return nil, oerr
-	}
-	pk, oerr := t.primaryKey(row.pk, false)
-	if oerr != nil {
-		return nil, oerr
-	}
-	i, exists := t.find(pk)
-	if oerr := t.checkCondition(m.GetCondition(), exists); oerr != nil {
-		return nil, oerr
-	}
-	r := &storedRow{pk: pk, cols: cols}
-	if exists {
-		t.rows[i] = r
-	} else {
-		t.rows = slices.Insert(t.rows, i, r)
 	}
 	return &otsprotocol.PutRowResponse{Consumed: consumed(0, 1)}, nil
 }
@@ -657,24 +648,37 @@ func (s *Server) deleteRow(m *otsprotocol.DeleteRowRequest) (protoadapt.MessageV
 	if !row.delete || len(row.cells) > 0 {
 		return nil, errParam("DeleteRow needs a primary key row with the delete marker")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, oerr := s.tableLocked(m.GetTableName())
+	oerr := s.writeRow(m.GetTableName(), row.pk, m.GetCondition(), func(t *table, _ []any, i int, exists bool) {
+		if exists {
+			t.rows = slices.Delete(t.rows, i, i+1)
+		}
+	})
 	if oerr != nil {
 		return nil, oerr
-	}
-	pk, oerr := t.primaryKey(row.pk, false)
-	if oerr != nil {
-		return nil, oerr
-	}
-	i, exists := t.find(pk)
-	if oerr := t.checkCondition(m.GetCondition(), exists); oerr != nil {
-		return nil, oerr
-	}
-	if exists {
-		t.rows = slices.Delete(t.rows, i, i+1)
 	}
 	return &otsprotocol.DeleteRowResponse{Consumed: consumed(0, 1)}, nil
+}
+
+// writeRow checks a write's table, primary key and row condition under
+// the lock, then has apply change the table: pk is the key's values, i
+// the row's index (or where it goes), exists whether it is stored.
+func (s *Server) writeRow(tableName string, pkCells []cell, cond *otsprotocol.Condition, apply func(t *table, pk []any, i int, exists bool)) *otsError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, oerr := s.tableLocked(tableName)
+	if oerr != nil {
+		return oerr
+	}
+	pk, oerr := t.primaryKey(pkCells, false)
+	if oerr != nil {
+		return oerr
+	}
+	i, exists := t.find(pk)
+	if oerr := t.checkCondition(cond, exists); oerr != nil {
+		return oerr
+	}
+	apply(t, pk, i, exists)
+	return nil
 }
 
 // readOptions are what GetRow and GetRange share.
