@@ -134,8 +134,10 @@ func TestRecoveryKeepsUnknownReplicas(t *testing.T) {
 		}
 		return nn
 	}
+	// Live, and its first heartbeat's storage report in: placement needs a
+	// block's worth of room, and registration alone reports none.
 	live := func(nn *NameNode) func() bool {
-		return func() bool { return nn.Namesystem().Stats().Blocks.Live == 1 }
+		return func() bool { b := nn.Namesystem().Stats().Blocks; return b.Live == 1 && b.Remaining >= 1<<20 }
 	}
 	nn := startAt("source", src.cfg)
 	dataDir := t.TempDir()
