@@ -325,7 +325,7 @@ func (n *NameNode) namesystemConfig(ns *namespace.Namespace, si StorageInfo, rea
 		Namespace: ns, Logger: n.log.Named("namesystem"), Now: n.cfg.Now,
 		Superuser: n.cfg.Superuser, SuperGroup: n.cfg.SuperGroup, PermissionsEnabled: n.cfg.PermissionsEnabled, Groups: n.cfg.Groups,
 		Umask: n.cfg.Umask, Defaults: n.cfg.Defaults, SoftLimit: n.cfg.SoftLimit, HardLimit: n.cfg.HardLimit,
-		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry, MinReplication: int(n.cfg.Limits.MinReplication),
+		LeaseCheckInterval: n.cfg.LeaseCheckInterval, RetryCacheExpiry: n.cfg.RetryCacheExpiry,
 		SaveImage: n.saveImage, OnFailed: n.onFailed, HostName: host,
 		State:  n.HAState,
 		Blocks: n.cfg.Blocks, RedundancyInterval: n.cfg.RedundancyInterval,

@@ -76,8 +76,6 @@ type Config struct {
 	SoftLimit, HardLimit, LeaseCheckInterval time.Duration
 	// RetryCacheExpiry is dfs.namenode.retrycache.expirytime.millis (10 min).
 	RetryCacheExpiry time.Duration
-	// MinReplication is dfs.namenode.replication.min (1), for addBlock's error.
-	MinReplication int
 	// SaveImage writes an image of ns at its last applied txid
 	// (saveNamespace); nil refuses saveNamespace. It runs under the write lock.
 	SaveImage func(ctx context.Context, ns *namespace.Namespace) error
@@ -124,9 +122,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryCacheExpiry == 0 {
 		c.RetryCacheExpiry = 10 * time.Minute
-	}
-	if c.MinReplication == 0 {
-		c.MinReplication = 1
 	}
 	if c.HostName == "" {
 		c.HostName, _ = os.Hostname()
