@@ -85,10 +85,10 @@ func (m *mirrorState) sinkOf() tablestore.Sink {
 // first): the error is logged and reported by the MetaStatus bean, and
 // the sink is opened again at its next use (retryingSink), so the
 // shipper's backoff treats it as an outage and catches up when it opens.
-func (n *NameNode) openMirrorLocked() error {
+func (n *NameNode) openMirrorLocked() {
 	cfg := n.cfg.Mirror
 	if !cfg.Configured() || cfg.RecoveryMode {
-		return nil
+		return
 	}
 	open := n.mirror.openSink
 	if open == nil {
@@ -107,10 +107,9 @@ func (n *NameNode) openMirrorLocked() error {
 	defer cancel()
 	if _, err := rs.get(ctx); err != nil {
 		n.log.Error("cannot open the metadata mirror yet; it is retried while mirroring", zap.String("sink", cfg.URI()), zap.Error(err))
-		return nil
+		return
 	}
 	n.log.Info("metadata mirror opened", zap.String("sink", cfg.URI()), zap.Bool("shipping", cfg.Enabled))
-	return nil
 }
 
 // startShipperLocked starts shipping committed edits when mirroring is

@@ -469,9 +469,7 @@ func (n *NameNode) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("namenode: %w", err)
 	}
 	n.si = si
-	if err := n.openMirrorLocked(); err != nil {
-		return err
-	}
+	n.openMirrorLocked()
 	// The newest image is verified once (every file's SHA-256), then copied
 	// into the working directory and opened.
 	img, ns, err := image.LoadNewest(n.cfg.NameDir, n.workDir(), n.nsOptions())
