@@ -21,10 +21,11 @@ package main
 //
 // To add a command: write a func(*fsShell, []string) error beside runMkdir and runLs,
 // parse its switches with parseFsOptions, report per-path failures with sh.displayError,
-// and add a toolOp to dfsTool. Path arguments go through sh.expand, which expands Hadoop
-// globs (* ? [...] {a,b}, per path component). The commands that move data are in
-// dfs_data.go, the inspection and touch commands in dfs_inspect.go, and moving, copying,
-// sizes and permissions in dfs_manage*.go. Not yet here: braces spanning a "/", -ls -q/-e.
+// and add a toolOp to dfsTool. Path arguments go through sh.expandEach (sh.expand),
+// which expands Hadoop globs (* ? [...] {a,b}, per path component). The commands that
+// move data are in dfs_data.go, the inspection and touch commands in dfs_inspect.go, and
+// moving, copying, sizes and permissions in dfs_manage*.go. Not yet here: braces
+// spanning a "/", -ls -q/-e.
 
 import (
 	"cmp"
@@ -367,25 +368,8 @@ func runMkdir(sh *fsShell, args []string) error {
 	if err != nil {
 		return err
 	}
-	parents := opts['p']
-	for _, a := range paths {
-		if err := sh.mkdir(a, parents); err != nil {
-			sh.displayError(err)
-		}
-	}
-	return nil
-}
-
-func (sh *fsShell) mkdir(arg string, parents bool) error {
-	ps, err := sh.expand(arg)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if err := sh.mkdirOne(p, parents); err != nil {
-			sh.displayError(err)
-		}
-	}
+	mkdir := func(p *fsPath) error { return sh.mkdirOne(p, opts['p']) }
+	sh.expandEach(paths, mkdir, mkdir)
 	return nil
 }
 
@@ -462,23 +446,14 @@ func runLs(sh *fsShell, args []string) error {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	for _, a := range paths {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
+	sh.expandEach(paths, nil, func(p *fsPath) error {
+		if o.dirRecurse && isDir(p) {
+			sh.lsRecurse(o, p)
+		} else {
+			sh.lsPaths(o, nil, []*fsPath{p})
 		}
-		for _, p := range ps {
-			switch {
-			case p.stat == nil:
-				sh.displayError(pathNotFound{p.display})
-			case o.dirRecurse && isDir(p):
-				sh.lsRecurse(o, p)
-			default:
-				sh.lsPaths(o, nil, []*fsPath{p})
-			}
-		}
-	}
+		return nil
+	})
 	return nil
 }
 

@@ -122,23 +122,10 @@ func runStat(sh *fsShell, args []string) error {
 			return fsUsageError{"Not enough arguments: expected 1 but got 0"}
 		}
 	}
-	var visit func(p *fsPath) error
-	visit = func(p *fsPath) error {
+	sh.eachPathR(rest, opts['R'], func(p *fsPath) error {
 		sh.tc.Println(statFormat(format, p))
-		if opts['R'] && isDir(p) {
-			items, err := sh.list(p)
-			if err != nil {
-				return err
-			}
-			for _, c := range items {
-				if err := visit(c); err != nil {
-					sh.displayError(err)
-				}
-			}
-		}
 		return nil
-	}
-	sh.expandEach(rest, nil, visit)
+	})
 	return nil
 }
 
@@ -747,19 +734,10 @@ func runSetrep(sh *fsShell, args []string, iv inspectIntervals) error {
 		return fsUsageError{"replication must be >= 1"}
 	}
 	var wait []*fsPath
-	var visit func(p *fsPath) error
-	visit = func(p *fsPath) error {
+	// Every file under a directory, whatever -R says.
+	sh.eachPathR(rest[1:], true, func(p *fsPath) error {
 		switch p.stat.GetFileType() {
 		case hdfspb.HdfsFileStatusProto_IS_DIR:
-			items, err := sh.list(p)
-			if err != nil {
-				return err
-			}
-			for _, c := range items {
-				if err := visit(c); err != nil {
-					sh.displayError(err)
-				}
-			}
 			return nil
 		case hdfspb.HdfsFileStatusProto_IS_FILE:
 		default:
@@ -777,8 +755,7 @@ func runSetrep(sh *fsShell, args []string, iv inspectIntervals) error {
 			wait = append(wait, p)
 		}
 		return nil
-	}
-	sh.expandEach(rest[1:], nil, visit)
+	})
 	for _, p := range wait {
 		if err := sh.waitReplication(p, int(rep), iv.setrepWait); err != nil {
 			sh.displayError(err)

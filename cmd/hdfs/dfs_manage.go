@@ -329,26 +329,14 @@ func runRmdir(sh *fsShell, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range paths {
-		ps, err := sh.expand(a)
-		if err != nil {
-			sh.displayError(err)
-			continue
-		}
-		for _, p := range ps {
-			if err := sh.rmdirOne(p, words["-ignore-fail-on-non-empty"]); err != nil {
-				sh.displayError(err)
-			}
-		}
-	}
+	sh.expandEach(paths, nil, func(p *fsPath) error {
+		return sh.rmdirOne(p, words["-ignore-fail-on-non-empty"])
+	})
 	return nil
 }
 
 func (sh *fsShell) rmdirOne(p *fsPath, ignoreNonEmpty bool) error {
-	switch {
-	case p.stat == nil:
-		return pathNotFound{p.display}
-	case !isDir(p):
+	if !isDir(p) {
 		return pathIsNotDirectory{p.display}
 	}
 	resp := &hdfspb.GetListingResponseProto{}
@@ -561,8 +549,8 @@ func formatPercent(f float64) string {
 
 // ---- -chmod, -chown, -chgrp ----
 
-// eachPathR is eachPath that also walks everything under a directory when recursive:
-// the directory first, then its entries; a directory whose change failed is not
+// eachPathR is expandEach that also walks everything under a directory when recursive:
+// the directory first, then its entries; a directory for which fn failed is not
 // descended into.
 func (sh *fsShell) eachPathR(args []string, recursive bool, fn func(p *fsPath) error) {
 	var walk func(p *fsPath) error
