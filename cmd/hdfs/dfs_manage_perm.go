@@ -14,6 +14,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 var (
@@ -88,7 +89,7 @@ func parseChmodMode(s string) (*chmodSpec, error) {
 				spec.op[segSticky], spec.bits[segSticky] = op, sticky
 			}
 			// Another clause must follow a comma.
-			if rest != "" && !containsComma(m[4]) {
+			if rest != "" && !strings.Contains(m[4], ",") {
 				return nil, errChmodMode
 			}
 		}
@@ -106,15 +107,6 @@ func parseChmodMode(s string) (*chmodSpec, error) {
 		spec.op[segSticky], spec.bits[segSticky] = '=', uint32(m[1][0]-'0')
 	}
 	return spec, nil
-}
-
-func containsComma(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ',' {
-			return true
-		}
-	}
-	return false
 }
 
 // apply returns the permission (sticky bit and rwx bits) spec makes of existing, for a
