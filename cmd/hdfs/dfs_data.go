@@ -142,7 +142,7 @@ func (sh *fsShell) putOne(o putOptions, src string, target *fsPath) error {
 	fi, err := os.Stat(src)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("`%s': No such file or directory", src)
+			return pathNotFound{src}
 		}
 		return err
 	}
@@ -261,7 +261,7 @@ func runGet(sh *fsShell, args []string) error {
 	dstIsDir := statErr == nil && di.IsDir()
 	if len(srcs) > 1 && !dstIsDir {
 		if statErr != nil {
-			sh.displayError(fmt.Errorf("`%s': No such file or directory", dst))
+			sh.displayError(pathNotFound{dst})
 		} else {
 			sh.displayError(pathIsNotDirectory{dst})
 		}
@@ -289,7 +289,7 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 		if !exists {
 			if err := os.Mkdir(target, 0o777); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("`%s': No such file or directory", target)
+					return pathNotFound{target}
 				}
 				return err
 			}
@@ -322,7 +322,7 @@ func (sh *fsShell) getOne(overwrite, preserve bool, p *fsPath, target string) er
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("`%s': No such file or directory", target)
+			return pathNotFound{target}
 		}
 		return err
 	}

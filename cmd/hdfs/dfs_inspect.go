@@ -397,7 +397,7 @@ func runGetmerge(sh *fsShell, args []string) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("`%s': No such file or directory", dst)
+			return pathNotFound{dst}
 		}
 		return err
 	}
@@ -463,7 +463,7 @@ func runAppendToFile(sh *fsShell, args []string) error {
 		f, err := os.Open(a)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				err = fmt.Errorf("`%s': No such file or directory", a)
+				err = pathNotFound{a}
 			}
 			sh.displayError(err)
 			continue
