@@ -261,9 +261,6 @@ func (sh *fsShell) cpOne(o cpOptions, src, target *fsPath) error {
 		if err := sh.mkdirOne(target, false); err != nil {
 			return err
 		}
-		if err := sh.stat(target); err != nil {
-			return err
-		}
 	}
 	children, err := sh.list(src)
 	if err != nil {
