@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,10 +31,18 @@ func runHDFS(t *testing.T, env map[string]string, args ...string) result {
 func runWith(t *testing.T, e *appEnv, env map[string]string, extra []*hadoopTool, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
+	code := runIO(t.Context(), e, env, "", &out, &errb, extra, args...)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// runIO runs `hdfs args...` in-process on e with ctx, the given environment and standard
+// input, writing to stdout and stderr, with extra tools registered next to the real
+// subcommands, and returns its exit status.
+func runIO(ctx context.Context, e *appEnv, env map[string]string, stdin string, stdout, stderr io.Writer, extra []*hadoopTool, args ...string) int {
 	e.processIO = processIO{
-		stdin:      strings.NewReader(""),
-		stdout:     &out,
-		stderr:     &errb,
+		stdin:      strings.NewReader(stdin),
+		stdout:     stdout,
+		stderr:     stderr,
 		getenv:     func(k string) string { return env[k] },
 		executable: "/opt/hdfsha/bin/hdfs",
 	}
@@ -40,8 +50,7 @@ func runWith(t *testing.T, e *appEnv, env map[string]string, extra []*hadoopTool
 	for _, tool := range extra {
 		app.Commands = append(app.Commands, e.tool(tool))
 	}
-	code := runApp(t.Context(), app, append([]string{"hdfs"}, args...))
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return runApp(ctx, app, append([]string{"hdfs"}, args...))
 }
 
 func (r result) want(t *testing.T, code int, stdout string) {

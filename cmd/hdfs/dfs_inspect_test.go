@@ -17,18 +17,6 @@ import (
 	"github.com/hdfsha/hdfsha/proto/hdfspb"
 )
 
-// runInspect runs `hdfs args...` in-process with ctx, env and stdin, writing to out and
-// errb (runHDFS with a context and standard input of the caller's).
-func runInspect(ctx context.Context, env map[string]string, stdin string, out, errb *lockedBuffer, args ...string) int {
-	e := &appEnv{}
-	e.processIO = processIO{
-		stdin: strings.NewReader(stdin), stdout: out, stderr: errb,
-		getenv:     func(k string) string { return env[k] },
-		executable: "/opt/hdfsha/bin/hdfs",
-	}
-	return runApp(ctx, e.app(), append([]string{"hdfs"}, args...))
-}
-
 // TestDfsInspectCommands runs -stat, -test, -head, -tail, -getmerge, -appendToFile,
 // -touchz, -touch, -truncate, -setrep and -checksum in-process against a mini cluster,
 // with Hadoop's output, messages and exit statuses.
@@ -45,7 +33,7 @@ func TestDfsInspectCommands(t *testing.T) {
 	dfsIn := func(stdin string, args ...string) result {
 		t.Helper()
 		var out, errb lockedBuffer
-		code := runInspect(t.Context(), env, stdin, &out, &errb, append(base, args...)...)
+		code := runIO(t.Context(), &appEnv{}, env, stdin, &out, &errb, nil, append(base, args...)...)
 		return result{code: code, stdout: out.String(), stderr: errb.String()}
 	}
 	wantErr := func(r result, stderr string) {
@@ -239,7 +227,7 @@ func TestDfsTailFollow(t *testing.T) {
 	base := []string{"dfs", "-D", "fs.defaultFS=" + mc.URI(), "-D", "dfs.replication=1"}
 	runHDFS(t, env, append(base, "-mkdir", "/d")...).want(t, 0, "")
 	var in, inErr lockedBuffer
-	if code := runInspect(t.Context(), env, "first\n", &in, &inErr, append(base, "-appendToFile", "-", "/d/log")...); code != 0 {
+	if code := runIO(t.Context(), &appEnv{}, env, "first\n", &in, &inErr, nil, append(base, "-appendToFile", "-", "/d/log")...); code != 0 {
 		t.Fatalf("appendToFile: %d %s", code, inErr.String())
 	}
 
@@ -248,7 +236,7 @@ func TestDfsTailFollow(t *testing.T) {
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- runInspect(ctx, env, "", &out, &errb, append(base, "-tail", "-f", "-s", "20", "/d/log")...)
+		done <- runIO(ctx, &appEnv{}, env, "", &out, &errb, nil, append(base, "-tail", "-f", "-s", "20", "/d/log")...)
 	}()
 	waitOutput := func(want string) {
 		t.Helper()
@@ -261,7 +249,7 @@ func TestDfsTailFollow(t *testing.T) {
 		}
 	}
 	waitOutput("first\n")
-	if code := runInspect(t.Context(), env, "second\n", &in, &inErr, append(base, "-appendToFile", "-", "/d/log")...); code != 0 {
+	if code := runIO(t.Context(), &appEnv{}, env, "second\n", &in, &inErr, nil, append(base, "-appendToFile", "-", "/d/log")...); code != 0 {
 		t.Fatalf("appendToFile: %d %s", code, inErr.String())
 	}
 	waitOutput("first\nsecond\n")

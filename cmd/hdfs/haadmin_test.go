@@ -16,16 +16,8 @@ import (
 // runHDFSInput is runHDFS with the given standard input.
 func runHDFSInput(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	e := &appEnv{}
 	var out, errb bytes.Buffer
-	e.processIO = processIO{
-		stdin:      strings.NewReader(stdin),
-		stdout:     &out,
-		stderr:     &errb,
-		getenv:     func(string) string { return "" },
-		executable: "/opt/hdfsha/bin/hdfs",
-	}
-	code := runApp(t.Context(), e.app(), append([]string{"hdfs"}, args...))
+	code := runIO(t.Context(), &appEnv{}, nil, stdin, &out, &errb, nil, args...)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
