@@ -228,17 +228,20 @@ type pathNotFound struct{ path string }
 
 func (e pathNotFound) Error() string { return "`" + e.path + "': No such file or directory" }
 
-// pathIsDirectory, pathIsNotDirectory and pathExists are Hadoop's
-// PathIsDirectoryException, PathIsNotDirectoryException and PathExistsException.
+// pathIsDirectory, pathIsNotDirectory, pathExists and pathIOError are Hadoop's
+// PathIsDirectoryException, PathIsNotDirectoryException, PathExistsException and
+// PathIOException (a call that answered false).
 type (
 	pathIsDirectory    struct{ path string }
 	pathIsNotDirectory struct{ path string }
 	pathExists         struct{ path string }
+	pathIOError        struct{ path string }
 )
 
 func (e pathIsDirectory) Error() string    { return "`" + e.path + "': Is a directory" }
 func (e pathIsNotDirectory) Error() string { return "`" + e.path + "': Is not a directory" }
 func (e pathExists) Error() string         { return "`" + e.path + "': File exists" }
+func (e pathIOError) Error() string        { return "`" + e.path + "': Input/output error" }
 
 // resolve turns an argument into an fsPath.
 func (sh *fsShell) resolve(arg string) (*fsPath, error) {
@@ -406,7 +409,7 @@ func (sh *fsShell) mkdirOne(p *fsPath, parents bool) error {
 		return err
 	}
 	if !resp.GetResult() {
-		return fmt.Errorf("`%s': Input/output error", p.display)
+		return pathIOError{p.display}
 	}
 	return nil
 }

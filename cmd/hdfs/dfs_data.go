@@ -438,7 +438,7 @@ func (sh *fsShell) rmOne(p *fsPath, recursive, force, useTrash bool) error {
 		return err
 	}
 	if !resp.GetResult() {
-		return fmt.Errorf("`%s': Input/output error", p.display)
+		return pathIOError{p.display}
 	}
 	fmt.Fprintf(sh.tc.Out, "Deleted %s\n", p.display)
 	return nil

@@ -178,7 +178,7 @@ func (sh *fsShell) mvOne(src, dst *fsPath) error {
 		return err
 	}
 	if !resp.GetResult() {
-		return fmt.Errorf("`%s': Input/output error", src.display)
+		return pathIOError{src.display}
 	}
 	return nil
 }
@@ -352,7 +352,7 @@ func (sh *fsShell) rmdirOne(p *fsPath, ignoreNonEmpty bool) error {
 		return err
 	}
 	if !del.GetResult() {
-		return fmt.Errorf("`%s': Input/output error", p.display)
+		return pathIOError{p.display}
 	}
 	return nil
 }
