@@ -293,31 +293,44 @@ func (sh *fsShell) dumpRange(p *fsPath, from, to int64) (int64, error) {
 	return from + n, err
 }
 
-func runTail(sh *fsShell, args []string, iv inspectIntervals) error {
-	// -s takes a value, which CommandFormat's single-letter switches do not.
-	delay := iv.tailFollow
-	var plain []string
+// valueOptions takes every "<name> <value>" out of the leading switches of args (a switch
+// with a value, which CommandFormat's single-letter switches cannot be) and returns the
+// values in order and the other arguments; missing is true when the last one has no
+// value.
+func valueOptions(args []string, name string) (values, rest []string, missing bool) {
 	i := 0
 	for ; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
 			break
 		}
-		if a == "-s" {
-			if i+1 >= len(args) {
-				return fsUsageError{"Not enough arguments: expected 1 but got 0"}
-			}
-			ms, err := strconv.ParseInt(args[i+1], 10, 64)
-			if err != nil || ms < 0 {
-				return fsUsageError{fmt.Sprintf("For input string: %q", args[i+1])}
-			}
-			delay = time.Duration(ms) * time.Millisecond
-			i++
+		if a != name {
+			rest = append(rest, a)
 			continue
 		}
-		plain = append(plain, a)
+		if i+1 >= len(args) {
+			return values, nil, true
+		}
+		i++
+		values = append(values, args[i])
 	}
-	opts, rest, err := parseFsOptions(append(plain, args[i:]...), 1, "f")
+	return values, append(rest, args[i:]...), false
+}
+
+func runTail(sh *fsShell, args []string, iv inspectIntervals) error {
+	delays, args, missing := valueOptions(args, "-s")
+	delay := iv.tailFollow
+	for _, v := range delays {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return fsUsageError{fmt.Sprintf("For input string: %q", v)}
+		}
+		delay = time.Duration(ms) * time.Millisecond
+	}
+	if missing {
+		return fsUsageError{"Not enough arguments: expected 1 but got 0"}
+	}
+	opts, rest, err := parseFsOptions(args, 1, "f")
 	if err != nil {
 		return err
 	}
@@ -567,26 +580,15 @@ func (sh *fsShell) createEmpty(p *fsPath) error {
 const touchTimestampLayout = "20060102:150405"
 
 func runTouch(sh *fsShell, args []string) error {
-	// -t takes a value.
-	var timestamp string
-	var plain []string
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
-			break
-		}
-		if a == "-t" {
-			if i+1 >= len(args) {
-				return fsUsageError{"option -t requires 1 argument."}
-			}
-			timestamp = args[i+1]
-			i++
-			continue
-		}
-		plain = append(plain, a)
+	timestamps, args, missing := valueOptions(args, "-t")
+	if missing {
+		return fsUsageError{"option -t requires 1 argument."}
 	}
-	opts, rest, err := parseFsOptions(append(plain, args[i:]...), 1, "amc")
+	var timestamp string
+	if len(timestamps) > 0 {
+		timestamp = timestamps[len(timestamps)-1]
+	}
+	opts, rest, err := parseFsOptions(args, 1, "amc")
 	if err != nil {
 		return err
 	}
