@@ -1,11 +1,6 @@
 package main
 
-import (
-	"errors"
-	"strings"
-
-	"github.com/hdfsha/hdfsha/datanode"
-)
+import "github.com/hdfsha/hdfsha/datanode"
 
 // datanodeTool is `hdfs datanode`: the DataNode daemon in the foreground, from
 // dfs.datanode.data.dir, dfs.datanode.address, dfs.datanode.ipc.address,
@@ -24,25 +19,14 @@ func datanodeTool() *hadoopTool {
 		Default: func(tc *toolContext) error {
 			cfg, err := datanode.ConfigFromConf(tc.Conf)
 			if err != nil {
-				return dnUnprefixed(err)
+				return unprefixed(err, "datanode")
 			}
 			cfg.Logger = tc.Log
 			dn, err := datanode.New(cfg)
 			if err != nil {
-				return dnUnprefixed(err)
+				return unprefixed(err, "datanode")
 			}
-			if err := dn.Start(tc.Ctx); err != nil {
-				return errors.Join(dnUnprefixed(err), dn.Stop())
-			}
-			// dn logs the addresses it bound.
-			<-tc.Ctx.Done()
-			tc.Log.Info("shutting down DataNode")
-			return dn.Stop()
+			return runDaemon(tc, dn, "DataNode", "datanode")
 		},
 	}
-}
-
-// dnUnprefixed drops the package prefix of a datanode error: the tool prints its own.
-func dnUnprefixed(err error) error {
-	return errors.New(strings.TrimPrefix(err.Error(), "datanode: "))
 }

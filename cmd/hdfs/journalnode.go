@@ -1,11 +1,6 @@
 package main
 
-import (
-	"errors"
-	"strings"
-
-	"github.com/hdfsha/hdfsha/journalnode"
-)
+import "github.com/hdfsha/hdfsha/journalnode"
 
 // journalnodeTool is `hdfs journalnode`: the JournalNode daemon in the foreground, from
 // dfs.journalnode.edits.dir, dfs.journalnode.rpc-address, dfs.journalnode.http-address
@@ -23,25 +18,14 @@ func journalnodeTool() *hadoopTool {
 		Default: func(tc *toolContext) error {
 			cfg, err := journalnode.ConfigFromConf(tc.Conf)
 			if err != nil {
-				return unprefixed(err)
+				return unprefixed(err, "journalnode")
 			}
 			cfg.Logger = tc.Log
 			jn, err := journalnode.New(cfg)
 			if err != nil {
-				return unprefixed(err)
+				return unprefixed(err, "journalnode")
 			}
-			if err := jn.Start(tc.Ctx); err != nil {
-				return errors.Join(unprefixed(err), jn.Stop())
-			}
-			// jn logs the addresses it bound.
-			<-tc.Ctx.Done()
-			tc.Log.Info("shutting down JournalNode")
-			return jn.Stop()
+			return runDaemon(tc, jn, "JournalNode", "journalnode")
 		},
 	}
-}
-
-// unprefixed drops the package prefix of a journalnode error: the tool prints its own.
-func unprefixed(err error) error {
-	return errors.New(strings.TrimPrefix(err.Error(), "journalnode: "))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/hdfsha/hdfsha/client"
 	"github.com/hdfsha/hdfsha/internal/conf"
@@ -29,14 +28,9 @@ func namenodeTool() *hadoopTool {
 			}
 			nn, err := namenode.New(cfg)
 			if err != nil {
-				return unprefixedNN(err)
+				return unprefixed(err, "namenode")
 			}
-			if err := nn.Start(tc.Ctx); err != nil {
-				return errors.Join(unprefixedNN(err), nn.Stop())
-			}
-			<-tc.Ctx.Done()
-			tc.Log.Info("shutting down NameNode")
-			return nn.Stop()
+			return runDaemon(tc, nn, "NameNode", "namenode")
 		},
 		Ops: []toolOp{{
 			Name:    "-format",
@@ -71,7 +65,7 @@ func namenodeConfig(tc *toolContext) (namenode.Config, error) {
 	}
 	cfg, err := namenode.ConfigFromConf(tc.Conf, ns, nn)
 	if err != nil {
-		return namenode.Config{}, unprefixedNN(err)
+		return namenode.Config{}, unprefixed(err, "namenode")
 	}
 	cfg.Logger = tc.Log
 	return cfg, nil
@@ -104,13 +98,9 @@ func runNamenodeFormat(tc *toolContext, args []string) error {
 		return tc.Fail(exitShellError, "")
 	}
 	if err != nil {
-		return unprefixedNN(err)
+		return unprefixed(err, "namenode")
 	}
 	return nil
-}
-
-func unprefixedNN(err error) error {
-	return errors.New(strings.TrimPrefix(err.Error(), "namenode: "))
 }
 
 func runBootstrapStandby(tc *toolContext, args []string) error {
@@ -133,7 +123,7 @@ func runBootstrapStandby(tc *toolContext, args []string) error {
 	case code != 1:
 		return tc.Fail(code, "%s", err.Error())
 	}
-	return unprefixedNN(err)
+	return unprefixed(err, "namenode")
 }
 
 func runInitializeSharedEdits(tc *toolContext, args []string) error {
@@ -154,6 +144,6 @@ func runInitializeSharedEdits(tc *toolContext, args []string) error {
 	case errors.Is(err, namenode.ErrFormatAborted):
 		return tc.Fail(exitShellError, "")
 	}
-	tc.Log.Error("Could not initialize shared edits dir: " + unprefixedNN(err).Error())
+	tc.Log.Error("Could not initialize shared edits dir: " + unprefixed(err, "namenode").Error())
 	return tc.Fail(exitShellError, "")
 }

@@ -130,6 +130,30 @@ func (tc *toolContext) UsageError(format string, a ...any) error {
 	return cli.Exit("", exitToolError)
 }
 
+// daemon is a NameNode, JournalNode or DataNode, as runDaemon runs it.
+type daemon interface {
+	Start(context.Context) error
+	Stop() error
+}
+
+// runDaemon starts d and runs it in the foreground until the tool's context ends (SIGINT
+// or SIGTERM), then stops it. A failed start stops d again; its error loses the "<pkg>: "
+// prefix (see unprefixed). d logs the addresses it bound.
+func runDaemon(tc *toolContext, d daemon, name, pkg string) error {
+	if err := d.Start(tc.Ctx); err != nil {
+		return errors.Join(unprefixed(err, pkg), d.Stop())
+	}
+	<-tc.Ctx.Done()
+	tc.Log.Info("shutting down " + name)
+	return d.Stop()
+}
+
+// unprefixed drops the package prefix ("<pkg>: ") of a daemon package's error: the tool
+// prints its own.
+func unprefixed(err error, pkg string) error {
+	return errors.New(strings.TrimPrefix(err.Error(), pkg+": "))
+}
+
 // tool turns t into a urfave/cli command that parses its arguments Hadoop's way.
 func (e *appEnv) tool(t *hadoopTool) *cli.Command {
 	return &cli.Command{
