@@ -17,7 +17,7 @@ import (
 func TestDataNodeRunsUntilCancelled(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	http1 := testcluster.ReserveAddr(t, "127.0.0.1")
-	args := []string{"hdfs", "datanode",
+	args := []string{"datanode",
 		"-D", "dfs.datanode.data.dir=" + t.TempDir(),
 		"-D", "dfs.datanode.address=127.0.0.1:0",
 		"-D", "dfs.datanode.ipc.address=127.0.0.1:0",
@@ -25,15 +25,11 @@ func TestDataNodeRunsUntilCancelled(t *testing.T) {
 		"-D", "dfs.namenode.rpc-address=" + testcluster.ReserveAddr(t, "127.0.0.1"),
 		"-D", "dfs.heartbeat.interval=100ms",
 	}
-	var out, errb syncBuffer
-	e := &appEnv{processIO: processIO{
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		getenv: func(string) string { return "" },
-	}}
+	var out, errb lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- runApp(ctx, e.app(), args) }()
+	go func() { done <- runIO(ctx, &appEnv{}, nil, "", &out, &errb, nil, args...) }()
 
 	var body string
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +14,6 @@ import (
 	"github.com/hdfsha/hdfsha/proto/qjournalpb"
 )
 
-// syncBuffer is a bytes.Buffer safe for a daemon's logger and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestJournalNodeRunsUntilCancelled runs `hdfs --config DIR journalnode` on the ports of
 // a test layout, talks QJournalProtocol to it, then cancels its context (what SIGINT and
 // SIGTERM do in main) and expects a clean exit 0.
@@ -41,16 +21,12 @@ func TestJournalNodeRunsUntilCancelled(t *testing.T) {
 	testcluster.CheckLeaks(t)
 	ha := testcluster.NewHA(t, testcluster.HAOptions{NameNodes: 2, JournalNodes: 1})
 	jn := ha.JournalNodes[0]
-	var out, errb syncBuffer
-	e := &appEnv{processIO: processIO{
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		getenv: func(string) string { return "" },
-	}}
+	var out, errb lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
 	go func() {
-		done <- runApp(ctx, e.app(), []string{"hdfs", "--config", jn.ConfDir, "journalnode"})
+		done <- runIO(ctx, &appEnv{}, nil, "", &out, &errb, nil, "--config", jn.ConfDir, "journalnode")
 	}()
 
 	c, err := rpc.NewClient(rpc.DefaultClientConfig("hdfs"))

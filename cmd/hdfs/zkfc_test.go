@@ -219,14 +219,12 @@ func TestZKFCFormatZK(t *testing.T) {
 		_, zkfcPort, _ := strings.Cut(zkfcAddr, ":")
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		var out, errb syncBuffer
-		e := &appEnv{processIO: processIO{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-			getenv: func(string) string { return "" }, executable: "/opt/hdfsha/bin/hdfs"}}
+		var out, errb lockedBuffer
 		done := make(chan int, 1)
 		go func() {
-			done <- runApp(ctx, e.app(), []string{"hdfs", "--config", dir, "zkfc",
-				"-Ddfs.ha.fencing.methods=shell(true)", "-Ddfs.ha.zkfc.port=" + zkfcPort,
-				"-Dha.health-monitor.connect-retry-interval.ms=100"})
+			done <- runIO(ctx, &appEnv{}, nil, "", &out, &errb, nil, "--config", dir, "zkfc",
+				"-Ddfs.ha.fencing.methods=shell(true)", "-Ddfs.ha.zkfc.port="+zkfcPort,
+				"-Dha.health-monitor.connect-retry-interval.ms=100")
 		}()
 		// It serves ZKFCProtocol; its NameNode is not running, so it stays
 		// out of the election.
